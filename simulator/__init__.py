@@ -1,0 +1,1 @@
+"""The bundled New Era pump simulator (imports nothing from titrator)."""

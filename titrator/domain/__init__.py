@@ -1,0 +1,1 @@
+"""Pure safety core: quantities, library, plan, vitals, policy, assessment, session, events."""

@@ -1,0 +1,296 @@
+"""Typed quantities for IVIG rates and volumes, their conversions, rounding and display.
+
+All arithmetic is `Decimal`. A weight-based rate is kept in the unit the label prints it in and is
+converted forward to a pump rate (mL/h) with a single final division by the concentration, so a
+rate printed in mL/kg/h never takes a lossy detour through mg/kg/min. The concentration always
+comes from the product library; nothing here accepts a typed-in concentration.
+
+Pump rates are rounded DOWN to the pump's resolution, so a delivered rate never exceeds the rate
+it was computed from. Display follows ISMP: a leading zero, no trailing zero, a space before the
+unit, "mL/h".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_FLOOR, Context, Decimal, localcontext
+from enum import StrEnum
+from fractions import Fraction
+from typing import Final
+
+MINUTES_PER_HOUR: Final = Decimal(60)
+MG_PER_G: Final = Decimal(1000)
+DEFAULT_PUMP_RESOLUTION_ML_PER_H: Final = Decimal("0.1")
+LB_PER_KG: Final = Decimal("2.20462262185")
+
+# Generous precision: every conversion here is a product of a few short decimals and one
+# division, so 34 digits keep results exact wherever the exact value is a terminating decimal.
+_CONTEXT: Final = Context(prec=34)
+
+
+class RateUnit(StrEnum):
+    """The weight-based units in which IVIG labels print infusion rates."""
+
+    MG_PER_KG_MIN = "mg/kg/min"
+    ML_PER_KG_MIN = "mL/kg/min"
+    ML_PER_KG_H = "mL/kg/h"
+
+
+class QuantityError(ValueError):
+    """A quantity that cannot be used: non-finite, negative, zero where a positive is needed."""
+
+
+class InputError(ValueError):
+    """Human-entered text that is not an acceptable number for a named field.
+
+    Attributes:
+        field: the name of the field the text was typed into.
+        raw: the text exactly as typed.
+        reason: a plain-language reason, shown to the person who typed it.
+    """
+
+    def __init__(self, field: str, raw: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason} (got {raw!r})")
+        self.field = field
+        self.raw = raw
+        self.reason = reason
+
+
+def _require_positive(value: Decimal, what: str) -> Decimal:
+    if not value.is_finite():
+        raise QuantityError(f"{what} must be a finite number, got {value}")
+    if value <= 0:
+        raise QuantityError(f"{what} must be greater than 0, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Concentration:
+    """A product concentration in mg/mL, as the library states it (100 for a 10% product)."""
+
+    mg_per_ml: Decimal
+
+    def __post_init__(self) -> None:
+        _require_positive(self.mg_per_ml, "concentration (mg/mL)")
+
+    @property
+    def percent(self) -> Decimal:
+        """The concentration as a percentage (grams per 100 mL)."""
+        return self.mg_per_ml / 10
+
+
+@dataclass(frozen=True, slots=True)
+class WeightRate:
+    """An infusion rate per kilogram of dosing weight, in the unit a label prints it.
+
+    Attributes:
+        value: the number, exactly as printed.
+        unit: the printed unit.
+    """
+
+    value: Decimal
+    unit: RateUnit
+
+    def __post_init__(self) -> None:
+        _require_positive(self.value, f"rate ({self.unit})")
+
+    def ml_per_h(self, weight_kg: Decimal, conc: Concentration) -> Decimal:
+        """The exact (unrounded) pump rate in mL/h for a dosing weight."""
+        with localcontext(_CONTEXT):
+            if self.unit is RateUnit.ML_PER_KG_H:
+                return self.value * weight_kg
+            if self.unit is RateUnit.ML_PER_KG_MIN:
+                return self.value * weight_kg * MINUTES_PER_HOUR
+            return self.value * weight_kg * MINUTES_PER_HOUR / conc.mg_per_ml
+
+    def ml_per_kg_h(self, conc: Concentration) -> Decimal:
+        """This rate in mL/kg/h."""
+        return self.ml_per_h(Decimal(1), conc)
+
+    def mg_per_kg_min(self, conc: Concentration) -> Decimal:
+        """This rate in mg/kg/min (inexact for rates printed in mL/kg/h; for display and caps)."""
+        if self.unit is RateUnit.MG_PER_KG_MIN:
+            return self.value
+        with localcontext(_CONTEXT):
+            return self.ml_per_kg_min(conc) * conc.mg_per_ml
+
+    def ml_per_kg_min(self, conc: Concentration) -> Decimal:
+        """This rate in mL/kg/min."""
+        with localcontext(_CONTEXT):
+            if self.unit is RateUnit.ML_PER_KG_MIN:
+                return self.value
+            if self.unit is RateUnit.ML_PER_KG_H:
+                return self.value / MINUTES_PER_HOUR
+            return self.value / conc.mg_per_ml
+
+    def exact_ml_per_kg_h(self, conc: Concentration) -> Fraction:
+        """This rate in mL/kg/h as an exact fraction, for ordering rates printed in any unit."""
+        value = Fraction(self.value)
+        if self.unit is RateUnit.ML_PER_KG_H:
+            return value
+        if self.unit is RateUnit.ML_PER_KG_MIN:
+            return value * 60
+        return value * 60 / Fraction(conc.mg_per_ml)
+
+
+def floor_to_resolution(rate_ml_per_h: Decimal, resolution_ml_per_h: Decimal) -> Decimal:
+    """Round a pump rate DOWN to a multiple of the pump's resolution.
+
+    Args:
+        rate_ml_per_h: the exact rate.
+        resolution_ml_per_h: the pump's smallest rate increment (for example 0.1).
+
+    Returns:
+        The largest multiple of the resolution that does not exceed the rate.
+    """
+    _require_positive(resolution_ml_per_h, "pump resolution (mL/h)")
+    with localcontext(_CONTEXT):
+        steps = (rate_ml_per_h / resolution_ml_per_h).to_integral_value(rounding=ROUND_FLOOR)
+        return (steps * resolution_ml_per_h).normalize(_CONTEXT)
+
+
+class CrossCheckError(RuntimeError):
+    """Two independent computations of a pump rate disagreed: nothing may be sent."""
+
+
+def pump_rate_ml_per_h(
+    rate: WeightRate,
+    weight_kg: Decimal,
+    conc: Concentration,
+    resolution_ml_per_h: Decimal = DEFAULT_PUMP_RESOLUTION_ML_PER_H,
+) -> Decimal:
+    """The pump rate (mL/h) for a weight-based rate, rounded down to the pump resolution.
+
+    The result is computed twice, once in `Decimal` and once in exact rational arithmetic, and
+    the two must agree exactly (a redundant dose calculation in the sense of requirement R7).
+
+    Raises:
+        CrossCheckError: if the two computations disagree.
+    """
+    _require_positive(weight_kg, "dosing weight (kg)")
+    decimal_path = floor_to_resolution(rate.ml_per_h(weight_kg, conc), resolution_ml_per_h)
+    exact = rate.exact_ml_per_kg_h(conc) * Fraction(weight_kg)
+    res = Fraction(resolution_ml_per_h)
+    exact_floor = Fraction(int(exact // res)) * res
+    if Fraction(decimal_path) != exact_floor:
+        raise CrossCheckError(
+            f"rate cross-check failed for {rate.value} {rate.unit} at {weight_kg} kg: "
+            f"{decimal_path} mL/h (decimal) vs {float(exact_floor)} mL/h (exact)"
+        )
+    return decimal_path
+
+
+def ml_per_h_to_mg_per_kg_min(
+    rate_ml_per_h: Decimal, weight_kg: Decimal, conc: Concentration
+) -> Decimal:
+    """Convert a pump rate back to mg/kg/min (what a rounded-down pump rate really delivers)."""
+    with localcontext(_CONTEXT):
+        return rate_ml_per_h * conc.mg_per_ml / (weight_kg * MINUTES_PER_HOUR)
+
+
+def ml_per_h_to_ml_per_kg_min(rate_ml_per_h: Decimal, weight_kg: Decimal) -> Decimal:
+    """Convert a pump rate back to mL/kg/min."""
+    with localcontext(_CONTEXT):
+        return rate_ml_per_h / (weight_kg * MINUTES_PER_HOUR)
+
+
+def dose_volume_ml(dose_g_per_kg: Decimal, weight_kg: Decimal, conc: Concentration) -> Decimal:
+    """The volume (mL) of product that carries a dose of `dose_g_per_kg` for a dosing weight."""
+    with localcontext(_CONTEXT):
+        return dose_g_per_kg * weight_kg * MG_PER_G / conc.mg_per_ml
+
+
+def kg_to_lb(weight_kg: Decimal) -> Decimal:
+    """Pounds for a weight in kilograms (shown for cross-checking only; never entered)."""
+    with localcontext(_CONTEXT):
+        return weight_kg * LB_PER_KG
+
+
+# ---------------------------------------------------------------------------------------------
+# Display (ISMP: leading zero, no trailing zero, a space before the unit).
+
+
+def plain(value: Decimal, places: int | None = None) -> str:
+    """Format a decimal the ISMP way: no trailing zeros, a leading zero, never an exponent.
+
+    Args:
+        value: the number.
+        places: if given, round DOWN to at most this many decimal places first (for display of
+            rates, so a shown rate is never higher than the real one).
+    """
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+    text = format(value.normalize(_CONTEXT), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def significant(value: Decimal, digits: int = 3) -> str:
+    """Format with at most `digits` significant digits, rounded down, ISMP style."""
+    if value == 0:
+        return "0"
+    exponent = value.adjusted()
+    places = max(digits - 1 - exponent, 0)
+    return plain(value, places)
+
+
+def show_ml_per_h(rate_ml_per_h: Decimal) -> str:
+    """'21 mL/h', '0.6 mL/h'."""
+    return f"{plain(rate_ml_per_h, 1)} mL/h"
+
+
+def show_mg_per_kg_min(rate: Decimal) -> str:
+    """'0.5 mg/kg/min' (at most three significant digits, rounded down)."""
+    return f"{significant(rate)} mg/kg/min"
+
+
+def show_ml_per_kg_min(rate: Decimal) -> str:
+    """'0.005 mL/kg/min' (at most three significant digits, rounded down)."""
+    return f"{significant(rate)} mL/kg/min"
+
+
+def show_ml(volume_ml: Decimal) -> str:
+    """'280 mL', '12.5 mL'."""
+    return f"{plain(volume_ml, 1)} mL"
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict parsing of human-entered numbers (requirement R3: reject, never correct or clamp).
+
+_PLAIN_NUMBER: Final = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def parse_plain_decimal(raw: str, field: str) -> Decimal:
+    """Parse a number typed by a person, accepting only plain ASCII decimal notation.
+
+    Accepted: ``70``, ``70.5``, ``0.5``. Refused with a reason: empty text, ``.5`` (no leading
+    zero), ``48.`` (trailing point), ``4..8``, ``4,8``, ``1e3``, ``NaN``, ``inf``, ``-1``, ``05``,
+    ``4 8``, non-ASCII digits. Surrounding whitespace is allowed; nothing else is altered.
+
+    Raises:
+        InputError: naming the field and the problem.
+    """
+    text = raw.strip()
+    if not text:
+        raise InputError(field, raw, "a number is required")
+    if _PLAIN_NUMBER.fullmatch(text) and text.isascii():
+        return Decimal(text)
+    if text.startswith("-"):
+        reason = "must not be negative"
+    elif "," in text:
+        reason = "use a point, not a comma, for decimals"
+    elif text.startswith("."):
+        reason = "write a leading zero (0.5, not .5)"
+    elif text.endswith("."):
+        reason = "nothing after the decimal point"
+    elif text.count(".") > 1:
+        reason = "more than one decimal point"
+    elif re.fullmatch(r"0[0-9]+(\.[0-9]+)?", text):
+        reason = "no leading zeros (write 5, not 05)"
+    elif any(ch.isspace() for ch in text):
+        reason = "spaces inside the number"
+    else:
+        reason = "not a plain decimal number (digits and at most one point)"
+    raise InputError(field, raw, reason)
