@@ -7,7 +7,7 @@ and the offending value, so a clinician editing a product or policy file can fin
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ def _known_fields(model_fields: Iterable[str] | None, name: str) -> str:
 
 
 def problems_from_validation_error(
-    error: ValidationError, allowed_keys: dict[str, Iterable[str]] | None = None
+    error: ValidationError, allowed_keys: Mapping[str, Iterable[str]] | None = None
 ) -> list[Problem]:
     """Convert a pydantic `ValidationError` into `Problem` lines.
 

@@ -1,0 +1,387 @@
+"""The IVIG product library: pydantic models of one product file and its semantic rules.
+
+A product file (``protocols/products/<id>.toml``) holds the label facts for one product: its
+concentration, formulation, sources, and per indication the dose range, initial rate and its
+minimum duration, step interval, maximum rate, the numeric at-risk cap where the label prints
+one, the first-infusion rule, and the ramp ladder. Every rate says whether it is a label fact or
+a site choice. The models are frozen and refuse unknown keys; `semantic_problems` adds the rules
+a schema cannot express (ladder starts at the initial rate, never exceeds the maximum, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from titrator.domain.units import Concentration, RateUnit, WeightRate
+from titrator.domain.validation_errors import Problem
+
+SCHEMA_VERSION = 1
+
+
+def _no_text_or_float(value: Any) -> Any:
+    # Numbers in product files must be written as TOML numbers (read exactly as Decimal); a
+    # quoted "0.5", a boolean or a binary float is refused rather than coerced.
+    if isinstance(value, bool | str | float):
+        raise ValueError("must be a plain number (not text, a boolean or a binary float)")
+    return value
+
+
+def _finite(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    return value
+
+
+PositiveDecimal = Annotated[
+    Decimal, BeforeValidator(_no_text_or_float), AfterValidator(_finite), Field(gt=0)
+]
+"""A positive, finite decimal written as a number."""
+
+Minutes = Annotated[int, BeforeValidator(_no_text_or_float), Field(gt=0, le=24 * 60)]
+"""A whole number of minutes, 1 to 1440."""
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+"""A lower-case identifier such as ``gammagard-liquid``."""
+
+_URL = re.compile(r"^https?://\S+$")
+
+
+def _url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+class Provenance(StrEnum):
+    """Whether a number is printed in the product label or chosen by the site."""
+
+    LABEL = "label"
+    SITE = "site"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class PrintedRate(_Frozen):
+    """A rate as printed, in one unit."""
+
+    value: PositiveDecimal
+    """The number as printed."""
+    unit: RateUnit
+    """The unit as printed."""
+
+    def weight_rate(self) -> WeightRate:
+        """This rate as a typed quantity."""
+        return WeightRate(self.value, self.unit)
+
+
+class LabelRate(PrintedRate):
+    """A label rate with, where the label prints it, the same rate in a second unit.
+
+    Labels sometimes print two numbers that do not convert exactly into each other (Octagam 10%:
+    3.3 mg/kg/min and 0.03 mL/kg/min, which is 3.0 mg/kg/min). Used as a limit, the more
+    conservative of the two applies.
+    """
+
+    also_printed: PrintedRate | None = None
+    """The same rate as printed in a second unit, if the label prints one."""
+
+    def conservative(self, conc: Concentration) -> WeightRate:
+        """The lower of the printed numbers, as a typed quantity."""
+        rates = [self.weight_rate()]
+        if self.also_printed is not None:
+            rates.append(self.also_printed.weight_rate())
+        return min(rates, key=lambda rate: rate.exact_ml_per_kg_h(conc))
+
+
+class Ladder(_Frozen):
+    """The ramp: the rates in order, each held at least `interval_min` before the next."""
+
+    source: Provenance
+    """'label' if the label prints this ladder, 'site' if the site chose it."""
+    unit: RateUnit
+    """The unit of every rate in `rates`."""
+    rates: tuple[PositiveDecimal, ...] = Field(min_length=1)
+    """The rates in increasing order; the first is the label's initial rate."""
+    note: str = Field(min_length=1)
+    """Where the ladder comes from, in words."""
+
+    def weight_rates(self) -> tuple[WeightRate, ...]:
+        """The rungs as typed quantities."""
+        return tuple(WeightRate(value, self.unit) for value in self.rates)
+
+
+class DoseRange(_Frozen):
+    """The dose for one infusion, g/kg, with the label's regimen in words."""
+
+    min_g_per_kg: PositiveDecimal
+    """Lowest usual dose per infusion; a lower dose is allowed with a note (divided doses)."""
+    max_g_per_kg: PositiveDecimal
+    """Highest dose per infusion the label's regimen allows; a higher dose is refused."""
+    regimen: str = Field(min_length=1)
+    """The label's dosing regimen, quoted or paraphrased."""
+
+
+class FirstInfusionRule(_Frozen):
+    """How a first infusion (naive, product switch, or more than 8 weeks since the last) differs."""
+
+    source: Provenance
+    """'label' if the label prints this rule, 'site' otherwise."""
+    note: str = Field(min_length=1)
+    """The rule in words, with its source."""
+    max_rate: LabelRate | None = None
+    """A lower maximum for first infusions, if any."""
+    ladder: Ladder | None = None
+    """Its own ladder, if any (otherwise the indication's ladder, capped by `max_rate`)."""
+    step_interval_min: Minutes | None = None
+    """A longer minimum time between increases, if any."""
+    observation_min: Minutes | None = None
+    """Post-infusion observation for first infusions, if the product file sets one."""
+
+
+class Indication(_Frozen):
+    """Label facts and the ramp for one indication."""
+
+    name: str = Field(min_length=1)
+    """The indication as the label names it."""
+    dose: DoseRange
+    initial_rate: LabelRate
+    """The label's initial rate."""
+    initial_duration_min: Minutes
+    """Minimum minutes at the initial rate."""
+    initial_duration_source: Provenance
+    """Whether the label prints that duration."""
+    step_interval_min: Minutes
+    """Minimum minutes at each later step before the next increase."""
+    step_interval_source: Provenance
+    """Whether the label prints that interval."""
+    max_rate: LabelRate
+    """The label's maximum rate for this indication."""
+    at_risk_cap: LabelRate | None = None
+    """A numeric cap for patients at risk of renal dysfunction or thrombosis printed for this
+    indication only; otherwise the product's `at_risk.cap` applies."""
+    ladder: Ladder
+    first_infusion: FirstInfusionRule
+    notes: tuple[str, ...] = ()
+    """Label notes a nurse should see with the plan."""
+
+
+class AtRisk(_Frozen):
+    """What the label says for patients at risk of renal dysfunction or thrombosis."""
+
+    text: str = Field(min_length=1)
+    """The label's wording."""
+    cap: LabelRate | None = None
+    """The numeric cap, only where the label prints one."""
+
+
+class Source(_Frozen):
+    """A document a product file's facts were taken from."""
+
+    url: Annotated[str, AfterValidator(_url)]
+    title: str = Field(min_length=1)
+    accessed: date
+
+
+class Product(_Frozen):
+    """One IVIG product file."""
+
+    schema_version: Literal[1]
+    """The product-file format version."""
+    id: Slug
+    """Identifier; equals the file name without `.toml`."""
+    version: str = Field(pattern=r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")
+    """Version of this file's content, YYYY.MM.DD[.N]; recorded with every plan."""
+    name: str = Field(min_length=1)
+    manufacturer: str = Field(min_length=1)
+    concentration_mg_per_ml: PositiveDecimal
+    """mg of IgG per mL; the only source of the concentration used in conversions."""
+    stabiliser: str = Field(min_length=1)
+    sugar: str = Field(min_length=1)
+    """Sugar content ('none' if sugar free); maltose matters for some glucose meters."""
+    iga_content: str = Field(min_length=1)
+    label_date: date | None = None
+    """Revision date of the label the rates come from, where it was captured."""
+    label_revision: str = Field(min_length=1)
+    """Which label the rates come from, and how they were verified."""
+    sources: tuple[Source, ...] = Field(min_length=1)
+    at_risk: AtRisk
+    indications: dict[Slug, Indication] = Field(min_length=1)
+
+    @property
+    def concentration(self) -> Concentration:
+        """The concentration as a typed quantity."""
+        return Concentration(self.concentration_mg_per_ml)
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic rules.
+
+
+def _exact(rate: WeightRate, conc: Concentration) -> Fraction:
+    return rate.exact_ml_per_kg_h(conc)
+
+
+def _ladder_problems(
+    ladder: Ladder,
+    path: str,
+    initial: LabelRate,
+    ceiling: WeightRate,
+    conc: Concentration,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    rungs = ladder.weight_rates()
+    if _exact(rungs[0], conc) != _exact(initial.weight_rate(), conc):
+        problems.append(
+            Problem(
+                f"{path}.rates[0]",
+                f"the ladder must start at the initial rate ({initial.value} {initial.unit})",
+                f"{ladder.rates[0]} {ladder.unit}",
+            )
+        )
+    for index in range(1, len(rungs)):
+        if _exact(rungs[index], conc) <= _exact(rungs[index - 1], conc):
+            problems.append(
+                Problem(
+                    f"{path}.rates[{index}]",
+                    "ladder rates must increase strictly",
+                    f"{ladder.rates[index]} {ladder.unit}",
+                )
+            )
+    for index, rung in enumerate(rungs):
+        if _exact(rung, conc) > _exact(ceiling, conc):
+            problems.append(
+                Problem(
+                    f"{path}.rates[{index}]",
+                    f"exceeds the maximum rate ({ceiling.value} {ceiling.unit})",
+                    f"{ladder.rates[index]} {ladder.unit}",
+                )
+            )
+    return problems
+
+
+def _indication_problems(ind: Indication, path: str, conc: Concentration) -> list[Problem]:
+    problems: list[Problem] = []
+    max_rate = ind.max_rate.conservative(conc)
+    initial = ind.initial_rate.weight_rate()
+    if ind.dose.min_g_per_kg > ind.dose.max_g_per_kg:
+        problems.append(
+            Problem(
+                f"{path}.dose.min_g_per_kg", "is above max_g_per_kg", str(ind.dose.min_g_per_kg)
+            )
+        )
+    if ind.dose.max_g_per_kg > 3:
+        problems.append(
+            Problem(
+                f"{path}.dose.max_g_per_kg",
+                "no IVIG regimen gives more than 3 g/kg in one infusion",
+                str(ind.dose.max_g_per_kg),
+            )
+        )
+    if _exact(initial, conc) > _exact(max_rate, conc):
+        problems.append(
+            Problem(
+                f"{path}.initial_rate.value",
+                f"is above the maximum rate ({max_rate.value} {max_rate.unit})",
+                f"{ind.initial_rate.value} {ind.initial_rate.unit}",
+            )
+        )
+    for name, printed in (("initial_rate", ind.initial_rate), ("max_rate", ind.max_rate)):
+        problems.extend(_unit_mismatch(printed, f"{path}.{name}", conc))
+    problems.extend(
+        _ladder_problems(ind.ladder, f"{path}.ladder", ind.initial_rate, max_rate, conc)
+    )
+    if ind.ladder.source is Provenance.LABEL and ind.step_interval_source is not Provenance.LABEL:
+        problems.append(
+            Problem(
+                f"{path}.step_interval_source",
+                "a label ladder needs the label's step interval",
+                str(ind.step_interval_source),
+            )
+        )
+    first = ind.first_infusion
+    first_ceiling = max_rate
+    if first.max_rate is not None:
+        first_max = first.max_rate.conservative(conc)
+        if _exact(first_max, conc) > _exact(max_rate, conc):
+            problems.append(
+                Problem(
+                    f"{path}.first_infusion.max_rate.value",
+                    "a first-infusion maximum cannot exceed the indication's maximum",
+                    f"{first.max_rate.value} {first.max_rate.unit}",
+                )
+            )
+        if _exact(first_max, conc) < _exact(initial, conc):
+            problems.append(
+                Problem(
+                    f"{path}.first_infusion.max_rate.value",
+                    "a first-infusion maximum cannot be below the initial rate",
+                    f"{first.max_rate.value} {first.max_rate.unit}",
+                )
+            )
+        first_ceiling = min(first_max, max_rate, key=lambda rate: _exact(rate, conc))
+    if first.ladder is not None:
+        problems.extend(
+            _ladder_problems(
+                first.ladder, f"{path}.first_infusion.ladder", ind.initial_rate, first_ceiling, conc
+            )
+        )
+    if first.step_interval_min is not None and first.step_interval_min < ind.step_interval_min:
+        problems.append(
+            Problem(
+                f"{path}.first_infusion.step_interval_min",
+                "a first infusion may not step up faster than a later one",
+                str(first.step_interval_min),
+            )
+        )
+    if ind.at_risk_cap is not None:
+        problems.extend(_unit_mismatch(ind.at_risk_cap, f"{path}.at_risk_cap", conc))
+    return problems
+
+
+def _unit_mismatch(rate: LabelRate, path: str, conc: Concentration) -> list[Problem]:
+    """Two printed numbers for one rate must agree within 25 %.
+
+    A larger gap is a typo or a swapped unit, not label rounding (the largest rounding gap in
+    the shipped labels is Octagam 10%'s at-risk cap, 3.3 vs 3.0 mg/kg/min, 10 %).
+    """
+    if rate.also_printed is None:
+        return []
+    a = _exact(rate.weight_rate(), conc)
+    b = _exact(rate.also_printed.weight_rate(), conc)
+    if max(a, b) > min(a, b) * Fraction(5, 4):
+        return [
+            Problem(
+                f"{path}.also_printed",
+                f"does not match {rate.value} {rate.unit} (swapped or mistyped unit?)",
+                f"{rate.also_printed.value} {rate.also_printed.unit}",
+            )
+        ]
+    return []
+
+
+def semantic_problems(product: Product) -> list[Problem]:
+    """The rules a schema cannot express. An empty list means the product may be used."""
+    conc = product.concentration
+    problems: list[Problem] = []
+    if product.concentration_mg_per_ml not in (Decimal(50), Decimal(100)):
+        problems.append(
+            Problem(
+                "concentration_mg_per_ml",
+                "IVIG products are 5 % (50 mg/mL) or 10 % (100 mg/mL)",
+                str(product.concentration_mg_per_ml),
+            )
+        )
+    if product.at_risk.cap is not None:
+        problems.extend(_unit_mismatch(product.at_risk.cap, "at_risk.cap", conc))
+    for ind_id, ind in product.indications.items():
+        problems.extend(_indication_problems(ind, f"indications.{ind_id}", conc))
+    return problems
