@@ -1,0 +1,126 @@
+"""The record envelope and the small interfaces the writer depends on.
+
+An audit record is one JSON object on one line. Its envelope is defined here; its `payload` is
+the event, whose schema belongs to the session engine (`titrator.domain.events`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WRITER_KINDS = frozenset({"log_opened", "log_resumed", "log_recovered", "session_closed"})
+"""Record kinds written by the audit writer itself; event schemas must not use them."""
+
+
+@runtime_checkable
+class EventLike(Protocol):
+    """What the writer accepts as an event: a pydantic model with a `kind` discriminator."""
+
+    @property
+    def kind(self) -> str:
+        """The event's kind (the discriminator of the event union)."""
+        ...
+
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]:
+        """Return the event as JSON-compatible data (called with `mode="json"`)."""
+        ...
+
+
+class Clock(Protocol):
+    """Source of the two times stamped on every record."""
+
+    def now(self) -> datetime:
+        """Return the current wall-clock time as an aware UTC datetime."""
+        ...
+
+    def monotonic(self) -> float:
+        """Return a monotonic reading in seconds (only differences are meaningful)."""
+        ...
+
+
+class SystemClock:
+    """The real clock: `datetime.now(UTC)` and `time.monotonic()`."""
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Return `time.monotonic()`."""
+        return time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHead:
+    """The chain head after a record: what the chart records to anchor a session's log.
+
+    Attributes:
+        seq: sequence number of the record.
+        hash: its `hash` (64 hex digits); pass it to `verify_log(expect_head=...)`.
+        mac: its `mac` when the log is keyed, else None.
+    """
+
+    seq: int
+    hash: str
+    mac: str | None = None
+
+    def short(self, digits: int = 16) -> str:
+        """Return the first `digits` hex digits of the hash, grouped by four for transcription."""
+        head = self.hash[:digits]
+        return " ".join(head[i : i + 4] for i in range(0, len(head), 4))
+
+
+class AuditRecord(BaseModel):
+    """One record as stored: the envelope plus the event payload (a plain dict).
+
+    Field order here is documentation only; on disk keys are sorted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    v: int = Field(ge=1)
+    """Envelope format version (currently 1)."""
+    seq: int = Field(ge=0)
+    """Position in the log, from 0, without gaps."""
+    ts: str
+    """UTC wall-clock time, ISO 8601 with offset and microseconds.
+
+    Example: `2025-01-31T09:15:00.000000+00:00`.
+    """
+    mono: float
+    """Monotonic clock reading in seconds (resets when the process restarts)."""
+    session_id: str
+    """The infusion session; also the log's file name."""
+    station_id: str
+    """Workstation that wrote the record."""
+    nurse_id: str
+    """User signed in when the record was written."""
+    kind: str
+    """Event kind (the discriminator of the event schema, or one of `WRITER_KINDS`)."""
+    payload: dict[str, Any]
+    """The event's fields except `kind`, as produced by `model_dump(mode="json")`."""
+    prev_hash: str
+    """`hash` of the previous record (`GENESIS` for the first)."""
+    hash: str
+    """SHA-256 of the canonical record without `hash` and `mac`."""
+    key_id: str | None = None
+    """Keyed logs only: public name of the HMAC key."""
+    prev_mac: str | None = None
+    """Keyed logs only: `mac` of the previous record (`GENESIS` for the first)."""
+    mac: str | None = None
+    """Keyed logs only: HMAC-SHA256 of the same bytes as `hash`."""
+
+    @property
+    def timestamp(self) -> datetime:
+        """The `ts` field parsed into an aware datetime."""
+        return datetime.fromisoformat(self.ts)
+
+    @property
+    def head(self) -> SessionHead:
+        """The chain head after this record."""
+        return SessionHead(self.seq, self.hash, self.mac)

@@ -1,0 +1,309 @@
+"""Verification of a session log: chain, MACs, closing record, anchor.
+
+`verify_log` reads a log line by line and stops at the first record that breaks the chain. It
+never raises for a bad log; the outcome says what was found. Outcomes, from best to worst:
+
+- `OK`: every record intact, the session was closed, and the head matches any given anchor.
+- `UNFINISHED`: every record intact but there is no closing record (the session is still
+  running, the program stopped, or the tail was cut at a record boundary).
+- `TORN_TAIL`: like `UNFINISHED`, and the last line is incomplete (a write cut short).
+- `ERROR`: the log or key could not be read; nothing was checked.
+- `DAMAGED`: a record was altered, removed, inserted, duplicated or reordered, a MAC does not
+  match the key, or the head differs from the expected anchor.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from titrator.audit.canonical import (
+    FORMAT_VERSION,
+    GENESIS,
+    canonical_json,
+    parse_json_line,
+    record_hash,
+    record_mac,
+    sealed_body,
+)
+from titrator.audit.errors import AuditFormatError
+from titrator.audit.keys import key_id
+from titrator.audit.record import AuditRecord, SessionHead
+
+MIN_ANCHOR_DIGITS = 16
+"""Shortest accepted `expect_head` prefix (64 bits) for anchors transcribed by hand."""
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+class Outcome(enum.Enum):
+    """What verification found; `exit_code` is the CLI's exit status for it."""
+
+    OK = ("ok", 0, 0)
+    UNFINISHED = ("unfinished", 3, 1)
+    TORN_TAIL = ("torn-tail", 4, 2)
+    ERROR = ("error", 2, 3)
+    DAMAGED = ("damaged", 1, 4)
+
+    def __init__(self, label: str, exit_code: int, rank: int) -> None:
+        self.label = label
+        self.exit_code = exit_code
+        self.rank = rank
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Result of verifying one log.
+
+    Attributes:
+        path: the log.
+        outcome: what was found.
+        reason: one plain sentence explaining the outcome.
+        records: number of records verified intact (before any problem).
+        line: 1-based line of the first bad or torn line, when there is one.
+        seq: `seq` found on that line, when it could be read.
+        head: head after the last intact record, or None if there was none.
+        session_id: session of the log, from its first intact record.
+        keyed: the log carries MACs.
+        mac_checked: MACs were checked against a key.
+        closed: an intact `session_closed` record was found.
+        good_bytes: length of the intact prefix (used to cut a torn tail when resuming).
+    """
+
+    path: Path
+    outcome: Outcome
+    reason: str
+    records: int = 0
+    line: int | None = None
+    seq: int | None = None
+    head: SessionHead | None = None
+    session_id: str | None = None
+    keyed: bool = False
+    mac_checked: bool = False
+    closed: bool = False
+    good_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the outcome is `OK`."""
+        return self.outcome is Outcome.OK
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI exit status for this result."""
+        return self.outcome.exit_code
+
+    def summary(self) -> str:
+        """Return one line for humans: outcome, path, where, why."""
+        where = ""
+        if self.line is not None:
+            where = f" line {self.line}" + (f" (seq {self.seq})" if self.seq is not None else "")
+            where += ":"
+        head = f", head {self.head.hash}" if self.head is not None else ""
+        auth = (
+            " MAC-verified"
+            if self.mac_checked
+            else (" keyed (MACs unchecked)" if self.keyed else "")
+        )
+        detail = f" [{self.records} records{head}{auth}]"
+        return f"{self.outcome.label.upper()} {self.path}:{where} {self.reason}{detail}"
+
+
+class _Damage(Exception):
+    def __init__(self, reason: str, seq: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.seq = seq
+
+
+class _Checker:
+    """Walks the records of one log, keeping the chain state."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        self.key_id = key_id(key) if key is not None else None
+        self.records = 0
+        self.head: SessionHead | None = None
+        self.session_id: str | None = None
+        self.keyed = False
+        self.log_key_id: str | None = None
+        self.closed = False
+
+    def check_line(self, body: bytes) -> None:
+        if self.closed:
+            raise _Damage("data after the session_closed record")
+        try:
+            obj = parse_json_line(body)
+        except AuditFormatError as exc:
+            raise _Damage(str(exc)) from exc
+        if not isinstance(obj, dict):
+            raise _Damage("line is not a JSON object")
+        seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
+        try:
+            self._check_record(obj, body)
+        except _Damage as exc:
+            exc.seq = seq
+            raise
+
+    def _check_record(self, obj: dict[str, Any], body: bytes) -> None:
+        try:
+            canonical = canonical_json(obj)
+        except AuditFormatError as exc:
+            raise _Damage(str(exc)) from exc
+        if canonical != body:
+            raise _Damage("line is not in canonical form (bytes altered)")
+        try:
+            rec = AuditRecord.model_validate(obj)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise _Damage(f"malformed record: {loc}: {first['msg']}") from exc
+        if rec.v != FORMAT_VERSION:
+            raise _Damage(f"unknown record format v={rec.v}")
+        expected = self.records
+        if rec.seq != expected:
+            what = "duplicated or reordered record" if rec.seq < expected else "missing record"
+            raise _Damage(f"{what}: seq {rec.seq} where {expected} was expected")
+        if expected == 0:
+            self._check_first(rec)
+        elif rec.session_id != self.session_id:
+            raise _Damage(f"record of another session ({rec.session_id!r})")
+        prev_hash = self.head.hash if self.head is not None else GENESIS
+        if rec.prev_hash != prev_hash:
+            raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
+        sealed = sealed_body(obj)
+        if not hmac.compare_digest(record_hash(sealed), rec.hash):
+            raise _Damage("hash does not match the record's content (record altered)")
+        self._check_mac(rec, sealed)
+        if rec.kind == "session_closed":
+            if rec.payload.get("record_count") != rec.seq + 1:
+                raise _Damage("session_closed record_count does not match its position")
+            self.closed = True
+        self.records += 1
+        self.head = rec.head
+
+    def _check_first(self, rec: AuditRecord) -> None:
+        if rec.kind != "log_opened":
+            raise _Damage(f"first record is {rec.kind!r}, not 'log_opened'")
+        self.session_id = rec.session_id
+        self.keyed = rec.mac is not None
+        self.log_key_id = rec.key_id
+        if self.key is not None and not self.keyed:
+            raise _Damage("a key was supplied but the log carries no MACs (stripped or unkeyed)")
+        if self.key is not None and rec.key_id != self.key_id:
+            raise _Damage(
+                f"log was signed with key {rec.key_id}, not the supplied key {self.key_id} "
+                "(wrong key)"
+            )
+
+    def _check_mac(self, rec: AuditRecord, sealed: bytes) -> None:
+        present = (rec.key_id is not None, rec.prev_mac is not None, rec.mac is not None)
+        if present != (self.keyed,) * 3:
+            raise _Damage("MAC fields missing or present inconsistently with the first record")
+        if not self.keyed:
+            return
+        if rec.key_id != self.log_key_id:
+            raise _Damage("key_id changed within the log")
+        prev_mac = self.head.mac if self.head is not None else GENESIS
+        if rec.prev_mac != prev_mac:
+            raise _Damage("prev_mac does not link to the previous record")
+        if (
+            self.key is not None
+            and rec.mac is not None
+            and not hmac.compare_digest(record_mac(self.key, sealed), rec.mac)
+        ):
+            raise _Damage("MAC does not match (record rewritten without the key)")
+
+
+def _check_anchor(expect_head: str) -> str:
+    anchor = expect_head.replace(" ", "").strip().lower()
+    if len(anchor) < MIN_ANCHOR_DIGITS or len(anchor) > 64 or not _HEX.fullmatch(anchor):
+        raise ValueError(
+            f"expected head must be {MIN_ANCHOR_DIGITS}–64 hex digits, got {expect_head!r}"
+        )
+    return anchor
+
+
+def verify_log(
+    path: str | os.PathLike[str], key: bytes | None = None, expect_head: str | None = None
+) -> VerifyResult:
+    """Verify one session log.
+
+    Args:
+        path: the `.jsonl` log.
+        key: the site's HMAC key; when given, the log must carry MACs made with it.
+        expect_head: the head hash recorded in the chart (all 64 hex digits, or a prefix of at
+            least 16); the last intact record's hash must match it.
+
+    Returns:
+        The result; it names the first bad line and why.
+
+    Raises:
+        ValueError: `expect_head` is not a hex string of acceptable length.
+    """
+    log = Path(path)
+    anchor = _check_anchor(expect_head) if expect_head is not None else None
+    checker = _Checker(key)
+    good_bytes = 0
+    line_no = 0
+    bad: tuple[Outcome, str, int | None] | None = None
+    try:
+        with log.open("rb") as stream:
+            for raw in stream:
+                line_no += 1
+                if not raw.endswith(b"\n"):
+                    bad = (Outcome.TORN_TAIL, f"last line is incomplete ({len(raw)} bytes)", None)
+                    break
+                try:
+                    checker.check_line(raw[:-1])
+                except _Damage as damage:
+                    bad = (Outcome.DAMAGED, damage.reason, damage.seq)
+                    break
+                good_bytes += len(raw)
+    except OSError as exc:
+        return VerifyResult(log, Outcome.ERROR, f"cannot read: {exc.strerror or exc}")
+
+    def result(outcome: Outcome, reason: str, line: int | None, seq: int | None) -> VerifyResult:
+        return VerifyResult(
+            log,
+            outcome,
+            reason,
+            records=checker.records,
+            line=line,
+            seq=seq,
+            head=checker.head,
+            session_id=checker.session_id,
+            keyed=checker.keyed,
+            mac_checked=checker.keyed and key is not None,
+            closed=checker.closed,
+            good_bytes=good_bytes,
+        )
+
+    if bad is not None and bad[0] is Outcome.DAMAGED:
+        return result(bad[0], bad[1], line_no, bad[2])
+    if anchor is not None:
+        last = checker.head.hash if checker.head is not None else None
+        if last is None or not last.startswith(anchor):
+            return result(
+                Outcome.DAMAGED,
+                f"head {last or '(no records)'} does not match the expected head {anchor} "
+                "(tail removed, log extended or replaced)",
+                line_no if line_no else None,
+                checker.head.seq if checker.head is not None else None,
+            )
+    if bad is not None:
+        return result(bad[0], bad[1], line_no, bad[2])
+    if checker.records == 0:
+        return result(Outcome.UNFINISHED, "log is empty", None, None)
+    if not checker.closed:
+        return result(
+            Outcome.UNFINISHED, "no session_closed record (session not finished)", None, None
+        )
+    return result(Outcome.OK, "intact and closed", None, None)
