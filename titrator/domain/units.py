@@ -147,7 +147,8 @@ def floor_to_resolution(rate_ml_per_h: Decimal, resolution_ml_per_h: Decimal) ->
     _require_positive(resolution_ml_per_h, "pump resolution (mL/h)")
     with localcontext(_CONTEXT):
         steps = (rate_ml_per_h / resolution_ml_per_h).to_integral_value(rounding=ROUND_FLOOR)
-        return (steps * resolution_ml_per_h).normalize(_CONTEXT)
+        # Keep the resolution's exponent: 70.0, never 7E+1.
+        return (steps * resolution_ml_per_h).quantize(resolution_ml_per_h)
 
 
 class CrossCheckError(RuntimeError):

@@ -1,0 +1,132 @@
+"""Render a plan for the terminal (a table in all three rate units) and as JSON."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from typing import Any
+
+from titrator.domain.library import Product
+from titrator.domain.plan_model import Plan, PlanStep
+from titrator.domain.units import (
+    kg_to_lb,
+    plain,
+    show_mg_per_kg_min,
+    show_ml,
+    show_ml_per_h,
+    significant,
+)
+
+DISCLAIMER = (
+    "titrator supports decisions; it does not replace the prescriber's order, "
+    "the product label or local policy."
+)
+
+
+def clock(minutes: Decimal) -> str:
+    """'1 h 05 min', '45 min' (rounded up to the minute)."""
+    whole = int(minutes.to_integral_value(rounding=ROUND_CEILING))
+    hours, mins = divmod(whole, 60)
+    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+
+
+def hh_mm(minutes: Decimal) -> str:
+    """'0:00', '2:30' (elapsed time from the start, rounded down to the minute)."""
+    whole = int(minutes.to_integral_value(rounding=ROUND_DOWN))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _header(plan: Plan, product: Product) -> list[str]:
+    request = plan.request
+    basis = "adjusted" if plan.dosing_weight_kg != request.weight_kg else "actual"
+    lb = plain(kg_to_lb(plan.dosing_weight_kg), 1)
+    flags = [
+        name
+        for name, on in (("first infusion", request.first_infusion), ("at risk", request.at_risk))
+        if on
+    ]
+    return [
+        f"{plan.product_name} ({product.manufacturer}), "
+        f"{plain(plan.concentration.percent)} % ({plain(plan.concentration.mg_per_ml)} mg/mL)",
+        f"Indication: {plan.indication_name}",
+        f"Dosing weight {plain(plan.dosing_weight_kg)} kg ({basis}; {lb} lb for cross-check)"
+        + (f"   [{', '.join(flags)}]" if flags else ""),
+        f"Dose {plain(request.dose_g_per_kg)} g/kg = {plain(plan.total_dose_g, 2)} g "
+        f"= {show_ml(plan.total_volume_ml)}",
+        f"Maximum rate {show_ml_per_h(plan.max_rate_ml_per_h)} ({plan.binding_cap.description})",
+        f"Estimated duration {clock(plan.estimated_duration_min)} if every step is tolerated",
+        f"Ladder source: {plan.ladder_source}   Product file version {plan.library_version}",
+    ]
+
+
+def _row(step: PlanStep) -> str:
+    cap = " cap" if step.capped_by else ""
+    return (
+        f"{step.number:>4}  {significant(step.rate_mg_per_kg_min):>9}  "
+        f"{significant(step.rate_ml_per_kg_min):>9}  {plain(step.rate_ml_per_h, 1):>6}  "
+        f"{hh_mm(step.start_min):>5}  {clock(step.duration_min):>12}  "
+        f"{plain(step.volume_ml, 1):>8}{cap}"
+    )
+
+
+def plan_table(plan: Plan, product: Product) -> str:
+    """The plan as text: header, one row per step, notes and the disclaimer."""
+    lines = _header(plan, product)
+    lines += [
+        "",
+        "Step  mg/kg/min  mL/kg/min    mL/h  Start      Duration   Vol mL",
+    ]
+    lines += [_row(step) for step in plan.steps]
+    last = plan.steps[-1]
+    lines.append(
+        f"The last step ({show_ml_per_h(last.rate_ml_per_h)}, "
+        f"{show_mg_per_kg_min(last.rate_mg_per_kg_min)}) runs until the dose volume is given."
+    )
+    if plan.notes:
+        lines += ["", "Notes:"] + [f"- {note}" for note in plan.notes]
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines)
+
+
+def _num(value: Decimal, places: int | None = None) -> str:
+    return plain(value, places)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as a JSON-ready dict; numbers are decimal strings."""
+    return {
+        "product": plan.product_id,
+        "product_name": plan.product_name,
+        "indication": plan.indication_id,
+        "indication_name": plan.indication_name,
+        "library_version": plan.library_version,
+        "ladder_source": plan.ladder_source,
+        "concentration_mg_per_ml": _num(plan.concentration.mg_per_ml),
+        "weight_kg": _num(plan.request.weight_kg),
+        "dosing_weight_kg": _num(plan.dosing_weight_kg),
+        "dose_g_per_kg": _num(plan.request.dose_g_per_kg),
+        "first_infusion": plan.request.first_infusion,
+        "at_risk": plan.request.at_risk,
+        "total_dose_g": _num(plan.total_dose_g),
+        "total_volume_ml": _num(plan.total_volume_ml),
+        "max_rate_ml_per_h": _num(plan.max_rate_ml_per_h),
+        "binding_cap": {
+            "kind": str(plan.binding_cap.kind),
+            "description": plan.binding_cap.description,
+        },
+        "estimated_duration_min": _num(plan.estimated_duration_min),
+        "steps": [
+            {
+                "step": step.number,
+                "rate_mg_per_kg_min": _num(step.rate_mg_per_kg_min, 6),
+                "rate_ml_per_kg_min": _num(step.rate_ml_per_kg_min, 8),
+                "rate_ml_per_h": _num(step.rate_ml_per_h),
+                "start_min": _num(step.start_min),
+                "duration_min": _num(step.duration_min),
+                "min_dwell_min": _num(step.min_dwell_min),
+                "volume_ml": _num(step.volume_ml),
+                "capped_by": str(step.capped_by) if step.capped_by else None,
+            }
+            for step in plan.steps
+        ],
+        "notes": list(plan.notes),
+    }
