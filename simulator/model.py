@@ -1,0 +1,382 @@
+"""The simulated New Era pump: rate and unit rules, volume integration, VTBI, alarms, watchdog.
+
+The model knows nothing about bytes or ports: `handle()` takes canonical command text (e.g.
+"0RAT5MH") and returns the reply data (e.g. "00S") or None when the pump stays silent. A server
+frames it; a future patient simulation can drive or observe the same model in-process.
+
+Physics (volume infused) runs on `clock`, which may be accelerated or manual; communications
+timing (the Safe-mode watchdog) runs on `comms_clock`, which stays in real time by default.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from simulator.clock import Clock, ScaledClock
+
+RATE_TO_ML_PER_H = {
+    "MH": Decimal(1),
+    "UH": Decimal("0.001"),
+    "MM": Decimal(60),
+    "UM": Decimal("0.06"),
+}
+VOLUME_TO_ML = {"ML": Decimal(1), "UL": Decimal("0.001")}
+ALARM_CODES = ("R", "S", "T", "E", "O")
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_RATE_ARG = re.compile(_NUMBER + r"(UM|MM|UH|MH)?")
+_COMMAND = re.compile(r"(\*|\d{1,2})?([A-Z]{3})?(.*)")
+_SECONDS_PER_HOUR = Decimal(3600)
+
+
+@dataclass
+class ModelConfig:
+    """Fixed properties of the simulated pump.
+
+    Attributes:
+        address: network address 0..99.
+        model: what `VER` reports as the model.
+        firmware: what `VER` reports after the model (e.g. "V3.928").
+        min_rate_ml_per_h: lowest accepted rate (below it: `?OOR`).
+        max_rate_ml_per_h: highest accepted rate (above it: `?OOR`).
+        max_volume_ml: highest accepted volume to be infused.
+        safe_timeout_s: Safe-mode watchdog at power-up (0 = Basic mode), as if held in NVRAM.
+        power_up_quirk: ignore the very first command after power-up, as real pumps do.
+    """
+
+    address: int = 0
+    model: str = "NE1000"
+    firmware: str = "V3.928"
+    min_rate_ml_per_h: Decimal = Decimal("0.1")
+    max_rate_ml_per_h: Decimal = Decimal(999)
+    max_volume_ml: Decimal = Decimal(9999)
+    safe_timeout_s: int = 0
+    power_up_quirk: bool = True
+
+
+@dataclass(frozen=True)
+class Received:
+    """One packet the pump received, for tests and training logs."""
+
+    comms_s: float
+    text: str | None
+    error: str | None
+
+
+def _fits(text: str) -> bool:
+    """The New Era number format: at most 4 digits + point, at most 3 decimals."""
+    return len(text) <= 5 and len(text.partition(".")[2]) <= 3
+
+
+def format_value(value: Decimal) -> str:
+    """Format a value as the pump prints it: 4 significant digits where they fit."""
+    whole = len(str(int(value)))
+    decimals = max(0, min(3, 4 - whole))
+    return f"{value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN):f}"
+
+
+@dataclass
+class _State:
+    prompt: str = "S"
+    alarm: str | None = None
+    rate: Decimal = Decimal(0)
+    rate_units: str = "MH"
+    nv_rate: Decimal = Decimal(0)
+    nv_rate_units: str = "MH"
+    volume: Decimal = Decimal(0)
+    volume_units: str = "ML"
+    diameter_mm: Decimal = Decimal("26.70")
+    direction: str = "INF"
+    infused_ml: Decimal = Decimal(0)
+    withdrawn_ml: Decimal = Decimal(0)
+    run_ml: Decimal = Decimal(0)
+    safe_timeout_s: int = 0
+    watchdog_armed: bool = False
+    ignore_next: bool = False
+    vtbi_completions: int = 0
+    outbox: deque[str] = field(default_factory=deque)
+
+
+class PumpModel:
+    """A New Era pump's behaviour as a protocol peer. Thread-safe."""
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        comms_clock: Clock | None = None,
+    ) -> None:
+        self.config = config or ModelConfig()
+        self._clock: Clock = clock or ScaledClock(1.0)
+        self._comms_clock: Clock = comms_clock or time.monotonic
+        self._lock = threading.RLock()
+        self._s = _State(safe_timeout_s=self.config.safe_timeout_s)
+        self._s.ignore_next = self.config.power_up_quirk
+        self._last_tick_s = self._clock()
+        self._last_packet_s = self._comms_clock()
+        self.received: list[Received] = []
+        if self._s.safe_timeout_s:
+            self._s.alarm = "R"
+            self._s.outbox.append(self._status_text("A?R"))
+
+    @property
+    def safe_mode(self) -> bool:
+        """True when the pump speaks Safe mode (SAF > 0)."""
+        with self._lock:
+            return self._s.safe_timeout_s > 0
+
+    def tick(self) -> None:
+        """Advance physics and the watchdog to now (called often by the server)."""
+        with self._lock:
+            self._advance()
+
+    def take_unsolicited(self) -> list[str]:
+        """Return and forget the reply data the pump sends on its own (Safe-mode alarms)."""
+        with self._lock:
+            self._advance()
+            out = list(self._s.outbox)
+            self._s.outbox.clear()
+            return out
+
+    def note_invalid_packet(self, raw_error: str) -> str | None:
+        """Record an invalid packet; return the `?COM` reply data, as the pump answers one."""
+        with self._lock:
+            self.received.append(Received(self._comms_clock(), None, raw_error))
+            return self._status_text(self._prompt_or_alarm()) + "?COM"
+
+    def handle(self, text: str) -> str | None:
+        """Carry out one command; return the reply data, or None when the pump stays silent."""
+        with self._lock:
+            self._advance()
+            self.received.append(Received(self._comms_clock(), text, None))
+            match = _COMMAND.fullmatch(text)
+            if match is None:  # pragma: no cover - the pattern accepts every string
+                return None
+            address, name, argument = match.groups()
+            if address not in (None, "*") and int(address) != self.config.address:
+                return None
+            self._last_packet_s = self._comms_clock()
+            self._s.watchdog_armed = self._s.safe_timeout_s > 0
+            if self._s.ignore_next:
+                self._s.ignore_next = False
+                return None
+            if self._s.alarm is not None:
+                code, self._s.alarm = self._s.alarm, None
+                return self._status_text("A?" + code)
+            data = self._execute(name or "", argument)
+            return self._status_text(self._s.prompt) + data
+
+    def raise_alarm(self, code: str) -> None:
+        """Raise alarm `code` (R S T E O). Stall and comms time-out stop the pump."""
+        if code not in ALARM_CODES:
+            raise ValueError(f"unknown alarm code {code!r}")
+        with self._lock:
+            self._advance()
+            self._raise(code)
+
+    def power_reset(self) -> None:
+        """Power blip: stopped, runtime rate lost, `A?R` pending, first command ignored."""
+        with self._lock:
+            self._advance()
+            s = self._s
+            s.prompt, s.run_ml = "S", Decimal(0)
+            s.rate, s.rate_units = s.nv_rate, s.nv_rate_units
+            s.watchdog_armed = False
+            s.ignore_next = self.config.power_up_quirk
+            self._raise("R")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The pump's state as plain JSON-ready values."""
+        with self._lock:
+            self._advance()
+            s = self._s
+            return {
+                "prompt": s.prompt,
+                "alarm": s.alarm,
+                "rate": str(s.rate),
+                "rate_units": s.rate_units,
+                "rate_ml_per_h": str(s.rate * RATE_TO_ML_PER_H[s.rate_units]),
+                "volume_to_be_infused": str(s.volume),
+                "volume_units": s.volume_units,
+                "infused_ml": str(s.infused_ml),
+                "direction": s.direction,
+                "safe_timeout_s": s.safe_timeout_s,
+                "watchdog_armed": s.watchdog_armed,
+                "vtbi_completions": s.vtbi_completions,
+            }
+
+    # -- internals (lock held) ------------------------------------------------------------
+
+    def _status_text(self, status: str) -> str:
+        return f"{self.config.address:02d}{status}"
+
+    def _prompt_or_alarm(self) -> str:
+        return self._s.prompt if self._s.alarm is None else "A?" + self._s.alarm
+
+    def _raise(self, code: str) -> None:
+        s = self._s
+        s.alarm = code
+        if code in ("S", "T", "E", "O"):
+            s.prompt = "S"
+        if s.safe_timeout_s:
+            s.outbox.append(self._status_text("A?" + code))
+
+    def _advance(self) -> None:
+        s = self._s
+        now_s = self._clock()
+        dt_s = Decimal(repr(max(0.0, now_s - self._last_tick_s)))
+        self._last_tick_s = now_s
+        if s.prompt in ("I", "W") and dt_s:
+            delta_ml = s.rate * RATE_TO_ML_PER_H[s.rate_units] * dt_s / _SECONDS_PER_HOUR
+            vtbi_ml = s.volume * VOLUME_TO_ML[s.volume_units]
+            done = vtbi_ml > 0 and s.run_ml + delta_ml >= vtbi_ml
+            if done:
+                delta_ml = vtbi_ml - s.run_ml
+            if s.prompt == "I":
+                s.infused_ml += delta_ml
+            else:
+                s.withdrawn_ml += delta_ml
+            s.run_ml += delta_ml
+            if done:
+                s.prompt, s.run_ml = "S", Decimal(0)
+                s.vtbi_completions += 1
+        comms_s = self._comms_clock()
+        if (
+            s.safe_timeout_s
+            and s.watchdog_armed
+            and comms_s - self._last_packet_s > s.safe_timeout_s
+        ):
+            s.watchdog_armed = False
+            self._raise("T")
+
+    def _execute(self, name: str, arg: str) -> str:
+        handlers: dict[str, Callable[[str], str]] = {
+            "": lambda a: "" if not a else "?",
+            "VER": lambda a: self.config.model + self.config.firmware if not a else "?NA",
+            "SAF": self._saf,
+            "DIA": self._dia,
+            "RAT": self._rat,
+            "VOL": self._vol,
+            "DIR": self._dir,
+            "RUN": self._run,
+            "STP": self._stp,
+            "DIS": self._dis,
+            "CLD": self._cld,
+            "PUR": lambda a: "?NA",  # the simulator never purges
+        }
+        handler = handlers.get(name)
+        return "?" if handler is None else handler(arg)
+
+    def _saf(self, arg: str) -> str:
+        if not arg:
+            return str(self._s.safe_timeout_s)
+        if not arg.isdigit() or int(arg) > 255:
+            return "?OOR"
+        self._s.safe_timeout_s = int(arg)
+        self._s.watchdog_armed = False
+        return ""
+
+    def _dia(self, arg: str) -> str:
+        if not arg:
+            return format_value(self._s.diameter_mm)
+        if self._s.prompt in ("I", "W"):
+            return "?NA"
+        if not re.fullmatch(_NUMBER, arg) or not _fits(arg):
+            return "?OOR"
+        self._s.diameter_mm = Decimal(arg)
+        return ""
+
+    def _rat(self, arg: str) -> str:
+        s = self._s
+        if not arg:
+            return format_value(s.rate) + s.rate_units
+        match = _RATE_ARG.fullmatch(arg)
+        if match is None:
+            return "?"
+        number, units = match.groups()
+        running = s.prompt in ("I", "W")
+        if units is not None and running:
+            return "?NA"  # rate units cannot change while pumping
+        units = units or s.rate_units
+        value = Decimal(number)
+        rate_ml_per_h = value * RATE_TO_ML_PER_H[units]
+        limits = (self.config.min_rate_ml_per_h, self.config.max_rate_ml_per_h)
+        if not _fits(number) or not limits[0] <= rate_ml_per_h <= limits[1]:
+            return "?OOR"
+        s.rate, s.rate_units = value, units
+        if not running:
+            s.nv_rate, s.nv_rate_units = value, units
+        return ""
+
+    def _vol(self, arg: str) -> str:
+        s = self._s
+        if not arg:
+            return format_value(s.volume) + s.volume_units
+        if s.prompt in ("I", "W"):
+            return "?NA"
+        if arg in VOLUME_TO_ML:
+            s.volume_units = arg
+            return ""
+        if not re.fullmatch(_NUMBER, arg):
+            return "?"
+        value = Decimal(arg)
+        if not _fits(arg) or value * VOLUME_TO_ML[s.volume_units] > self.config.max_volume_ml:
+            return "?OOR"
+        s.volume = value
+        return ""
+
+    def _dir(self, arg: str) -> str:
+        s = self._s
+        if not arg:
+            return s.direction
+        if arg not in ("INF", "WDR", "REV"):
+            return "?"
+        if s.prompt in ("I", "W"):
+            return "?NA"
+        s.direction = {"REV": "WDR" if s.direction == "INF" else "INF"}.get(arg, arg)
+        return ""
+
+    def _run(self, arg: str) -> str:
+        s = self._s
+        if arg:
+            return "?"
+        if s.prompt in ("I", "W") or s.rate <= 0:
+            return "?NA"
+        if s.prompt == "S":
+            s.run_ml = Decimal(0)
+        s.prompt = "I" if s.direction == "INF" else "W"
+        return ""
+
+    def _stp(self, arg: str) -> str:
+        s = self._s
+        if arg:
+            return "?"
+        if s.prompt in ("I", "W"):
+            s.prompt = "P"
+        elif s.prompt == "P":
+            s.prompt, s.run_ml = "S", Decimal(0)
+        return ""
+
+    def _dis(self, arg: str) -> str:
+        s = self._s
+        if arg:
+            return "?"
+        scale = VOLUME_TO_ML[s.volume_units]
+        infused, withdrawn = s.infused_ml / scale, s.withdrawn_ml / scale
+        return f"I{format_value(infused)}W{format_value(withdrawn)}{s.volume_units}"
+
+    def _cld(self, arg: str) -> str:
+        if arg == "INF":
+            self._s.infused_ml = Decimal(0)
+        elif arg == "WDR":
+            self._s.withdrawn_ml = Decimal(0)
+        else:
+            return "?"
+        return ""
