@@ -259,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
     try:
         return run(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:  # argparse: --help, --version, or a one-line usage error
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     except UsageError as error:
         print(f"titrator: error: {error}", file=sys.stderr)
         return EXIT_USAGE
