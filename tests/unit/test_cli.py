@@ -12,7 +12,17 @@ import pytest
 from titrator.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAN = ["plan", "--product", "privigen", "--indication", "pi", "--weight-kg", "70", "--dose-g-per-kg", "0.4"]
+PLAN = [
+    "plan",
+    "--product",
+    "privigen",
+    "--indication",
+    "pi",
+    "--weight-kg",
+    "70",
+    "--dose-g-per-kg",
+    "0.4",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +56,14 @@ def test_plan_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str])
     assert data["product"] == "privigen"
     assert Decimal(data["total_volume_ml"]) == 280
     first = data["steps"][0]
-    for key in ("rate_mg_per_kg_min", "rate_ml_per_kg_min", "rate_ml_per_h", "start_min", "duration_min", "volume_ml"):
+    for key in (
+        "rate_mg_per_kg_min",
+        "rate_ml_per_kg_min",
+        "rate_ml_per_h",
+        "start_min",
+        "duration_min",
+        "volume_ml",
+    ):
         assert key in first
     assert Decimal(first["rate_ml_per_h"]) == 21
     assert Decimal(first["rate_mg_per_kg_min"]) == Decimal("0.5")
@@ -83,12 +100,17 @@ def test_a_site_config_sets_the_at_risk_cap(
     assert Decimal(json.loads(out)["max_rate_ml_per_h"]) == 126
 
 
-def test_a_broken_site_config_names_file_and_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_broken_site_config_names_file_and_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = tmp_path / "site.toml"
     config.write_text("site_at_risk_cap = 3\n")
     code, _, err = run(["--config", str(config), *PLAN], capsys)
     assert code == 1
-    assert f"{config}: site_at_risk_cap: unknown key; did you mean 'site_at_risk_cap_mg_per_kg_min'?" in err
+    assert (
+        f"{config}: site_at_risk_cap: unknown key; did you mean 'site_at_risk_cap_mg_per_kg_min'?"
+        in err
+    )
 
 
 def _with(option: str, value: str) -> list[str]:
@@ -154,12 +176,32 @@ def test_protocols_validate_reports_every_broken_file(capsys: pytest.CaptureFixt
         assert path in out
 
 
-@pytest.mark.parametrize("argv0", [[sys.executable, "-m", "titrator"], [str(Path(sys.executable).parent / "titrator")]])
+@pytest.mark.parametrize(
+    "argv0", [[sys.executable, "-m", "titrator"], [str(Path(sys.executable).parent / "titrator")]]
+)
 def test_the_installed_command_and_module_run(argv0: list[str], tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
-    done = subprocess.run([*argv0, *PLAN, "--json"], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [*argv0, *PLAN, "--json"], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["steps"][0]["rate_ml_per_h"] == "21"
-    bad = subprocess.run([*argv0, *_with("--weight-kg", "4..8")], capture_output=True, text=True, env=env, check=False)
+    bad = subprocess.run(
+        [*argv0, *_with("--weight-kg", "4..8")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().endswith("more than one decimal point (got '4..8')")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    command = f"{sys.executable} -m titrator {' '.join(PLAN)} | head -n 1"
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.stdout.startswith("Privigen")
+    assert "Traceback" not in done.stderr
