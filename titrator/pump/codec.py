@@ -334,8 +334,8 @@ def format_number(value: Decimal) -> str:
     if not value.is_finite() or value < 0:
         raise NotRepresentableError(f"{value} is not a finite, non-negative number")
     text = f"{value.normalize():f}"
-    decimals = len(text.partition(".")[2])
-    if len(text) > 5 or decimals > 3:
+    whole, _, fraction = text.partition(".")
+    if len(whole) + len(fraction) > 4 or len(fraction) > 3:
         raise NotRepresentableError(
             f"{text} needs more than 4 digits or 3 decimals; the pump cannot take it exactly"
         )
