@@ -176,8 +176,8 @@ class FrameDecoder:
             item = self._take_safe() if self.framing is Framing.SAFE else self._take_basic()
             if item is None:
                 break
-            if isinstance(item, Junk):
-                junk += item.raw
+            if isinstance(item, Junk) and item.reason != "bad crc":
+                junk += item.raw  # resynchronising bytes, reported together
                 continue
             if junk:
                 out.append(Junk(bytes(junk), "garbage"))
