@@ -1,0 +1,363 @@
+"""The audit event schema: a discriminated union on `kind`, frozen, versioned.
+
+Input events are what the shell feeds the session (`INPUT_KINDS`); every other kind is an output
+the session derives. Replaying the input events of a log through a fresh session reproduces
+every output event exactly (see `titrator.domain.replay`). The audit writer adds its own
+envelope (sequence number, hash chain); these models are the payload.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from titrator.domain.assess import Recommendation
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import (
+    AlarmCode,
+    Choice,
+    LinkState,
+    OverrideReason,
+    Prompt,
+    PumpCommand,
+    SessionState,
+)
+from titrator.domain.plan_model import Plan
+from titrator.domain.policy import Policy, Severity
+from titrator.domain.vitals import VitalField
+
+SCHEMA_VERSION: Final = 1
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    at: Instant
+    """When the input happened (outputs carry the instant of the input that caused them)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+class SessionOpened(_Event):
+    """The session begins with this plan and policy (embedded in full, so a log replays alone)."""
+
+    kind: Literal["session_opened"] = "session_opened"
+    session_id: str
+    plan: Plan
+    policy: Policy
+    policy_sha256: str = ""
+    library_sha256: str = ""
+
+
+class Tick(_Event):
+    """Time passed (recorded only when it led to something)."""
+
+    kind: Literal["tick"] = "tick"
+
+
+class VitalsEntered(_Event):
+    """A vitals set exactly as typed, before validation."""
+
+    kind: Literal["vitals_entered"] = "vitals_entered"
+    raw: dict[str, str]
+
+
+class SymptomsEntered(_Event):
+    """The symptom checklist as answered now (replaces the previous answer)."""
+
+    kind: Literal["symptoms_entered"] = "symptoms_entered"
+    symptoms: tuple[str, ...]
+    other: str = ""
+    """Free-text symptoms not on the checklist."""
+
+
+class NurseDecided(_Event):
+    """The nurse accepted the current prompt, or overrode it with a reason."""
+
+    kind: Literal["nurse_decided"] = "nurse_decided"
+    choice: Choice
+    prompt_id: int | None = None
+    """The prompt answered; if given and no longer current, the decision is refused."""
+    reason: OverrideReason | None = None
+    note: str = ""
+
+
+class LotRecorded(_Event):
+    """A lot (batch) number was recorded for the product being hung."""
+
+    kind: Literal["lot_recorded"] = "lot_recorded"
+    lot: str
+
+
+class StopRequested(_Event):
+    """The nurse pressed STOP (accepted in every state)."""
+
+    kind: Literal["stop_requested"] = "stop_requested"
+    reason: str = ""
+
+
+class PumpOutcome(_Event):
+    """The result of a pump command, after read-back."""
+
+    kind: Literal["pump_outcome"] = "pump_outcome"
+    command_id: int
+    outcome: Literal["confirmed", "failed", "uncertain"]
+    reported_rate_ml_per_h: Decimal | None = None
+    detail: str = ""
+
+
+class PumpStatusRead(_Event):
+    """What the pump says it is doing."""
+
+    kind: Literal["pump_status"] = "pump_status"
+    running: bool
+    rate_ml_per_h: Decimal
+    volume_ml: Decimal | None = None
+    """Volume infused this session, if the pump reports it."""
+
+
+class PumpLinkChanged(_Event):
+    """The link to the pump was lost or restored."""
+
+    kind: Literal["pump_link"] = "pump_link"
+    up: bool
+    detail: str = ""
+
+
+class AuditHealthChanged(_Event):
+    """The audit writer failed to persist, or recovered (written once writes succeed again)."""
+
+    kind: Literal["audit_health"] = "audit_health"
+    healthy: bool
+    detail: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs
+
+
+class InputRefused(_Event):
+    """An input that changed nothing, and why."""
+
+    kind: Literal["input_refused"] = "input_refused"
+    input_kind: str
+    reason: str
+    field: str | None = None
+    raw: str | None = None
+    hard_limit: bool = False
+    """True when a hard limit was hit (cap, increase after severe reaction, never restart)."""
+
+
+class StateChanged(_Event):
+    """A lifecycle transition."""
+
+    kind: Literal["state_changed"] = "state_changed"
+    from_state: SessionState
+    to_state: SessionState
+    step: int | None
+
+
+class VitalsAccepted(_Event):
+    """A vitals set that passed validation."""
+
+    kind: Literal["vitals_accepted"] = "vitals_accepted"
+    values: dict[VitalField, Decimal]
+    raw: dict[VitalField, str]
+    purpose: str
+    """baseline, scheduled, end of infusion, ..."""
+
+
+class AssessmentMade(_Event):
+    """The result of judging the latest observation against the policy."""
+
+    kind: Literal["assessment_made"] = "assessment_made"
+    recommendation: Recommendation
+
+
+class PromptShown(_Event):
+    """A new prompt, recorded with exactly the text the nurse sees."""
+
+    kind: Literal["prompt_shown"] = "prompt_shown"
+    prompt: Prompt
+
+
+class PumpCommandIssued(_Event):
+    """Intent: a command about to be sent (written before it is sent)."""
+
+    kind: Literal["pump_command"] = "pump_command"
+    command: PumpCommand
+
+
+class RateChanged(_Event):
+    """The rate the pump should run at changed."""
+
+    kind: Literal["rate_changed"] = "rate_changed"
+    from_ml_per_h: Decimal
+    to_ml_per_h: Decimal
+    step: int | None
+    cause: str
+
+
+class ReactionOpened(_Event):
+    """A reaction now blocks every increase until cleared with a reason."""
+
+    kind: Literal["reaction_opened"] = "reaction_opened"
+    rule_ids: tuple[str, ...]
+    severity: Severity | None
+    never_restart: bool
+
+
+class ReactionCleared(_Event):
+    """The nurse cleared a reaction with a reason; increases may be offered again."""
+
+    kind: Literal["reaction_cleared"] = "reaction_cleared"
+    reason: OverrideReason
+    note: str
+
+
+class OverrideRecorded(_Event):
+    """A recommendation or soft limit overridden, with the reason."""
+
+    kind: Literal["override_recorded"] = "override_recorded"
+    prompt_kind: str
+    limit: str
+    reason: OverrideReason
+    note: str
+
+
+class VitalsDue(_Event):
+    """A vitals set became due."""
+
+    kind: Literal["vitals_due"] = "vitals_due"
+    reason: str
+
+
+class ClockJumped(_Event):
+    """The wall clock moved differently from the monotonic clock (no duration is affected)."""
+
+    kind: Literal["clock_jumped"] = "clock_jumped"
+    skew_ms: int
+
+
+class AlarmRaised(_Event):
+    """An alarm the nurse must see."""
+
+    kind: Literal["alarm_raised"] = "alarm_raised"
+    code: AlarmCode
+    text: str
+
+
+class AlarmCleared(_Event):
+    """An alarm condition ended."""
+
+    kind: Literal["alarm_cleared"] = "alarm_cleared"
+    code: AlarmCode
+
+
+class LinkStateChanged(_Event):
+    """What the engine knows about the pump changed."""
+
+    kind: Literal["link_state"] = "link_state"
+    link: LinkState
+
+
+class VolumeReconciled(_Event):
+    """A pump-reported volume compared with the engine's own integration."""
+
+    kind: Literal["volume_reconciled"] = "volume_reconciled"
+    engine_ml: Decimal
+    pump_ml: Decimal
+    accepted: bool
+
+
+class SessionClosed(_Event):
+    """The session ended."""
+
+    kind: Literal["session_closed"] = "session_closed"
+    volume_ml: Decimal
+
+
+InputEvent = Annotated[
+    SessionOpened
+    | Tick
+    | VitalsEntered
+    | SymptomsEntered
+    | NurseDecided
+    | LotRecorded
+    | StopRequested
+    | PumpOutcome
+    | PumpStatusRead
+    | PumpLinkChanged
+    | AuditHealthChanged,
+    Field(discriminator="kind"),
+]
+
+AuditEvent = Annotated[
+    SessionOpened
+    | Tick
+    | VitalsEntered
+    | SymptomsEntered
+    | NurseDecided
+    | LotRecorded
+    | StopRequested
+    | PumpOutcome
+    | PumpStatusRead
+    | PumpLinkChanged
+    | AuditHealthChanged
+    | InputRefused
+    | StateChanged
+    | VitalsAccepted
+    | AssessmentMade
+    | PromptShown
+    | PumpCommandIssued
+    | RateChanged
+    | ReactionOpened
+    | ReactionCleared
+    | OverrideRecorded
+    | VitalsDue
+    | ClockJumped
+    | AlarmRaised
+    | AlarmCleared
+    | LinkStateChanged
+    | VolumeReconciled
+    | SessionClosed,
+    Field(discriminator="kind"),
+]
+
+AUDIT_EVENT_ADAPTER: Final[TypeAdapter[AuditEvent]] = TypeAdapter(AuditEvent)
+"""Validates one event (a dict or JSON) into its model."""
+
+INPUT_KINDS: Final = frozenset(
+    {
+        "session_opened",
+        "tick",
+        "vitals_entered",
+        "symptoms_entered",
+        "nurse_decided",
+        "lot_recorded",
+        "stop_requested",
+        "pump_outcome",
+        "pump_status",
+        "pump_link",
+        "audit_health",
+    }
+)
+
+
+def event_json(event: AuditEvent) -> str:
+    """The canonical JSON text of an event (what replay compares byte for byte)."""
+    return event.model_dump_json()
+
+
+def parse_event(text: str | bytes) -> AuditEvent:
+    """Validate one JSON event.
+
+    Raises:
+        pydantic.ValidationError: on an unknown kind or any invalid field.
+    """
+    return AUDIT_EVENT_ADAPTER.validate_json(text)

@@ -1,0 +1,123 @@
+"""Shell-originated inputs: pump command outcomes, status reads, link changes, audit health.
+
+Rules: a command whose outcome is unknown (or failed) puts the link in UNCERTAIN and asks for a
+status read; nothing but that read and STOP is sent until the pump's state is known, and no
+increase happens meanwhile. An audit-log failure blocks increases until the log is healthy.
+A pump-reported volume replaces the engine's own integration only when the two agree within
+`VOLUME_TOLERANCE_ML` or `VOLUME_TOLERANCE_FRACTION` (whichever is larger); otherwise the engine
+keeps its own figure and raises an alarm.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Final
+
+from titrator.domain.decisions import AlarmCode, LinkState, PumpCommandKind
+from titrator.domain.events import (
+    AuditHealthChanged,
+    PumpLinkChanged,
+    PumpOutcome,
+    PumpStatusRead,
+    VolumeReconciled,
+)
+from titrator.domain.session_state import (
+    RUNNING_MODES,
+    Outbox,
+    Refused,
+    SessionData,
+    clear_alarm,
+    issue,
+    raise_alarm,
+    set_link,
+)
+from titrator.domain.units import show_ml, show_ml_per_h
+
+VOLUME_TOLERANCE_ML: Final = Decimal(2)
+VOLUME_TOLERANCE_FRACTION: Final = Decimal("0.02")
+
+
+def _read_status(data: SessionData, out: Outbox) -> None:
+    set_link(data, out, LinkState.UNCERTAIN)
+    issue(data, out, PumpCommandKind.READ_STATUS)
+
+
+def on_pump_outcome(data: SessionData, out: Outbox, ev: PumpOutcome) -> None:
+    """The read-back result of a command."""
+    awaiting = data.awaiting
+    if awaiting is None or awaiting.command_id != ev.command_id:
+        raise Refused(f"no command {ev.command_id} is awaiting an outcome", field="command_id")
+    data.awaiting = None
+    if awaiting.kind is PumpCommandKind.READ_STATUS:
+        if ev.outcome != "confirmed":
+            set_link(data, out, LinkState.UNCERTAIN)
+        return
+    expected = awaiting.rate_ml_per_h
+    if ev.outcome == "confirmed":
+        reported = ev.reported_rate_ml_per_h
+        if expected is not None and reported is not None and reported != expected:
+            text = f"Pump reports {show_ml_per_h(reported)}, expected {show_ml_per_h(expected)}."
+            raise_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH, text)
+            data.rate_mismatch = True
+            _read_status(data, out)
+        return
+    _read_status(data, out)
+
+
+def on_pump_status(data: SessionData, out: Outbox, ev: PumpStatusRead) -> None:
+    """A status read: resolves UNCERTAIN, flags a rate mismatch, reconciles the volume."""
+    if data.link is LinkState.LOST:
+        raise Refused("the pump link is lost: a status read cannot arrive", field="pump_status")
+    if data.awaiting is not None and data.awaiting.kind is PumpCommandKind.READ_STATUS:
+        data.awaiting = None
+    set_link(data, out, LinkState.OK)
+    running_rate = ev.rate_ml_per_h if ev.running else Decimal(0)
+    if running_rate != data.rate:
+        text = (
+            f"Pump reports {show_ml_per_h(running_rate)}, titrator expects "
+            f"{show_ml_per_h(data.rate)}: set the pump by hand or stop."
+        )
+        raise_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH, text)
+        data.rate_mismatch = True
+    else:
+        data.rate_mismatch = False
+        clear_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH)
+    if ev.volume_ml is not None:
+        _reconcile_volume(data, out, ev.volume_ml)
+
+
+def _reconcile_volume(data: SessionData, out: Outbox, pump_ml: Decimal) -> None:
+    now_ms = out.now.mono_ms
+    engine_ml = data.volume_at(now_ms) if data.mode in RUNNING_MODES else data.volume_ml
+    tolerance = max(VOLUME_TOLERANCE_ML, engine_ml * VOLUME_TOLERANCE_FRACTION)
+    accepted = abs(pump_ml - engine_ml) <= tolerance
+    out.events.append(
+        VolumeReconciled(at=out.now, engine_ml=engine_ml, pump_ml=pump_ml, accepted=accepted)
+    )
+    if accepted:
+        data.volume_ml, data.volume_at_ms = pump_ml, now_ms
+        clear_alarm(data, out, AlarmCode.VOLUME_DISCREPANCY)
+    else:
+        text = f"Pump volume {show_ml(pump_ml)} differs from the expected {show_ml(engine_ml)}."
+        raise_alarm(data, out, AlarmCode.VOLUME_DISCREPANCY, text)
+
+
+def on_pump_link(data: SessionData, out: Outbox, ev: PumpLinkChanged) -> None:
+    """Link lost: alarm, no command but STOP. Link back: UNCERTAIN until a status read."""
+    if not ev.up:
+        set_link(data, out, LinkState.LOST)
+        return
+    if data.link is not LinkState.LOST:
+        raise Refused("the pump link was not lost", field="up")
+    data.awaiting = None
+    _read_status(data, out)
+
+
+def on_audit_health(data: SessionData, out: Outbox, ev: AuditHealthChanged) -> None:
+    """The audit log failed (no increase from now on) or recovered."""
+    data.audit_failing = not ev.healthy
+    if ev.healthy:
+        clear_alarm(data, out, AlarmCode.AUDIT_FAILING)
+    else:
+        text = "The audit log cannot be written: no rate increase until it is fixed."
+        raise_alarm(data, out, AlarmCode.AUDIT_FAILING, text)
