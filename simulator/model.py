@@ -71,7 +71,8 @@ class Received:
 
 def _fits(text: str) -> bool:
     """The New Era number format: at most 4 digits + point, at most 3 decimals."""
-    return len(text) <= 5 and len(text.partition(".")[2]) <= 3
+    digits = sum(ch.isdigit() for ch in text)
+    return digits <= 4 and len(text.partition(".")[2]) <= 3
 
 
 def format_value(value: Decimal) -> str:
