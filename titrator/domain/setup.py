@@ -240,6 +240,15 @@ def validate_setup(
     last = _last_date(get("last_infusion"), today, problems)
     last_product_raw = get("last_product_id").strip()
     last_product = None if last_product_raw in ("", NEVER) else last_product_raw
+    if not last_product_raw:
+        # A blank history is not taken to mean "never treated": the nurse says so explicitly.
+        problems.append(
+            FieldProblem(
+                field="last_product_id",
+                reason=f"choose the last product, or {NEVER!r} if never treated",
+                raw="",
+            )
+        )
     if last is None and last_product is not None:
         problems.append(
             FieldProblem(
@@ -248,10 +257,12 @@ def validate_setup(
                 raw=get("last_infusion"),
             )
         )
-    if last is not None and last_product is None:
+    if last is not None and last_product_raw == NEVER:
         problems.append(
             FieldProblem(
-                field="last_product_id", reason="give the last product", raw=last_product_raw
+                field="last_product_id",
+                reason="a last infusion date was given: choose its product",
+                raw=last_product_raw,
             )
         )
     if problems or product is None or weight is None or dose is None:

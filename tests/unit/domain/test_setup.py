@@ -126,5 +126,12 @@ def test_history_needs_both_date_and_product() -> None:
         setup(last_infusion="")
     assert caught.value.problems[0].field == "last_infusion"
     with pytest.raises(SetupInvalid) as caught:
-        setup(last_product_id="")
+        setup(last_product_id="never")
     assert caught.value.problems[0].field == "last_product_id"
+
+
+def test_a_blank_history_is_not_taken_as_never_treated() -> None:
+    with pytest.raises(SetupInvalid) as caught:
+        setup(last_infusion="", last_product_id="")
+    assert [p.field for p in caught.value.problems] == ["last_product_id"]
+    assert "never" in caught.value.problems[0].reason

@@ -1,0 +1,254 @@
+"""The setup screen: nurse, patient, product, dose, lot, history and risk factors.
+
+A thin shell over `titrator.domain.setup.validate_setup` and `build_plan`: the text is handed
+over exactly as typed; problems come back per field and are shown inline next to the field and
+in the problem list, never corrected. The derived first-infusion and at-risk status is shown with
+its reasons as the nurse types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
+
+from titrator.domain.library import Product
+from titrator.domain.plan import PlanError, build_plan
+from titrator.domain.plan_model import Plan, WeightBasis
+from titrator.domain.setup import (
+    NEVER,
+    InfusionSetup,
+    RiskFactor,
+    SetupInvalid,
+    first_infusion_reasons,
+    validate_setup,
+)
+from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
+
+# Plan errors name request fields; these are the setup fields a nurse can change for them.
+_PLAN_FIELD_TO_INPUT = {
+    "weight_kg": "weight_kg",
+    "dose_g_per_kg": "dose_g_per_kg",
+    "height_cm": "height_cm",
+    "sex": "sex",
+    "indication_id": "indication_id",
+}
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """What the setup screen hands on: the validated setup and its plan."""
+
+    setup: InfusionSetup
+    plan: Plan
+
+
+class SetupScreen(Screen[SetupResult]):
+    """Collects the infusion setup; dismisses with a validated setup and plan."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "next", "Next: checklist", id="setup-next"),
+    ]
+
+    def __init__(
+        self,
+        products: Mapping[str, Product],
+        site: Mapping[str, Decimal | None],
+        today: date,
+        *,
+        initial: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.products = products
+        self.site = site
+        self.today = today
+        self.initial = dict(initial or {})
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _input(self, field: str, label: str, placeholder: str = "", width: int = 20) -> Horizontal:
+        box = Input(
+            value=self.initial.get(field, ""),
+            placeholder=placeholder,
+            id=field,
+            compact=True,
+        )
+        box.styles.width = width
+        return Horizontal(Label(label, classes="field-label"), box, classes="form-row")
+
+    def _select(
+        self, field: str, label: str, options: list[tuple[str, str]], default: str | None = None
+    ) -> Horizontal:
+        value = self.initial.get(field, default)
+        select: Select[str] = Select(
+            options,
+            prompt="choose",
+            id=field,
+            compact=True,
+            allow_blank=default is None,
+            value=value if value in {v for _, v in options} else Select.NULL,
+        )
+        return Horizontal(Label(label, classes="field-label"), select, classes="form-row")
+
+    def compose(self) -> ComposeResult:
+        """The form, the derived status and the problem list."""
+        product_options = [(p.name, p.id) for p in self.products.values()]
+        yield Header()
+        with VerticalScroll(id="setup-form"):
+            yield self._input("nurse_id", "Nurse ID", "your staff id")
+            yield self._input("patient_id_1", "Patient ID 1", "e.g. MRN")
+            yield self._input("patient_id_2", "Patient ID 2", "e.g. date of birth")
+            yield self._input("weight_kg", "Weight (kg)", "kg only", width=10)
+            yield Static("", id="weight-lb", classes="hint")
+            yield self._input("height_cm", "Height (cm)", "optional", width=10)
+            yield self._select("sex", "Sex", [("female", "female"), ("male", "male")])
+            yield self._select(
+                "weight_basis",
+                "Dosing weight",
+                [("actual weight", WeightBasis.ACTUAL.value), ("adjusted (IBW+0.4)", "adjusted")],
+                default=WeightBasis.ACTUAL.value,
+            )
+            yield self._select("product_id", "Product", product_options)
+            yield self._select("indication_id", "Indication", [])
+            yield self._input("dose_g_per_kg", "Dose (g/kg)", "g/kg", width=10)
+            yield self._input("lot", "Lot number")
+            yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never")
+            yield self._select(
+                "last_product_id", "Last product", [("never treated", NEVER), *product_options]
+            )
+            yield Label("Risk factors (renal / thrombosis): space to tick", classes="section")
+            yield SelectionList[RiskFactor](
+                *[(factor.label, factor) for factor in RiskFactor], id="risk_factors"
+            )
+            yield Static("", id="derived")
+        yield Static("", id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start at the first field, with the indication list filled for a preset product."""
+        self.title = "titrator — infusion setup"
+        self._refresh_indications()
+        self._refresh_derived()
+        self.query_one("#nurse_id", Input).focus()
+
+    # -- reading the form -------------------------------------------------------------------
+
+    def raw_fields(self) -> dict[str, str]:
+        """Every field exactly as typed or chosen ('' for nothing chosen)."""
+        raw: dict[str, str] = {}
+        for box in self.query(Input):
+            if box.id:
+                raw[box.id] = box.value
+        for select in self.query(Select):
+            if select.id:
+                value = select.value
+                raw[select.id] = "" if value is Select.NULL else str(value)
+        return raw
+
+    def risk_factors(self) -> tuple[RiskFactor, ...]:
+        """The ticked risk factors, in checklist order."""
+        ticked = set(self.query_one("#risk_factors", SelectionList).selected)
+        return tuple(factor for factor in RiskFactor if factor in ticked)
+
+    # -- live feedback ----------------------------------------------------------------------
+
+    @on(Select.Changed, "#product_id")
+    def _product_changed(self) -> None:
+        self._refresh_indications()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
+    def _changed(self) -> None:
+        self._refresh_derived()
+
+    def _refresh_indications(self) -> None:
+        product = self.products.get(self.raw_fields().get("product_id", ""))
+        select = self.query_one("#indication_id", Select)
+        options = [(ind.name, key) for key, ind in product.indications.items()] if product else []
+        previous = self.initial.get("indication_id")
+        select.set_options(options)
+        if previous and any(v == previous for _, v in options):
+            select.value = previous
+
+    def _refresh_derived(self) -> None:
+        raw = self.raw_fields()
+        lb_text = ""
+        try:
+            weight = parse_plain_decimal(raw.get("weight_kg", ""), "weight_kg")
+            lb_text = f"= {plain(kg_to_lb(weight), 1)} lb (cross-check only; enter kg)"
+        except InputError:
+            pass  # the problem is reported when the form is submitted
+        self.query_one("#weight-lb", Static).update(lb_text)
+        lines = []
+        product_id = raw.get("product_id", "")
+        if product_id:
+            reasons = self._history_reasons(raw, product_id)
+            lines.append(
+                "First infusion: YES — " + "; ".join(reasons)
+                if reasons
+                else "First infusion: no (same product, within 8 weeks)"
+            )
+        factors = self.risk_factors()
+        lines.append(
+            f"At risk: YES — {', '.join(f.label for f in factors)}" if factors else "At risk: no"
+        )
+        self.query_one("#derived", Static).update("\n".join(lines))
+
+    def _history_reasons(self, raw: Mapping[str, str], product_id: str) -> list[str]:
+        last_product = raw.get("last_product_id") or None
+        text = raw.get("last_infusion", "").strip()
+        try:
+            last = None if text in ("", NEVER) else date.fromisoformat(text)
+        except ValueError:
+            return ["(last infusion date not readable yet)"]
+        if last_product == NEVER:
+            last_product = None
+        return first_infusion_reasons(self.today, last, last_product, product_id)
+
+    # -- submitting -------------------------------------------------------------------------
+
+    def action_next(self) -> None:
+        """Validate everything; on success build the plan and hand both on."""
+        for widget in self.query(".-invalid"):
+            widget.remove_class("-invalid")
+        try:
+            setup = validate_setup(
+                self.raw_fields(), self.risk_factors(), self.products, self.today, self.site
+            )
+        except SetupInvalid as invalid:
+            self._show_problems(
+                [(p.field, f"{p.reason} (typed {p.raw!r})") for p in invalid.problems]
+            )
+            return
+        try:
+            plan = build_plan(setup.plan_request, self.products[setup.plan_request.product_id])
+        except PlanError as error:
+            field = _PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors")
+            self._show_problems([(field, error.reason)])
+            return
+        self.query_one("#problems", Static).update("")
+        self.dismiss(SetupResult(setup=setup, plan=plan))
+
+    def _show_problems(self, problems: list[tuple[str, str]]) -> None:
+        lines = ["Please correct:"] + [f"  ✗ {field}: {text}" for field, text in problems]
+        self.query_one("#problems", Static).update("\n".join(lines))
+        first: Widget | None = None
+        for field, _ in problems:
+            matches = self.query(f"#{field}")
+            if matches:
+                widget = matches.first()
+                widget.add_class("-invalid")
+                first = first or widget
+        if first is not None:
+            first.focus()
