@@ -35,7 +35,8 @@ def hh_mm(minutes: Decimal) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _header(plan: Plan, product: Product) -> list[str]:
+def summary_lines(plan: Plan, product: Product) -> list[str]:
+    """The plan header: product, indication, weight, dose, maximum rate, duration, ladder."""
     request = plan.request
     basis = "adjusted" if plan.dosing_weight_kg != request.weight_kg else "actual"
     lb = plain(kg_to_lb(plan.dosing_weight_kg), 1)
@@ -70,7 +71,7 @@ def _row(step: PlanStep) -> str:
 
 def plan_table(plan: Plan, product: Product) -> str:
     """The plan as text: header, one row per step, notes and the disclaimer."""
-    lines = _header(plan, product)
+    lines = summary_lines(plan, product)
     lines += [
         "",
         "Step  mg/kg/min  mL/kg/min    mL/h  Start      Duration   Vol mL",

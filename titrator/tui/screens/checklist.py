@@ -1,0 +1,146 @@
+"""The pre-infusion checklist screen: confirm each item, or mark it not done with a reason.
+
+A thin shell over `titrator.domain.checklist`: the rules (identity cannot be skipped, an item not
+done needs a reason) live there; this screen only collects the answers and shows the problems.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from titrator.domain.checklist import (
+    ITEMS,
+    ChecklistIncomplete,
+    ChecklistItem,
+    ItemAnswer,
+    ItemStatus,
+    validate_checklist,
+)
+
+
+class ChecklistRow(Horizontal, can_focus=True):
+    """One item: its mark, its text, and (when not done) the reason."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,space", "confirm", "Confirm item"),
+        Binding("n", "not_done", "Not done (give reason)"),
+    ]
+
+    status: reactive[ItemStatus | None] = reactive(None)
+    """The nurse's answer so far (None: not answered)."""
+
+    def __init__(self, item: ChecklistItem) -> None:
+        super().__init__(id=f"item-{item.id}", classes="checklist-row")
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        """Mark, label and the reason box (hidden until needed)."""
+        yield Static(self._mark(), classes="mark")
+        yield Static(self.item.label, classes="item-label")
+        reason = Input(placeholder="reason not done", compact=True, classes="reason")
+        reason.display = False
+        yield reason
+
+    def _mark(self) -> str:
+        if self.status is ItemStatus.CONFIRMED:
+            return "[✓ done]"
+        if self.status is ItemStatus.NOT_DONE:
+            return "[✗ not done]"
+        return "[  ?  ]"
+
+    def watch_status(self) -> None:
+        """Redraw the mark; show the reason box only for items not done."""
+        if not self.is_mounted:
+            return
+        self.query_one(".mark", Static).update(self._mark())
+        self.query_one(".reason", Input).display = self.status is ItemStatus.NOT_DONE
+
+    def action_confirm(self) -> None:
+        """Mark the item done."""
+        self.status = ItemStatus.CONFIRMED
+        self.screen.focus_next()
+
+    def action_not_done(self) -> None:
+        """Mark the item not done and ask for the reason."""
+        self.status = ItemStatus.NOT_DONE
+        self.query_one(".reason", Input).focus()
+
+    def answer(self) -> ItemAnswer | None:
+        """The answer as the core wants it, or None when unanswered."""
+        if self.status is None:
+            return None
+        return ItemAnswer(
+            item_id=self.item.id,
+            status=self.status,
+            reason=self.query_one(".reason", Input).value,
+        )
+
+
+class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
+    """All checklist items; dismisses with the validated answers."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "next", "Next: plan preview", id="checklist-next"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """Instructions, the items, and the problem list."""
+        yield Header()
+        yield Static(
+            "Pre-infusion checks. On each item: y or space = done, n = not done (then type why).",
+            classes="instructions",
+        )
+        with VerticalScroll(id="checklist"):
+            for item in ITEMS:
+                yield ChecklistRow(item)
+        yield Static("", id="detail")
+        yield Static("", id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start on the first item."""
+        self.title = "titrator — pre-infusion checklist"
+        self.query_one(ChecklistRow).focus()
+
+    @on(Input.Submitted, ".reason")
+    def _reason_entered(self) -> None:
+        self.focus_next()
+
+    def on_descendant_focus(self) -> None:
+        """Show what to check for the focused item."""
+        focused = self.focused
+        row = focused if isinstance(focused, ChecklistRow) else None
+        if row is None and focused is not None and isinstance(focused.parent, ChecklistRow):
+            row = focused.parent
+        if row is not None:
+            hard = " (must be confirmed)" if row.item.hard else ""
+            self.query_one("#detail", Static).update(row.item.detail + hard)
+
+    def action_next(self) -> None:
+        """Validate the answers in the core; hand them on or list what is missing."""
+        answers = {
+            row.item.id: answer
+            for row in self.query(ChecklistRow)
+            if (answer := row.answer()) is not None
+        }
+        try:
+            validated = validate_checklist(answers)
+        except ChecklistIncomplete as incomplete:
+            labels = {item.id: item.label for item in ITEMS}
+            lines = ["Please complete:"] + [
+                f"  ✗ {labels.get(item_id, item_id)}: {problem}"
+                for item_id, problem in incomplete.problems.items()
+            ]
+            self.query_one("#problems", Static).update("\n".join(lines))
+            first = next(iter(incomplete.problems))
+            self.query_one(f"#item-{first}", ChecklistRow).focus()
+            return
+        self.dismiss(validated)
