@@ -146,10 +146,10 @@ def open_reaction(data: SessionData, out: Outbox, rec: Recommendation) -> None:
     d = data
     severe = rec.severity is Severity.SEVERE
     recurrent = d.policy.restart.recurrence_rule_id in rec.rule_ids
+    was_never = d.never_restart
     d.never_restart = d.never_restart or severe or recurrent
-    infusing = d.mode in RUNNING_MODES or d.mode is SessionState.PAUSED
     new_rules = set(rec.rule_ids) - d.acknowledged_rules
-    if infusing and (not d.reaction_open or new_rules):
+    if not d.reaction_open or new_rules or d.never_restart != was_never:
         out.events.append(
             ReactionOpened(
                 at=out.now,
@@ -158,8 +158,7 @@ def open_reaction(data: SessionData, out: Outbox, rec: Recommendation) -> None:
                 never_restart=d.never_restart,
             )
         )
-    if infusing:
-        d.reaction_open = True
+    d.reaction_open = True
     if not new_rules and rec.action.rank <= d.acknowledged_rank:
         return
     if d.mode is SessionState.PAUSED and rec.action.rank <= Action.PAUSE.rank:

@@ -244,6 +244,9 @@ def set_rate(
     A rate of 0 pauses (or, with `cause` starting 'stop', stops) the pump.
     """
     assert rate <= data.plan.max_rate_ml_per_h, "a rate above the plan's cap reached set_rate"
+    is_stop = rate == 0 and cause.startswith("stop")
+    if data.link is not LinkState.OK and not is_stop:
+        raise Refused("the pump's state is unknown: only STOP (or a status read) can be sent")
     now_ms = out.now.mono_ms
     data.volume_ml = data.volume_at(now_ms)
     data.volume_at_ms = now_ms
@@ -256,7 +259,7 @@ def set_rate(
         )
     )
     if rate == 0:
-        kind = PumpCommandKind.STOP if cause.startswith("stop") else PumpCommandKind.PAUSE
+        kind = PumpCommandKind.STOP if is_stop else PumpCommandKind.PAUSE
         issue(data, out, kind)
     elif start or previous == 0:
         data.pump_started = True
