@@ -13,7 +13,14 @@ from decimal import Decimal
 from simulator import Fault, ModelConfig, Simulator
 from simulator.clock import ManualClock
 from simulator.faults import FaultKind
-from titrator.pump.base import AlarmKind, Direction, PumpAdapter, PumpEvent, WireRecord
+from titrator.pump.base import (
+    AlarmKind,
+    Direction,
+    LinkState,
+    PumpAdapter,
+    PumpEvent,
+    WireRecord,
+)
 from titrator.pump.fake import FakePump
 from titrator.pump.newera import NewEraPump
 
@@ -56,6 +63,10 @@ class Harness:
         """Collect events."""
         with self.lock:
             self.events.append(event)
+
+    def link(self) -> LinkState:
+        """The adapter's link state (a call, so type checkers do not narrow it)."""
+        return self.adapter.link_state
 
     def set_rate_frames(self) -> int:
         """How many set-rate commands went out on the wire."""

@@ -116,11 +116,11 @@ def test_a_command_after_an_alarm_only_acknowledges_it(h: Harness) -> None:
         h.adapter.set_rate(Decimal(10), **WHO)
     assert caught.value.alarm is AlarmKind.STALL
     assert h.true_rate() == Decimal(5)
-    assert h.adapter.link_state is LinkState.UNCERTAIN
+    assert h.link() is LinkState.UNCERTAIN
     with pytest.raises(UncertainStateError):
         h.adapter.start(**WHO)
     status = h.adapter.status(**WHO)
-    assert h.adapter.link_state is LinkState.CONNECTED
+    assert h.link() is LinkState.CONNECTED
     assert status.rate_ml_per_h == Decimal(5)
     assert h.adapter.set_rate(Decimal(10), **WHO).rate_ml_per_h == Decimal(10)
 
