@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from titrator.audit.canonical import (
     FORMAT_VERSION,
     GENESIS,
     canonical_json,
-    parse_json_line,
     record_hash,
     record_mac,
     sealed_body,
@@ -140,9 +140,11 @@ class _Checker:
         if self.closed:
             raise _Damage("data after the session_closed record")
         try:
-            obj = parse_json_line(body)
-        except AuditFormatError as exc:
-            raise _Damage(str(exc)) from exc
+            # Plain parsing is enough here: NaN, duplicate keys or any other oddity cannot
+            # survive the canonical re-encoding check that follows.
+            obj = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Damage(f"not valid JSON: {exc}") from exc
         if not isinstance(obj, dict):
             raise _Damage("line is not a JSON object")
         seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None

@@ -19,6 +19,11 @@ def log(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="module")
+def keyed_log(tmp_path_factory: pytest.TempPathFactory) -> RecordedLog:
+    return write_log(tmp_path_factory.mktemp("keyed"), keyed=True, n_events=7)
+
+
+@pytest.fixture(scope="module")
 def other_log(tmp_path_factory: pytest.TempPathFactory) -> RecordedLog:
     return write_log(tmp_path_factory.mktemp("other"), keyed=False, session_id="s-0002")
 
@@ -152,10 +157,10 @@ def test_a_re_chained_edit_passes_the_plain_chain_but_not_the_anchor_or_key(
 
 
 def test_a_keyed_log_re_chained_without_the_key_is_detected_at_the_edit(
-    tmp_path: Path, log: RecordedLog
+    tmp_path: Path, keyed_log: RecordedLog
 ) -> None:
-    if log.key is None:
-        pytest.skip("MACs only exist in keyed logs")
+    log = keyed_log
+    assert log.key is not None
     lines = log.lines
     lines[5] = edit_payload(lines[5], text="edited")
     attacker_key = b"k" * 32
