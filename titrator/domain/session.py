@@ -115,6 +115,11 @@ class InfusionSession:
         return self._d.policy
 
     @property
+    def prompt(self) -> Prompt | None:
+        """The prompt on screen now."""
+        return self._d.prompt
+
+    @property
     def reaction_open(self) -> bool:
         """A reaction blocks increases until cleared."""
         return self._d.reaction_open
