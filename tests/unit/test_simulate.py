@@ -14,6 +14,9 @@ from titrator.domain.decisions import OverrideReason
 from titrator.simulate import override_reason, simulate_main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "simulate"
+FAHRENHEIT = json.dumps(
+    {"t_min": 1, "vitals": {"temp_c": "98.6", "hr_bpm": 70, "sbp_mmhg": 120, "dbp_mmhg": 80}}
+)
 BASE = [
     "--product",
     "privigen",
@@ -106,10 +109,7 @@ def test_an_out_of_range_line_stops_the_run_with_exit_2(capsys: pytest.CaptureFi
         ('{"t_min": 1, "decision": "maybe"}', "decision"),
         ('{"t_min": 1, "decision": "override"}', "reason"),
         ('{"t_min": 1, "vitals": {"temp_c": true}}', "vitals.temp_c"),
-        (
-            '{"t_min": 1, "vitals": {"temp_c": "98.6", "hr_bpm": 70, "sbp_mmhg": 120, "dbp_mmhg": 80, "rr_bpm": 16, "spo2_pct": 98}}',
-            "vitals.temp_c",
-        ),
+        (FAHRENHEIT, "vitals.temp_c"),
         ('{"t_min": 1, "vitals": {"temp_c": 37}}', "vitals.hr_bpm"),
     ],
 )

@@ -24,6 +24,7 @@ from titrator.domain.decisions import (
     Choice,
     Decision,
     OverrideReason,
+    Prompt,
     PromptKind,
     SessionState,
 )
