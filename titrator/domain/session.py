@@ -340,8 +340,9 @@ class InfusionSession:
         if fresh is None:
             d.prompt = None
             return
-        if current is not None and fresh.model_dump(exclude={"prompt_id"}) == current.model_dump(
-            exclude={"prompt_id"}
+        if (
+            current is not None
+            and fresh.model_copy(update={"prompt_id": current.prompt_id}) == current
         ):
             return
         d.prompt_seq += 1
