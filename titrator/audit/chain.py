@@ -15,6 +15,9 @@ tests and replay never depend on the real clock.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,9 +31,40 @@ from titrator.audit.canonical import (
     record_mac,
     sealed_body,
 )
-from titrator.audit.record import SessionHead
+from titrator.audit.errors import AuditFormatError
+from titrator.audit.record import EventLike, SessionHead
 
 _ENVELOPE_INPUTS = ("session_id", "station_id", "nurse_id", "ts", "mono", "payload")
+
+
+def split_event(event: EventLike | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return (kind, payload without kind) for a pydantic event or a plain dict."""
+    if isinstance(event, Mapping):
+        payload = dict(event)
+        kind = payload.pop("kind", None)
+    else:
+        kind = event.kind
+        payload = event.model_dump(mode="json")
+        if payload.pop("kind", kind) != kind:
+            raise AuditFormatError(f"event dumps a kind different from {kind!r}")
+    if not isinstance(kind, str) or not kind:
+        raise AuditFormatError("an event needs a non-empty string 'kind'")
+    return kind, payload
+
+
+def format_ts(now: datetime) -> str:
+    """Render an aware datetime as the record's `ts` (UTC, ISO 8601, microseconds)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise AuditFormatError("record time must be timezone-aware (UTC)")
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def check_mono(mono: float) -> float:
+    """Return a monotonic reading as a finite float."""
+    value = float(mono)
+    if not math.isfinite(value):
+        raise AuditFormatError(f"monotonic reading must be finite, got {mono!r}")
+    return value
 
 
 class AuditLogger(structlog.BoundLoggerBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -146,3 +147,16 @@ def quarantine_path(log_path: Path) -> Path:
         if not candidate.exists():
             return candidate
         n += 1
+
+
+def lock_exclusive(fd: int, path: Path) -> None:
+    """Take the single-writer lock on an open log; close `fd` and refuse if it is held.
+
+    Raises:
+        AuditStateError: another process (or writer) holds the lock.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise AuditStateError(f"{path} is being written by another process") from exc

@@ -11,25 +11,17 @@ Typical use by the shell::
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import math
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import titrator
-from titrator.audit.chain import AuditLogger, HashChain
-from titrator.audit.errors import (
-    AuditFormatError,
-    AuditIntegrityError,
-    AuditKeyError,
-    AuditStateError,
-)
+from titrator.audit.chain import AuditLogger, HashChain, check_mono, format_ts, split_event
+from titrator.audit.errors import AuditFormatError, AuditStateError
 from titrator.audit.keys import key_id, load_key
 from titrator.audit.paths import (
     DEFAULT_MIN_FREE_BYTES,
@@ -38,50 +30,14 @@ from titrator.audit.paths import (
     default_data_dir,
     ensure_private_dir,
     fsync_dir,
-    quarantine_path,
+    lock_exclusive,
     session_log_path,
 )
 from titrator.audit.record import WRITER_KINDS, Clock, EventLike, SessionHead, SystemClock
+from titrator.audit.recovery import prepare_resume
 from titrator.audit.sink import DurableFileSink, FileOps
-from titrator.audit.verify import Outcome, verify_log
 
 PathArg = str | os.PathLike[str]
-
-
-def _split_event(event: EventLike | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Return (kind, payload without kind) for a pydantic event or a plain dict."""
-    if isinstance(event, Mapping):
-        payload = dict(event)
-        kind = payload.pop("kind", None)
-    else:
-        kind = event.kind
-        payload = event.model_dump(mode="json")
-        if payload.pop("kind", kind) != kind:
-            raise AuditFormatError(f"event dumps a kind different from {kind!r}")
-    if not isinstance(kind, str) or not kind:
-        raise AuditFormatError("an event needs a non-empty string 'kind'")
-    return kind, payload
-
-
-def _format_ts(now: datetime) -> str:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise AuditFormatError("record time must be timezone-aware (UTC)")
-    return now.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _check_mono(mono: float) -> float:
-    value = float(mono)
-    if not math.isfinite(value):
-        raise AuditFormatError(f"monotonic reading must be finite, got {mono!r}")
-    return value
-
-
-def _lock(fd: int, path: Path) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        os.close(fd)
-        raise AuditStateError(f"{path} is being written by another process") from exc
 
 
 class AuditWriter:
@@ -172,7 +128,7 @@ class AuditWriter:
         ensure_private_dir(directory)
         check_free_space(directory, min_free_bytes)
         fd = create_private_file(path)
-        _lock(fd, path)
+        lock_exclusive(fd, path)
         try:
             fsync_dir(directory)
         except BaseException:
@@ -233,42 +189,31 @@ class AuditWriter:
             raise AuditStateError(f"no log for session {session_id} in {directory}")
         check_free_space(directory, min_free_bytes)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        _lock(fd, path)
+        lock_exclusive(fd, path)
         try:
-            result = verify_log(path, key=key)
-            if result.outcome is Outcome.OK or result.closed:
-                raise AuditStateError(f"session {session_id} is already closed")
-            if result.outcome not in (Outcome.UNFINISHED, Outcome.TORN_TAIL):
-                raise AuditIntegrityError(f"cannot resume: {result.summary()}")
-            if result.keyed and key is None:
-                raise AuditKeyError(f"{path} is keyed; configure its key file to resume")
-            if result.session_id not in (None, session_id):
-                raise AuditIntegrityError(f"{path} belongs to session {result.session_id}")
-            torn = None
-            if result.outcome is Outcome.TORN_TAIL:
-                torn = _quarantine_tail(path, fd, result.good_bytes)
+            point = prepare_resume(path, fd, key, session_id)
         except BaseException:
             os.close(fd)
             raise
         writer = cls(
             path=path,
             fd=fd,
-            size=result.good_bytes,
+            size=point.size,
             session_id=session_id,
             station_id=station_id,
             nurse_id=nurse_id,
             key=key,
-            head=result.head,
+            head=point.head,
             clock=clock or SystemClock(),
             ops=ops,
             sync_each_record=sync_each_record,
         )
-        after_seq = result.head.seq if result.head is not None else None
+        after_seq = point.head.seq if point.head is not None else None
         with writer._abandon_on_error():
-            if result.head is None:
+            if point.head is None:
                 writer._open_record("log_opened", {})
-            if torn is not None:
-                writer._open_record("log_recovered", {"after_seq": after_seq, **torn})
+            if point.torn is not None:
+                writer._open_record("log_recovered", {"after_seq": after_seq, **point.torn})
             else:
                 writer._open_record("log_resumed", {"after_seq": after_seq})
         return writer
@@ -315,7 +260,7 @@ class AuditWriter:
                 nothing was recorded.
             AuditStateError: the session is closed or the writer released.
         """
-        kind, payload = _split_event(event)
+        kind, payload = split_event(event)
         if kind in WRITER_KINDS:
             raise AuditFormatError(f"kind {kind!r} is reserved for the audit writer")
         with self._lock:
@@ -374,8 +319,8 @@ class AuditWriter:
     ) -> SessionHead:
         if self._fd is None:
             raise AuditStateError(f"writer for {self._path} has been released")
-        ts = _format_ts(now if now is not None else self._clock.now())
-        reading = _check_mono(mono if mono is not None else self._clock.monotonic())
+        ts = format_ts(now if now is not None else self._clock.now())
+        reading = check_mono(mono if mono is not None else self._clock.monotonic())
         self._log.record(kind, ts=ts, mono=reading, payload=payload)
         return self._chain.last_head
 
@@ -465,26 +410,3 @@ class AuditWriter:
         """True once the `session_closed` record is durable."""
         with self._lock:
             return self._closing and self._sink.pending_count == 0
-
-
-def _quarantine_tail(path: Path, fd: int, good_bytes: int) -> dict[str, Any]:
-    """Copy a torn tail to a sibling file (durably), then cut it from the log."""
-    size = os.fstat(fd).st_size
-    torn = os.pread(fd, size - good_bytes, good_bytes)
-    aside = quarantine_path(path)
-    qfd = create_private_file(aside, os.O_WRONLY)
-    try:
-        view = memoryview(torn)
-        while view:
-            view = view[os.write(qfd, view) :]
-        os.fsync(qfd)
-    finally:
-        os.close(qfd)
-    fsync_dir(path.parent)
-    os.ftruncate(fd, good_bytes)
-    os.fsync(fd)
-    return {
-        "quarantine_file": aside.name,
-        "torn_bytes": len(torn),
-        "torn_sha256": hashlib.sha256(torn).hexdigest(),
-    }
