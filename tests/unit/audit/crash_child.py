@@ -80,15 +80,17 @@ def run_once(data_dir: Path, key_file: Path | None, rng: random.Random) -> dict[
             code = 70
         os._exit(code)
     os.close(write_fd)
-    reported = read_reports(read_fd, rng.randrange(0, 40))
-    for _ in range(rng.randrange(0, 20_000)):
-        pass  # jitter so the kill lands anywhere inside an append
-    os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    try:
+        reported = read_reports(read_fd, rng.randrange(0, 40))
+        for _ in range(rng.randrange(0, 20_000)):
+            pass  # jitter so the kill lands anywhere inside an append
+    finally:
+        os.kill(pid, signal.SIGKILL)  # also on a timeout: never leave a child running
+        _, status = os.waitpid(pid, 0)
     reported += drain(read_fd)
     os.close(read_fd)
     killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-    return {"dir": str(data_dir), "reported": reported, "killed": killed}
+    return {"dir": str(data_dir), "reported": reported, "killed": killed, "status": status}
 
 
 def main(argv: list[str]) -> int:
