@@ -28,6 +28,10 @@ class AuditStateError(AuditError):
     """The operation does not fit the writer's or the log's state (closed, in use, exists)."""
 
 
+class AuditOpenError(AuditError):
+    """A log or its directory could not be created or opened (permissions, I/O error)."""
+
+
 class AuditIntegrityError(AuditError):
     """An existing log failed verification, so it must not be appended to."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from titrator.audit.errors import AuditSpaceError, AuditStateError
+from titrator.audit.errors import AuditOpenError, AuditSpaceError, AuditStateError
 
 ENV_DATA_DIR = "TITRATOR_DATA_DIR"
 """Environment variable that overrides the default session-log directory."""
@@ -160,3 +161,16 @@ def lock_exclusive(fd: int, path: Path) -> None:
     except BlockingIOError as exc:
         os.close(fd)
         raise AuditStateError(f"{path} is being written by another process") from exc
+
+
+@contextlib.contextmanager
+def opening(path: Path) -> Iterator[None]:
+    """Turn operating-system errors while setting up a log into `AuditOpenError`.
+
+    Raises:
+        AuditOpenError: an `OSError` occurred inside the block.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise AuditOpenError(f"cannot open the audit log {path}: {exc.strerror or exc}") from exc

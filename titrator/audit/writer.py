@@ -31,6 +31,7 @@ from titrator.audit.paths import (
     ensure_private_dir,
     fsync_dir,
     lock_exclusive,
+    opening,
     session_log_path,
 )
 from titrator.audit.record import WRITER_KINDS, Clock, EventLike, SessionHead, SystemClock
@@ -116,6 +117,7 @@ class AuditWriter:
 
         Raises:
             AuditKeyError: the key file is unsafe or unreadable.
+            AuditOpenError: the directory or file cannot be created (permissions, I/O).
             AuditSpaceError: not enough free space.
             AuditStateError: the log exists already (use `resume`) or is locked.
             AuditWriteError: the first record could not be written; the file is released
@@ -125,15 +127,16 @@ class AuditWriter:
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
         path = session_log_path(directory, session_id)
         key = load_key(key_file, log_dir=directory) if key_file is not None else None
-        ensure_private_dir(directory)
-        check_free_space(directory, min_free_bytes)
-        fd = create_private_file(path)
-        lock_exclusive(fd, path)
-        try:
-            fsync_dir(directory)
-        except BaseException:
-            os.close(fd)
-            raise
+        with opening(path):
+            ensure_private_dir(directory)
+            check_free_space(directory, min_free_bytes)
+            fd = create_private_file(path)
+            lock_exclusive(fd, path)
+            try:
+                fsync_dir(directory)
+            except BaseException:
+                os.close(fd)
+                raise
         writer = cls(
             path=path,
             fd=fd,
@@ -177,6 +180,7 @@ class AuditWriter:
         Raises:
             AuditIntegrityError: the log is damaged; it must not be extended.
             AuditKeyError: the key file is unsafe, or the log's MACs need a key not given.
+            AuditOpenError: the log cannot be opened or its torn tail set aside.
             AuditSpaceError: not enough free space.
             AuditStateError: no such log, the session was closed, or the log is locked.
             AuditWriteError: the resume record could not be written; the file is released
@@ -187,14 +191,15 @@ class AuditWriter:
         key = load_key(key_file, log_dir=directory) if key_file is not None else None
         if not path.exists():
             raise AuditStateError(f"no log for session {session_id} in {directory}")
-        check_free_space(directory, min_free_bytes)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        lock_exclusive(fd, path)
-        try:
-            point = prepare_resume(path, fd, key, session_id)
-        except BaseException:
-            os.close(fd)
-            raise
+        with opening(path):
+            check_free_space(directory, min_free_bytes)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+            lock_exclusive(fd, path)
+            try:
+                point = prepare_resume(path, fd, key, session_id)
+            except BaseException:
+                os.close(fd)
+                raise
         writer = cls(
             path=path,
             fd=fd,

@@ -21,6 +21,7 @@ from titrator.audit import (
     AuditFormatError,
     AuditIntegrityError,
     AuditKeyError,
+    AuditOpenError,
     AuditSpaceError,
     AuditStateError,
     AuditWriter,
@@ -354,3 +355,12 @@ def test_resume_refuses_closed_damaged_missing_and_keyless_logs(tmp_path: Path) 
     with pytest.raises(AuditKeyError, match="keyed"):
         resume(tmp_path / "keyed")
     assert keyed.path.read_bytes() == keyed.data
+
+
+def test_an_unwritable_data_directory_is_a_typed_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(AuditOpenError, match="cannot open the audit log"):
+        AuditWriter.create(
+            "s-1", station_id="b", nurse_id="n", data_dir=blocker / "logs", min_free_bytes=0
+        )
