@@ -1,48 +1,22 @@
 """Connecting the New Era driver: finding the pump's mode, switching it, identifying it.
 
-Helper module of `titrator.pump.newera`; it works on the driver's internals under its lock.
+Helper module of `titrator.pump.newera`; it works on the driver's exchange core under its lock.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from titrator.pump._link import Context, SerialLink
-from titrator.pump._newera_replies import ALARM_KIND, reply_from
+from titrator.pump._newera_core import NewEraCore
 from titrator.pump.base import ConnectError, PumpState, UncertainOutcomeError, UnitsError
-from titrator.pump.codec import Frame, Framing
-
-if TYPE_CHECKING:
-    from titrator.pump.newera import NewEraPump
+from titrator.pump.codec import Framing
 
 DEVICE_DISCARD_S = 0.6
 """A little over the pump's 0.5 s inter-byte timeout, after which it drops a partial packet."""
 
 
-def before_send(pump: NewEraPump, link: SerialLink, ctx: Context) -> None:
-    """Take in whatever arrived unasked (alarms, late replies) before the next command.
-
-    After a fault, wait one reply time for late bytes first, so a late reply is never taken as
-    the answer to the next command.
-    """
-    if pump._settle:
-        items = link.collect(pump.reply_timeout_s, ctx, "stale ")
-        pump._settle = False
-    else:
-        items = link.collect(0, ctx, "unsolicited ")
-    for item in items:
-        if not isinstance(item, Frame):
-            continue
-        try:
-            reply = reply_from(item.data)
-        except UncertainOutcomeError:
-            continue  # already in the wire record as received; nothing is waiting on it
-        if reply.alarm is not None:
-            pump.note_alarm(ALARM_KIND[reply.alarm], solicited=False)
-
-
-def _probe(pump: NewEraPump, link: SerialLink, framing: Framing, ctx: Context) -> bool:
+def _probe(pump: NewEraCore, link: SerialLink, framing: Framing, ctx: Context) -> bool:
     """Try a status query in `framing`; True if the pump answers in it."""
     link.set_framing(framing)
     # The first command after power-up is ignored by real pumps: spend a throw-away one.
@@ -58,7 +32,7 @@ def _probe(pump: NewEraPump, link: SerialLink, framing: Framing, ctx: Context) -
     return False
 
 
-def establish(pump: NewEraPump, ctx: Context) -> tuple[str, str]:
+def establish(pump: NewEraCore, ctx: Context) -> tuple[str, str]:
     """Find the pump, put it in the configured mode, and read its settings.
 
     Returns:

@@ -380,6 +380,17 @@ class LinkGuard:
     def __init__(self) -> None:
         self.state = LinkState.DISCONNECTED
 
+    def move(self, state: LinkState) -> bool:
+        """Change to `state`; False when nothing changed.
+
+        Nothing changes when already there, or from LOST to UNCERTAIN: a lost link stays LOST
+        until a reconnect, whatever else goes wrong meanwhile.
+        """
+        if self.state is state or (self.state is LinkState.LOST and state is LinkState.UNCERTAIN):
+            return False
+        self.state = state
+        return True
+
     def require(self, operation: str) -> None:
         """Raise if `operation` ("status", "read", "stop", "set") is not allowed now.
 

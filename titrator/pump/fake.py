@@ -355,10 +355,8 @@ class FakePump:
         raise LinkLostError("fake pump link lost")
 
     def _set_link(self, state: LinkState) -> None:
-        if self._guard.state is state or self._guard.state is LinkState.LOST:
-            return
-        self._guard.state = state
-        self._emit(EventKind.LINK_CHANGED, f"link {state}")
+        if self._guard.move(state):
+            self._emit(EventKind.LINK_CHANGED, f"link {state}")
 
     def _snapshot(self) -> PumpStatus:
         return PumpStatus(

@@ -341,8 +341,7 @@ class ManualPump:
         self._since_s = now_s
 
     def _set_link(self, state: LinkState) -> None:
-        if self._guard.state is not state:
-            self._guard.state = state
+        if self._guard.move(state):
             self._emit(EventKind.LINK_CHANGED, f"link {state}")
 
     def _snapshot(self) -> PumpStatus:

@@ -1,0 +1,340 @@
+"""The exchange core of the New Era driver: one command at a time, state bookkeeping, keepalive.
+
+Helper module of `titrator.pump.newera`. `NewEraCore` owns the serial link and everything below
+the adapter operations: taking in bytes that arrived unasked before each command, sending a
+command once and reading one reply by a deadline, bounded retries for queries, turning replies
+into pump and link state (alarms, VTBI completion, UNCERTAIN, LOST), and the background status
+poll that feeds the pump's watchdog. `NewEraPump` adds the `PumpAdapter` operations on top and
+`_newera_setup` connects through the same methods. Callers hold `_lock` around every use.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from titrator.pump._link import Context, SerialLink
+from titrator.pump._newera_replies import (
+    ALARM_KIND,
+    PROMPT_STATE,
+    parse_or_framing_error,
+    rejection,
+    reply_from,
+)
+from titrator.pump.base import (
+    AlarmEvent,
+    AlarmKind,
+    EventHook,
+    EventKind,
+    FramingError,
+    LinkGuard,
+    LinkLostError,
+    LinkState,
+    NotConnectedError,
+    PumpAlarmError,
+    PumpError,
+    PumpEvent,
+    PumpRejectedError,
+    PumpState,
+    PumpStatus,
+    UncertainOutcomeError,
+    UnitsError,
+    WireHook,
+)
+from titrator.pump.codec import (
+    ErrorCode,
+    Frame,
+    Framing,
+    Reply,
+    command_data,
+    parse_rate,
+    parse_version,
+    parse_volume,
+)
+
+T = TypeVar("T")
+
+
+class NewEraCore:
+    """The state and the exchange machinery of one New Era pump link (see `NewEraPump`)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        address: int = 0,
+        baudrate: int = 19200,
+        framing: Framing = Framing.SAFE,
+        safe_timeout_s: int = 10,
+        reply_timeout_s: float = 0.5,
+        query_retries: int = 2,
+        keepalive_s: float | None = 1.0,
+        link_loss_after_s: float = 5.0,
+        on_wire: WireHook | None = None,
+        on_event: EventHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < link_loss_after_s <= 10:
+            raise ValueError("link_loss_after_s must be in (0, 10]")
+        if not 1 <= safe_timeout_s <= 255:
+            raise ValueError("safe_timeout_s must be 1..255")
+        self.url, self.address, self.baudrate = url, address, baudrate
+        self.framing, self.safe_timeout_s = framing, safe_timeout_s
+        self.reply_timeout_s, self.query_retries = reply_timeout_s, query_retries
+        self.keepalive_s, self.link_loss_after_s = keepalive_s, link_loss_after_s
+        self._on_wire, self._on_event, self._clock = on_wire, on_event, clock
+        self._lock = threading.RLock()
+        self._guard = LinkGuard()
+        self._link: SerialLink | None = None
+        self._pump_state = PumpState.UNKNOWN
+        self._rate: Decimal | None = None
+        self._vtbi: Decimal | None = None
+        self._vtbi_complete = False
+        self._alarms: list[AlarmEvent] = []
+        self._last_alarm: tuple[AlarmKind, float] | None = None
+        self._op_alarm: AlarmKind | None = None
+        self._last_ok_s = self._last_tx_s = 0.0
+        self._settle = self._stopping = self._connecting = False
+        self._keepalive: threading.Thread | None = None
+        self._halt = threading.Event()
+        self.last_keepalive_error: PumpError | None = None
+        """The most recent failure of a background poll (also reported through on_event)."""
+        self.connect_warnings: list[str] = []
+        """Things noticed while connecting that leave a value unknown (e.g. rate units)."""
+
+    @property
+    def link_state(self) -> LinkState:
+        """The current link state."""
+        return self._guard.state
+
+    # -- reads shared by the operations and by setup ----------------------------------------
+
+    def read_rate(self, ctx: Context) -> Decimal:
+        """Query `RAT`; the pump must report mL/h (other units raise UnitsError)."""
+        self._rate, units = self._read_in_units(ctx, "RAT", parse_rate, "MH")
+        if self._rate is None:
+            raise UnitsError(f"pump rate is in {units}, not MH; set a rate while stopped")
+        return self._rate
+
+    def read_vtbi(self, ctx: Context) -> Decimal:
+        """Query `VOL`; the pump must report mL."""
+        self._vtbi, units = self._read_in_units(ctx, "VOL", parse_volume, "ML")
+        if self._vtbi is None:
+            raise UnitsError(f"pump volume is in {units}, not ML")
+        return self._vtbi
+
+    def read_version(self, ctx: Context) -> tuple[str, str]:
+        """Query `VER` and parse model and firmware."""
+        reply = self._query(Context(ctx.requester, ctx.reason, "VER"))
+        return parse_or_framing_error(parse_version, reply.data)
+
+    def _read_in_units(
+        self,
+        ctx: Context,
+        command: str,
+        parse: Callable[[str], tuple[Decimal, str]],
+        units: str,
+    ) -> tuple[Decimal | None, str]:
+        """Query `command`: (value, units), the value None when the pump uses other units."""
+        reply = self._query(Context(ctx.requester, ctx.reason, command))
+        value, got = parse_or_framing_error(parse, reply.data)
+        return (value if got == units else None), got
+
+    # -- state bookkeeping --------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._op_alarm = None
+
+    def _snapshot(self) -> PumpStatus:
+        return PumpStatus(
+            pump_state=self._pump_state,
+            link_state=self._guard.state,
+            rate_ml_per_h=self._rate,
+            vtbi_ml=self._vtbi,
+            alarm=self._op_alarm,
+            vtbi_complete=self._vtbi_complete,
+            monotonic_s=self._clock(),
+        )
+
+    def _emit(self, kind: EventKind, detail: str, alarm: AlarmKind | None = None) -> None:
+        if self._on_event is not None:
+            self._on_event(PumpEvent(kind, self._snapshot(), detail, alarm))
+
+    def _set_link(self, state: LinkState, detail: str) -> None:
+        if self._guard.move(state):
+            self._emit(EventKind.LINK_CHANGED, f"link {state}: {detail}")
+
+    def _lose(self, detail: str) -> None:
+        self._pump_state, self._rate = PumpState.UNKNOWN, None
+        self._set_link(LinkState.LOST, detail)
+
+    def note_alarm(self, kind: AlarmKind, solicited: bool) -> None:
+        """Record an alarm (a repeat of the same alarm within 2 s is the same alarm)."""
+        now_s = self._clock()
+        self._op_alarm = kind
+        if kind is AlarmKind.POWER_RESET:
+            self._rate = None  # a rate set while running is not kept over a power cut
+        last = self._last_alarm
+        self._last_alarm = (kind, now_s)
+        if last is not None and last[0] is kind and now_s - last[1] < 2.0:
+            return
+        self._alarms.append(AlarmEvent(kind, now_s, solicited))
+        self._emit(EventKind.ALARM, f"pump alarm: {kind}", kind)
+
+    def _absorb(self, reply: Reply) -> None:
+        if reply.alarm is not None:
+            self._pump_state = PumpState.ALARM
+            self.note_alarm(ALARM_KIND[reply.alarm], solicited=True)
+            return
+        if reply.prompt is None:  # pragma: no cover - the grammar gives one or the other
+            return
+        new, old = PROMPT_STATE[reply.prompt], self._pump_state
+        self._pump_state = new
+        stopped_itself = old is PumpState.INFUSING and new is PumpState.STOPPED
+        if stopped_itself and not self._stopping and self._vtbi is not None and self._vtbi > 0:
+            # Inferred: alarms show first as A?x, our STP gives P; only VTBI end goes I -> S.
+            self._vtbi_complete = True
+            self._emit(EventKind.VTBI_COMPLETE, "volume to be infused reached; pump stopped")
+
+    # -- exchanges ----------------------------------------------------------------------------
+
+    def _drain(self, link: SerialLink, ctx: Context) -> None:
+        """Take in whatever arrived unasked (alarms, late replies) before the next command.
+
+        After a fault, wait one reply time for late bytes first, so a late reply is never taken
+        as the answer to the next command.
+        """
+        if self._settle:
+            items = link.collect(self.reply_timeout_s, ctx, "stale ")
+            self._settle = False
+        else:
+            items = link.collect(0, ctx, "unsolicited ")
+        for item in items:
+            if not isinstance(item, Frame):
+                continue
+            try:
+                reply = reply_from(item.data)
+            except UncertainOutcomeError:
+                continue  # already in the wire record as received; nothing is waiting on it
+            if reply.alarm is not None:
+                self.note_alarm(ALARM_KIND[reply.alarm], solicited=False)
+
+    def _exchange(self, ctx: Context, retries: int, *, quiet: bool = False) -> Reply:
+        """Send `ctx.command`, return the first valid reply; retry up to `retries` times."""
+        link = self._link
+        if link is None:
+            raise NotConnectedError("pump not connected")
+        failure: UncertainOutcomeError | None = None
+        for attempt in range(retries + 1):
+            try:
+                self._drain(link, ctx)
+                link.send(command_data(self.address, ctx.command), ctx)
+                self._last_tx_s = self._clock()
+                reply = reply_from(link.read_frame(self.reply_timeout_s, ctx).data)
+            except LinkLostError as exc:
+                self._lose(str(exc))
+                raise
+            except UncertainOutcomeError as exc:
+                failure, self._settle = exc, True
+                if not quiet:
+                    self._emit(EventKind.COMMS_FAULT, f"{ctx.command or 'status'}: {exc}")
+                self._check_loss()
+                continue
+            if reply.address != self.address:
+                failure, self._settle = FramingError(f"reply from address {reply.address}"), True
+                continue
+            self._last_ok_s = self._clock()
+            if reply.error is ErrorCode.BAD_PACKET and attempt < retries:
+                continue
+            return reply
+        assert failure is not None
+        raise failure
+
+    def _check_loss(self) -> None:
+        if self._connecting or self._guard.state in (LinkState.LOST, LinkState.DISCONNECTED):
+            return
+        silent_s = self._clock() - self._last_ok_s
+        if silent_s > self.link_loss_after_s:
+            self._lose(f"no valid reply from the pump for {silent_s:.1f} s")
+            raise LinkLostError(f"pump link lost: no valid reply for {silent_s:.1f} s")
+
+    def _query(self, ctx: Context) -> Reply:
+        """A query, retried; an alarm reply acknowledges the alarm and the query is re-asked."""
+        for _ in range(3):
+            reply = self._exchange(ctx, self.query_retries)
+            self._absorb(reply)
+            if reply.alarm is None:
+                if reply.error is not None:
+                    raise rejection(reply, ctx.command)
+                return reply
+        raise PumpAlarmError("pump keeps reporting alarms", alarm=self._op_alarm or AlarmKind.STALL)
+
+    def _command(self, ctx: Context) -> Reply:
+        """A command that changes the pump: sent once; no valid reply -> UNCERTAIN."""
+        try:
+            reply = self._exchange(ctx, 0)
+        except UncertainOutcomeError:
+            self._set_link(LinkState.UNCERTAIN, f"outcome of {ctx.command} unknown")
+            raise
+        self._absorb(reply)
+        if reply.alarm is not None:
+            self._set_link(LinkState.UNCERTAIN, f"{ctx.command} only acknowledged an alarm")
+            kind = ALARM_KIND[reply.alarm]
+            raise PumpAlarmError(
+                f"{ctx.command} not carried out: it acknowledged the {kind} alarm", alarm=kind
+            )
+        if reply.error is not None:
+            raise rejection(reply, ctx.command)
+        return reply
+
+    def _confirm(self, read: Callable[[], T]) -> T:
+        """Run a read-back; if it fails the command's outcome is unknown: UNCERTAIN."""
+        try:
+            return read()
+        except (UncertainOutcomeError, PumpAlarmError, PumpRejectedError, UnitsError):
+            self._set_link(LinkState.UNCERTAIN, "command not confirmed by read-back")
+            raise
+
+    # -- keepalive and shutdown -----------------------------------------------------------
+
+    def _start_keepalive(self) -> None:
+        if self.keepalive_s is None:
+            return
+        self._halt = threading.Event()
+        self._keepalive = threading.Thread(
+            target=self._keepalive_loop, args=(self._halt,), name="pump-keepalive", daemon=True
+        )
+        self._keepalive.start()
+
+    def _keepalive_loop(self, halt: threading.Event) -> None:
+        assert self.keepalive_s is not None
+        while not halt.wait(self.keepalive_s):
+            if not self._lock.acquire(blocking=False):
+                continue  # a command is in flight; it refreshes the watchdog itself
+            try:
+                if halt.is_set() or self._guard.state in (LinkState.LOST, LinkState.DISCONNECTED):
+                    continue
+                if self._clock() - self._last_tx_s < self.keepalive_s / 2:
+                    continue
+                self._begin()
+                try:
+                    self._query(Context("keepalive", "watchdog refresh and status poll", ""))
+                    self._check_loss()
+                except PumpError as exc:
+                    self.last_keepalive_error = exc
+            finally:
+                self._lock.release()
+
+    def _shutdown(self) -> None:
+        self._halt.set()
+        thread, self._keepalive = self._keepalive, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)  # the poll never waits for the lock, so this cannot deadlock
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        self._guard.state = LinkState.DISCONNECTED
+        self._pump_state = PumpState.UNKNOWN
