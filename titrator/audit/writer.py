@@ -21,7 +21,7 @@ from typing import Any, Self
 
 import titrator
 from titrator.audit.chain import AuditLogger, HashChain, check_mono, format_ts, split_event
-from titrator.audit.errors import AuditFormatError, AuditStateError
+from titrator.audit.errors import AuditFormatError, AuditStateError, AuditWriteError
 from titrator.audit.keys import key_id, load_key
 from titrator.audit.paths import (
     DEFAULT_MIN_FREE_BYTES,
@@ -315,7 +315,13 @@ class AuditWriter:
                 raise AuditStateError(f"session {self._session_id} is already closed")
             payload = {"reason": reason, "record_count": self._chain.next_seq + 1}
             self._closing = True
-            head = self._emit("session_closed", payload, now, mono)
+            try:
+                head = self._emit("session_closed", payload, now, mono)
+            except AuditWriteError:
+                raise  # the closing record is pending: the session stays closing
+            except BaseException:
+                self._closing = False  # nothing was recorded (e.g. a bad time)
+                raise
             self._release_locked()
             return head
 

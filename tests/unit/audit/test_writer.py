@@ -364,3 +364,13 @@ def test_an_unwritable_data_directory_is_a_typed_error(tmp_path: Path) -> None:
         AuditWriter.create(
             "s-1", station_id="b", nurse_id="n", data_dir=blocker / "logs", min_free_bytes=0
         )
+
+
+def test_a_close_with_a_bad_time_records_nothing_and_leaves_the_session_open(
+    writer: AuditWriter,
+) -> None:
+    with pytest.raises(AuditFormatError):
+        writer.close(mono=math.nan)
+    writer.append({"kind": "still-open"})
+    writer.close()
+    assert [r.kind for r in read_records(writer.path)][-2:] == ["still-open", "session_closed"]
