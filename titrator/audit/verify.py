@@ -137,8 +137,6 @@ class _Checker:
         self.closed = False
 
     def check_line(self, body: bytes) -> None:
-        if self.closed:
-            raise _Damage("data after the session_closed record")
         try:
             # Plain parsing is enough here: NaN, duplicate keys or any other oddity cannot
             # survive the canonical re-encoding check that follows.
@@ -260,6 +258,9 @@ def verify_log(
         with log.open("rb") as stream:
             for raw in stream:
                 line_no += 1
+                if checker.closed:
+                    bad = (Outcome.DAMAGED, "data after the session_closed record", None)
+                    break
                 if not raw.endswith(b"\n"):
                     bad = (Outcome.TORN_TAIL, f"last line is incomplete ({len(raw)} bytes)", None)
                     break

@@ -133,10 +133,14 @@ def test_the_tail_cut_at_every_offset_is_detected(tmp_path: Path, log: RecordedL
         assert anchored.outcome is Outcome.DAMAGED, cut
 
 
-def test_data_after_the_closing_record_is_detected(tmp_path: Path, log: RecordedLog) -> None:
-    result = check(tmp_path, log, log.data + b"\n")
+@pytest.mark.parametrize("extra", [b"\n", b'{"seq', b"x" * 3 + b"\n"])
+def test_data_after_the_closing_record_is_detected(
+    tmp_path: Path, log: RecordedLog, extra: bytes
+) -> None:
+    result = check(tmp_path, log, log.data + extra)
     assert result.outcome is Outcome.DAMAGED
     assert result.line == len(log.lines) + 1
+    assert "after the session_closed" in result.reason
 
 
 def test_a_re_chained_edit_passes_the_plain_chain_but_not_the_anchor_or_key(
