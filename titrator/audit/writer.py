@@ -124,6 +124,8 @@ class AuditWriter:
                 (empty or torn) and can be taken over with `resume`.
             ValueError: the session id is not a safe file name.
         """
+        if not station_id or not nurse_id:
+            raise ValueError("every record needs a station id and a nurse id")
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
         path = session_log_path(directory, session_id)
         key = load_key(key_file, log_dir=directory) if key_file is not None else None
@@ -186,6 +188,8 @@ class AuditWriter:
             AuditWriteError: the resume record could not be written; the file is released
                 unchanged apart from a possibly torn tail, and `resume` can be tried again.
         """
+        if not station_id or not nurse_id:
+            raise ValueError("every record needs a station id and a nurse id")
         directory = Path(data_dir) if data_dir is not None else default_data_dir()
         path = session_log_path(directory, session_id)
         key = load_key(key_file, log_dir=directory) if key_file is not None else None
@@ -338,6 +342,8 @@ class AuditWriter:
     # ------------------------------------------------------------------ life cycle
     def set_nurse(self, nurse_id: str) -> None:
         """Stamp later records with another user (hand-over); record the hand-over as an event."""
+        if not nurse_id:
+            raise ValueError("every record needs a nurse id")
         with self._lock:
             self._nurse_id = nurse_id
             self._log = self._log.bind(nurse_id=nurse_id)

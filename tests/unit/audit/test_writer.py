@@ -374,3 +374,11 @@ def test_a_close_with_a_bad_time_records_nothing_and_leaves_the_session_open(
     writer.append({"kind": "still-open"})
     writer.close()
     assert [r.kind for r in read_records(writer.path)][-2:] == ["still-open", "session_closed"]
+
+
+def test_records_cannot_be_unattributed(tmp_path: Path, writer: AuditWriter) -> None:
+    with pytest.raises(ValueError, match="station id and a nurse id"):
+        AuditWriter.create("s-2", station_id="b", nurse_id="", data_dir=tmp_path)
+    assert not (tmp_path / "s-2.jsonl").exists()
+    with pytest.raises(ValueError, match="nurse id"):
+        writer.set_nurse("")
