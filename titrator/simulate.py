@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_MIN, Instant
 from titrator.domain.decisions import (
     Choice,
@@ -376,7 +377,8 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
                 )
                 runner.apply(opened, "open", opened_at)
                 if session.state is SessionState.PRE_CHECKS:
-                    runner.apply(session.accept(opened_at), "pre-infusion checks", opened_at)
+                    checks = session.answer_checklist(all_confirmed(), opened_at)
+                    runner.apply(checks, "pre-infusion checks", opened_at)
             last_ms = line.t_ms
             runner.run_line(line)
     if last_ms is not None:

@@ -129,3 +129,8 @@ def validate_checklist(answers: Mapping[str, ItemAnswer]) -> tuple[ItemAnswer, .
     if problems:
         raise ChecklistIncomplete(problems)
     return tuple(answers[item.id] for item in ITEMS)
+
+
+def all_confirmed() -> tuple[ItemAnswer, ...]:
+    """Every item confirmed: what a headless run (simulate, training scripts) records."""
+    return tuple(ItemAnswer(item_id=item.id, status=ItemStatus.CONFIRMED) for item in ITEMS)

@@ -14,6 +14,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from titrator.domain.assess import Recommendation
+from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import (
     AlarmCode,
@@ -26,6 +27,7 @@ from titrator.domain.decisions import (
 )
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy, Severity
+from titrator.domain.setup import InfusionSetup
 from titrator.domain.vitals import VitalField
 
 SCHEMA_VERSION: Final = 1
@@ -52,6 +54,16 @@ class SessionOpened(_Event):
     policy: Policy
     policy_sha256: str = ""
     library_sha256: str = ""
+    setup: InfusionSetup | None = None
+    """Who gives the infusion to whom: nurse, two patient identifiers, lot, history, and every
+    setup field exactly as typed (None for headless runs without a setup form)."""
+
+
+class ChecklistAnswered(_Event):
+    """The pre-infusion checklist, item by item (confirmed, or not done with a reason)."""
+
+    kind: Literal["checklist_answered"] = "checklist_answered"
+    answers: tuple[ItemAnswer, ...]
 
 
 class Tick(_Event):
@@ -284,6 +296,7 @@ class SessionClosed(_Event):
 
 InputEvent = Annotated[
     SessionOpened
+    | ChecklistAnswered
     | Tick
     | VitalsEntered
     | SymptomsEntered
@@ -299,6 +312,7 @@ InputEvent = Annotated[
 
 AuditEvent = Annotated[
     SessionOpened
+    | ChecklistAnswered
     | Tick
     | VitalsEntered
     | SymptomsEntered
@@ -335,6 +349,7 @@ AUDIT_EVENT_ADAPTER: Final[TypeAdapter[AuditEvent]] = TypeAdapter(AuditEvent)
 INPUT_KINDS: Final = frozenset(
     {
         "session_opened",
+        "checklist_answered",
         "tick",
         "vitals_entered",
         "symptoms_entered",

@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from titrator.domain.checklist import ChecklistIncomplete, ItemAnswer, validate_checklist
 from titrator.domain.clock import JUMP_TOLERANCE_MS, Instant
 from titrator.domain.decisions import (
     Choice,
@@ -30,6 +31,7 @@ from titrator.domain.decisions import (
 )
 from titrator.domain.events import (
     AuditHealthChanged,
+    ChecklistAnswered,
     ClockJumped,
     InputEvent,
     InputRefused,
@@ -74,6 +76,7 @@ from titrator.domain.session_state import (
     SessionData,
     set_rate,
 )
+from titrator.domain.setup import InfusionSetup
 
 
 class InfusionSession:
@@ -136,8 +139,15 @@ class InfusionSession:
 
     # -- convenience inputs ------------------------------------------------------------------
 
-    def open(self, now: Instant, *, policy_sha256: str = "", library_sha256: str = "") -> Decision:
-        """Open the session (records the plan and policy in full)."""
+    def open(
+        self,
+        now: Instant,
+        *,
+        policy_sha256: str = "",
+        library_sha256: str = "",
+        setup: InfusionSetup | None = None,
+    ) -> Decision:
+        """Open the session (records the plan, policy and setup in full)."""
         d = self._d
         ev = SessionOpened(
             at=now,
@@ -146,8 +156,13 @@ class InfusionSession:
             policy=d.policy,
             policy_sha256=policy_sha256,
             library_sha256=library_sha256,
+            setup=setup,
         )
         return self.handle(ev)
+
+    def answer_checklist(self, answers: Iterable[ItemAnswer], now: Instant) -> Decision:
+        """The pre-infusion checklist, item by item."""
+        return self.handle(ChecklistAnswered(at=now, answers=tuple(answers)))
 
     def tick(self, now: Instant) -> Decision:
         """Let time pass; returns a Decision with no events when nothing changed."""
@@ -239,6 +254,17 @@ class InfusionSession:
             due=due_times(d),
         )
 
+    def _on_checklist(self, ev: ChecklistAnswered) -> None:
+        d = self._d
+        if d.mode is not SessionState.PRE_CHECKS:
+            raise Refused("the pre-infusion checks are already recorded")
+        try:
+            validate_checklist({answer.item_id: answer for answer in ev.answers})
+        except ChecklistIncomplete as incomplete:
+            item_id, problem = next(iter(incomplete.problems.items()))
+            raise Refused(f"checklist: {item_id}: {problem}", field=item_id) from None
+        d.mode = SessionState.BASELINE
+
     def _dispatch(self, ev: InputEvent, out: Outbox) -> None:
         d = self._d
         if isinstance(ev, StopRequested):
@@ -256,6 +282,9 @@ class InfusionSession:
             return
         if d.mode is SessionState.SETUP:
             raise Refused("the session is not open yet")
+        if isinstance(ev, ChecklistAnswered):
+            self._on_checklist(ev)
+            return
         if isinstance(ev, Tick):
             return
         if isinstance(ev, PumpOutcome | PumpStatusRead | PumpLinkChanged | AuditHealthChanged):

@@ -183,9 +183,7 @@ def apply_decision(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
         hard = never or (prompt.kind is PromptKind.REACTION and severe)
         raise Refused(f"this cannot be overridden ({prompt.title})", hard_limit=hard)
     kind = prompt.kind
-    if kind is PromptKind.CHECKLIST:
-        data.mode = SessionState.BASELINE
-    elif kind is PromptKind.START:
+    if kind is PromptKind.START:
         problems = start_problems(data, now_ms)
         if problems:
             raise Refused("cannot start: " + "; ".join(problems))

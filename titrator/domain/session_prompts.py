@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from titrator.domain.assess import Observation, Recommendation, assess, fired_rules
+from titrator.domain.checklist import ITEMS as CHECKLIST_ITEMS
 from titrator.domain.clock import minutes_to_ms
 from titrator.domain.decisions import Prompt, PromptKind, SessionState
 from titrator.domain.plan_model import Plan
@@ -27,14 +28,6 @@ STEP_UP_RULE = "STEP-UP"
 RESUME_RULE = "RESUME"
 LOT_RULE = "LOT-RESTART"
 START_RULE = "START"
-CHECKLIST = (
-    "two patient identifiers",
-    "prescription: product, dose, rate",
-    "consent recorded",
-    "IV access and a separate line",
-    "hydration",
-    "emergency drugs and equipment at hand",
-)
 
 
 def rate_text(plan: Plan, rate: Decimal) -> str:
@@ -202,9 +195,12 @@ def derive_prompt(data: SessionData, now_ms: int) -> Prompt | None:
     if mode is SessionState.SETUP:
         return None
     if mode is SessionState.PRE_CHECKS:
-        checks = "; ".join(CHECKLIST)
+        checks = "; ".join(item.label for item in CHECKLIST_ITEMS)
         return _prompt(
-            PromptKind.CHECKLIST, "Pre-infusion checks", f"Confirm: {checks}.", accept=True
+            PromptKind.CHECKLIST,
+            "Pre-infusion checks",
+            f"Confirm each item, or mark it not done with a reason: {checks}.",
+            accept=False,
         )
     if mode is SessionState.BASELINE:
         return _start_prompt(data, now_ms)

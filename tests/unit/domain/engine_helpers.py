@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
 from titrator.domain.events import PumpOutcome
@@ -110,7 +111,7 @@ class Driver:
 
     def to_baseline(self, t: float = -20) -> Decision:
         self.feed(self.session.open(at(t - 5)))
-        return self.feed(self.session.accept(at(t - 4)))
+        return self.feed(self.session.answer_checklist(all_confirmed(), at(t - 4)))
 
     def start(self, t: float = 0, vitals_t: float = -10) -> Decision:
         self.to_baseline(vitals_t)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from titrator.domain.checklist import ItemAnswer, ItemStatus, all_confirmed
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import (
     AlarmCode,
@@ -67,7 +68,8 @@ def test_setup_to_pre_checks_to_baseline_to_running() -> None:
     assert r.state is S.PRE_CHECKS
     assert r.prompt is not None
     assert r.prompt.kind is PromptKind.CHECKLIST
-    r = d.accept(-29)
+    assert not r.prompt.accept, "the checklist is answered item by item, not with one accept"
+    r = d.feed(s.answer_checklist(all_confirmed(), at(-29)))
     assert r.state is S.BASELINE
     assert r.prompt is not None
     assert r.prompt.kind is PromptKind.BASELINE_VITALS
@@ -231,7 +233,7 @@ def test_stop_is_accepted_in_every_state() -> None:
         if stop_at != "setup":
             d.feed(s.open(at(-30)))
         if stop_at not in ("setup", "pre_checks"):
-            d.accept(-29)
+            d.feed(s.answer_checklist(all_confirmed(), at(-29)))
         if stop_at in ("running", "paused", "stopped", "closed"):
             d.vitals(-10)
             d.accept(0)
@@ -494,3 +496,33 @@ def test_baseline_findings_need_an_override_to_start() -> None:
 def test_session_needs_matching_plan_to_open() -> None:
     s = InfusionSession(make_plan(), POLICY, "x")
     assert s.open(at(0)).state is S.PRE_CHECKS
+
+
+def test_the_checklist_is_recorded_item_by_item_and_refused_when_incomplete() -> None:
+    d = Driver()
+    s = d.session
+    d.feed(s.open(at(-30)))
+    answers = list(all_confirmed())
+    skipped = [a for a in answers if a.item_id != "two_identifiers"]
+    skipped.append(
+        ItemAnswer(item_id="two_identifiers", status=ItemStatus.NOT_DONE, reason="later")
+    )
+    r = d.feed(s.answer_checklist(skipped, at(-29)))
+    assert r.state is S.PRE_CHECKS
+    assert r.refusal == "checklist: two_identifiers: must be confirmed before any infusion"
+    no_reason = [a for a in answers if a.item_id != "hydration"]
+    no_reason.append(ItemAnswer(item_id="hydration", status=ItemStatus.NOT_DONE))
+    assert d.feed(s.answer_checklist(no_reason, at(-28))).refusal is not None
+    with_reason = [a for a in answers if a.item_id != "hydration"]
+    with_reason.append(
+        ItemAnswer(item_id="hydration", status=ItemStatus.NOT_DONE, reason="fluid restricted")
+    )
+    r = d.feed(s.answer_checklist(with_reason, at(-27)))
+    assert r.state is S.BASELINE
+    recorded = [e for e in r.events if e.kind == "checklist_answered"]
+    assert recorded
+    assert any(a.reason == "fluid restricted" for a in recorded[0].answers)
+    assert (
+        d.feed(s.answer_checklist(answers, at(-26))).refusal
+        == "the pre-infusion checks are already recorded"
+    )

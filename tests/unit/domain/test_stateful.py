@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import Instant, minutes_to_ms
 from titrator.domain.decisions import Decision, LinkState, OverrideReason, PumpCommandKind
 from titrator.domain.events import (
@@ -97,7 +98,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.session = InfusionSession(plan, policy, "stateful")
         self.apply(self.session.open(self.now))
         if started:
-            self.apply(self.session.accept(self.now))
+            self.apply(self.session.answer_checklist(all_confirmed(), self.now))
             self.apply(self.session.record_vitals(NORMAL, self.now))
             self.apply(self.session.accept(self.now))
             self.confirm_commands()
