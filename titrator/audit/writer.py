@@ -41,6 +41,17 @@ from titrator.audit.sink import DurableFileSink, FileOps
 PathArg = str | os.PathLike[str]
 
 
+def _locate(
+    session_id: str, station_id: str, nurse_id: str, data_dir: PathArg | None, key: PathArg | None
+) -> tuple[Path, Path, bytes | None]:
+    """Check the ids and key file; return the log directory, the log path and the key."""
+    if not station_id or not nurse_id:
+        raise ValueError("every record needs a station id and a nurse id")
+    directory = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = session_log_path(directory, session_id)
+    return directory, path, load_key(key, log_dir=directory) if key is not None else None
+
+
 class AuditWriter:
     """Appends records to one session's log; build it with `create` or `resume`.
 
@@ -124,11 +135,7 @@ class AuditWriter:
                 (empty or torn) and can be taken over with `resume`.
             ValueError: the session id is not a safe file name.
         """
-        if not station_id or not nurse_id:
-            raise ValueError("every record needs a station id and a nurse id")
-        directory = Path(data_dir) if data_dir is not None else default_data_dir()
-        path = session_log_path(directory, session_id)
-        key = load_key(key_file, log_dir=directory) if key_file is not None else None
+        directory, path, key = _locate(session_id, station_id, nurse_id, data_dir, key_file)
         with opening(path):
             ensure_private_dir(directory)
             check_free_space(directory, min_free_bytes)
@@ -188,11 +195,7 @@ class AuditWriter:
             AuditWriteError: the resume record could not be written; the file is released
                 unchanged apart from a possibly torn tail, and `resume` can be tried again.
         """
-        if not station_id or not nurse_id:
-            raise ValueError("every record needs a station id and a nurse id")
-        directory = Path(data_dir) if data_dir is not None else default_data_dir()
-        path = session_log_path(directory, session_id)
-        key = load_key(key_file, log_dir=directory) if key_file is not None else None
+        directory, path, key = _locate(session_id, station_id, nurse_id, data_dir, key_file)
         if not path.exists():
             raise AuditStateError(f"no log for session {session_id} in {directory}")
         with opening(path):
