@@ -1,0 +1,236 @@
+"""Applying the engine's decisions: write the audit events (fsync), then send pump commands.
+
+`InfusionController` is the one place where a `Decision` meets the outside world, shared by the
+Textual app, the headless runner and training. It feeds an input to the pure session, records
+every resulting event durably, and only then releases the pump commands. When the audit log
+cannot be written, commands that would raise the rate (a start or an increase) are withheld and
+reported to the engine as failed, the engine is told the log is failing (no-escalation state),
+and decreases, pauses, stops and status reads still go out. Writes are retried on every input.
+
+`execute_command` runs one pump command against a `PumpAdapter` (blocking: call it from a worker
+thread) and turns the result into the input event the engine expects back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from titrator.audit.errors import AuditWriteError
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import Decision, PumpCommand, PumpCommandKind
+from titrator.domain.events import (
+    AuditHealthChanged,
+    InputEvent,
+    PumpLinkChanged,
+    PumpOutcome,
+    PumpStatusRead,
+)
+from titrator.domain.session import InfusionSession
+from titrator.pump.base import (
+    EventKind,
+    LinkLostError,
+    LinkState,
+    PumpAdapter,
+    PumpError,
+    PumpEvent,
+    ReadbackMismatchError,
+    UncertainOutcomeError,
+    WireRecord,
+)
+
+REQUESTER = "titrator"
+
+
+class AuditSink(Protocol):
+    """What the controller needs of the audit writer (`titrator.audit.AuditWriter`)."""
+
+    def append(
+        self, event: Any, *, now: datetime | None = None, mono: float | None = None
+    ) -> object:
+        """Record one event durably or raise."""
+        ...
+
+    def retry(self) -> None:
+        """Write pending records now or raise."""
+        ...
+
+    @property
+    def healthy(self) -> bool:
+        """False while records are pending."""
+        ...
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of feeding one input.
+
+    Attributes:
+        decision: the engine's last decision (after any follow-up inputs the controller fed).
+        commands: pump commands to send now, in order (their intents are durable).
+        withheld: commands not sent because the audit log could not be written.
+        audit_error: why the audit write failed, when it did.
+    """
+
+    decision: Decision
+    commands: tuple[PumpCommand, ...]
+    withheld: tuple[PumpCommand, ...] = ()
+    audit_error: str | None = None
+
+
+def raises_rate(command: PumpCommand, current_ml_per_h: Decimal) -> bool:
+    """Whether sending `command` could make the pump deliver faster than it does now."""
+    if command.kind is PumpCommandKind.START:
+        return True
+    if command.kind is PumpCommandKind.SET_RATE:
+        return (command.rate_ml_per_h or Decimal(0)) > current_ml_per_h
+    return False
+
+
+class InfusionController:
+    """Feeds inputs to one session and records every event before any command goes out."""
+
+    def __init__(self, session: InfusionSession, audit: AuditSink | None) -> None:
+        self.session = session
+        self.audit = audit
+        self.audit_ok = True
+        """What the engine was last told about the audit log."""
+
+    def _record(self, decision: Decision) -> str | None:
+        """Write the decision's events; the failure reason, or None when all are durable."""
+        if self.audit is None:
+            return None
+        try:
+            for event in decision.events:
+                at = event.at
+                self.audit.append(event, now=at.wall_utc, mono=at.mono_ms / 1000)
+        except AuditWriteError as error:  # the record stays pending in the writer
+            return str(error) or type(error).__name__
+        return None
+
+    def feed(self, event: InputEvent) -> Applied:
+        """Process one input: engine, audit, then the commands that may go out."""
+        rate_before = self.session.rate_ml_per_h
+        decision = self.session.handle(event)
+        error = self._record(decision)
+        if error is None:
+            if not self.audit_ok:
+                self.audit_ok = True
+                recovered = self.feed(AuditHealthChanged(at=event.at, healthy=True))
+                return Applied(recovered.decision, decision.commands + recovered.commands)
+            return Applied(decision, decision.commands)
+        send = tuple(c for c in decision.commands if not raises_rate(c, rate_before))
+        held = tuple(c for c in decision.commands if raises_rate(c, rate_before))
+        last = decision
+        if self.audit_ok:
+            self.audit_ok = False
+            last = self.session.handle(AuditHealthChanged(at=event.at, healthy=False, detail=error))
+            self._record(last)
+        for command in held:
+            last = self.session.handle(
+                PumpOutcome(
+                    at=event.at,
+                    command_id=command.command_id,
+                    outcome="failed",
+                    detail="not sent: the audit log cannot be written",
+                )
+            )
+            self._record(last)
+            send += last.commands
+        return Applied(last, send, held, error)
+
+    def retry_audit(self, now: Instant) -> Applied | None:
+        """Retry pending audit records (call on every tick while failing)."""
+        if self.audit is None or self.audit_ok:
+            return None
+        try:
+            self.audit.retry()
+        except AuditWriteError:
+            return None
+        self.audit_ok = True
+        return self.feed(AuditHealthChanged(at=now, healthy=True))
+
+
+def _status_event(pump: PumpAdapter, at: Instant, command: PumpCommand) -> InputEvent:
+    status = pump.status(requester=REQUESTER, reason=f"command {command.command_id}: status")
+    if status.infusing and status.rate_ml_per_h is None:
+        return PumpOutcome(
+            at=at,
+            command_id=command.command_id,
+            outcome="uncertain",
+            detail="the pump is infusing at an unknown rate",
+        )
+    try:
+        volume: Decimal | None = pump.volume_infused(requester=REQUESTER, reason="status")
+    except PumpError:
+        volume = None
+    rate = status.rate_ml_per_h if status.infusing and status.rate_ml_per_h else Decimal(0)
+    return PumpStatusRead(at=at, running=status.infusing, rate_ml_per_h=rate, volume_ml=volume)
+
+
+def _outcome(
+    at: Instant, command: PumpCommand, outcome: Literal["failed", "uncertain"], error: Exception
+) -> PumpOutcome:
+    detail = f"{type(error).__name__}: {error}"
+    return PumpOutcome(at=at, command_id=command.command_id, outcome=outcome, detail=detail)
+
+
+def execute_command(pump: PumpAdapter, command: PumpCommand, at: Instant) -> list[InputEvent]:
+    """Send one command (blocking) and return the inputs to feed back, in order.
+
+    Args:
+        pump: the adapter.
+        command: the engine's command (its intent is already durable).
+        at: the instant to stamp on the outcome (the caller reads its clock after the call).
+    """
+    why = f"command {command.command_id}: {command.kind.value}"
+    try:
+        if command.kind is PumpCommandKind.READ_STATUS:
+            return [_status_event(pump, at, command)]
+        if command.kind in (PumpCommandKind.STOP, PumpCommandKind.PAUSE):
+            status = pump.stop(requester=REQUESTER, reason=why)
+            reported = Decimal(0) if not status.infusing else status.rate_ml_per_h
+        else:
+            rate = command.rate_ml_per_h
+            if rate is None:
+                raise ValueError(f"{command.kind.value} without a rate")
+            status = pump.set_rate(rate, requester=REQUESTER, reason=why)
+            if command.kind is PumpCommandKind.START and not status.infusing:
+                status = pump.start(requester=REQUESTER, reason=why)
+            reported = status.rate_ml_per_h
+    except LinkLostError as error:
+        return [_outcome(at, command, "uncertain", error), PumpLinkChanged(at=at, up=False)]
+    except (UncertainOutcomeError, ReadbackMismatchError) as error:
+        return [_outcome(at, command, "uncertain", error)]
+    except PumpError as error:
+        return [_outcome(at, command, "failed", error)]
+    return [
+        PumpOutcome(
+            at=at,
+            command_id=command.command_id,
+            outcome="confirmed",
+            reported_rate_ml_per_h=reported,
+        )
+    ]
+
+
+def link_input(event: PumpEvent, at: Instant) -> InputEvent | None:
+    """The engine input for an adapter event, if it has one (link lost or restored)."""
+    if event.kind is not EventKind.LINK_CHANGED:
+        return None
+    state = event.status.link_state
+    if state is LinkState.LOST:
+        return PumpLinkChanged(at=at, up=False, detail=event.detail)
+    if state is LinkState.CONNECTED:
+        return PumpLinkChanged(at=at, up=True, detail=event.detail)
+    return None
+
+
+def wire_record(record: WireRecord) -> dict[str, Any]:
+    """An audit record for bytes on the pump wire (not an engine event; replay skips it)."""
+    fields = dataclasses.asdict(record)
+    fields["direction"] = record.direction.value
+    return {"kind": "pump_wire", **fields}
