@@ -29,6 +29,7 @@ from titrator.audit.reader import (
     read_records,
 )
 from titrator.audit.record import (
+    CLOSE_KIND,
     WRITER_KINDS,
     AuditRecord,
     Clock,
@@ -41,6 +42,7 @@ from titrator.audit.verify import Outcome, VerifyResult, verify_log
 from titrator.audit.writer import AuditWriter
 
 __all__ = [
+    "CLOSE_KIND",
     "DEFAULT_MIN_FREE_BYTES",
     "ENV_DATA_DIR",
     "GENESIS",

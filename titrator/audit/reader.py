@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from titrator.audit.canonical import canonical_json, parse_json_line
 from titrator.audit.errors import AuditFormatError, AuditReadError
-from titrator.audit.record import WRITER_KINDS, AuditRecord
+from titrator.audit.record import AuditRecord
 from titrator.audit.verify import VerifyResult, verify_log
 
 EventT = TypeVar("EventT")
@@ -60,7 +60,7 @@ class AuditEntry(Generic[EventT]):
 
     Attributes:
         record: the raw record (envelope and payload dict).
-        event: the validated event, or None for writer-owned kinds (`WRITER_KINDS`).
+        event: the validated event, or None for records the writer made itself.
     """
 
     record: AuditRecord
@@ -132,14 +132,16 @@ def read_audit(
         adapter: e.g. `TypeAdapter(AuditEvent)` for the discriminated union of events.
 
     Returns:
-        One entry per record, in order; writer-owned records carry `event=None`.
+        One entry per record, in order; records the writer made itself (`from_writer`) carry
+        `event=None`. An engine `session_closed` event given to `close` is validated like any
+        other event.
 
     Raises:
         AuditReadError: a line is malformed or a payload does not fit the schema.
     """
     entries: list[AuditEntry[EventT]] = []
     for n, record in enumerate(read_records(path), start=1):
-        if record.kind in WRITER_KINDS:
+        if record.from_writer:
             entries.append(AuditEntry(record, None))
             continue
         try:

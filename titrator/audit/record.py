@@ -13,8 +13,18 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-WRITER_KINDS = frozenset({"log_opened", "log_resumed", "log_recovered", "session_closed"})
+WRITER_KINDS = frozenset({"log_opened", "log_resumed", "log_recovered"})
 """Record kinds written by the audit writer itself; event schemas must not use them."""
+
+CLOSE_KIND = "session_closed"
+"""Kind of a log's last record, written only by `AuditWriter.close`.
+
+Its payload is the engine's own `session_closed` event when one is passed to `close`, or else
+`WRITER_CLOSE_PAYLOAD` plus a `reason`.
+"""
+
+WRITER_CLOSE_PAYLOAD = {"closed_by": "audit_writer"}
+"""Marks a closing record made by the writer itself (no engine event was given)."""
 
 
 @runtime_checkable
@@ -101,7 +111,7 @@ class AuditRecord(BaseModel):
     nurse_id: str
     """User signed in when the record was written."""
     kind: str
-    """Event kind (the discriminator of the event schema, or one of `WRITER_KINDS`)."""
+    """Event kind (the discriminator of the event schema, `WRITER_KINDS` or `CLOSE_KIND`)."""
     payload: dict[str, Any]
     """The event's fields except `kind`, as produced by `model_dump(mode="json")`."""
     prev_hash: str
@@ -119,6 +129,13 @@ class AuditRecord(BaseModel):
     def timestamp(self) -> datetime:
         """The `ts` field parsed into an aware datetime."""
         return datetime.fromisoformat(self.ts)
+
+    @property
+    def from_writer(self) -> bool:
+        """True for records the writer made itself (not an event of the session engine)."""
+        if self.kind == CLOSE_KIND:
+            return self.payload.get("closed_by") == WRITER_CLOSE_PAYLOAD["closed_by"]
+        return self.kind in WRITER_KINDS
 
     @property
     def head(self) -> SessionHead:

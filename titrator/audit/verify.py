@@ -35,7 +35,7 @@ from titrator.audit.canonical import (
 )
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.keys import key_id
-from titrator.audit.record import AuditRecord, SessionHead
+from titrator.audit.record import CLOSE_KIND, AuditRecord, SessionHead
 
 MIN_ANCHOR_DIGITS = 16
 """Shortest accepted `expect_head` prefix (64 bits) for anchors transcribed by hand."""
@@ -182,9 +182,7 @@ class _Checker:
         if not hmac.compare_digest(record_hash(sealed), rec.hash):
             raise _Damage("hash does not match the record's content (record altered)")
         self._check_mac(rec, sealed)
-        if rec.kind == "session_closed":
-            if rec.payload.get("record_count") != rec.seq + 1:
-                raise _Damage("session_closed record_count does not match its position")
+        if rec.kind == CLOSE_KIND:
             self.closed = True
         self.records += 1
         self.head = rec.head

@@ -34,7 +34,15 @@ from titrator.audit.paths import (
     opening,
     session_log_path,
 )
-from titrator.audit.record import WRITER_KINDS, Clock, EventLike, SessionHead, SystemClock
+from titrator.audit.record import (
+    CLOSE_KIND,
+    WRITER_CLOSE_PAYLOAD,
+    WRITER_KINDS,
+    Clock,
+    EventLike,
+    SessionHead,
+    SystemClock,
+)
 from titrator.audit.recovery import prepare_resume
 from titrator.audit.sink import DurableFileSink, FileOps
 
@@ -258,7 +266,8 @@ class AuditWriter:
 
         Args:
             event: a pydantic event (`kind` attribute, `model_dump(mode="json")`) or a plain
-                dict with a "kind" key. Writer-owned kinds (`WRITER_KINDS`) are refused.
+                dict with a "kind" key. Writer-owned kinds (`WRITER_KINDS`) are refused, and
+                `session_closed` goes through `close(event)`.
             now: the record's UTC wall-clock time (aware); default the writer's clock.
             mono: the record's monotonic reading in seconds; default the writer's clock.
 
@@ -275,6 +284,8 @@ class AuditWriter:
         kind, payload = split_event(event)
         if kind in WRITER_KINDS:
             raise AuditFormatError(f"kind {kind!r} is reserved for the audit writer")
+        if kind == CLOSE_KIND:
+            raise AuditFormatError(f"a {CLOSE_KIND!r} event is recorded with close(event)")
         with self._lock:
             if self._closing:
                 raise AuditStateError(f"session {self._session_id} is closed")
@@ -295,18 +306,21 @@ class AuditWriter:
 
     def close(
         self,
+        event: EventLike | Mapping[str, Any] | None = None,
         *,
         reason: str = "completed",
         now: datetime | None = None,
         mono: float | None = None,
     ) -> SessionHead:
-        """Write the `session_closed` record and release the file.
+        """Write the closing `session_closed` record and release the file.
 
         The returned head (the closing record's own hash and MAC) is the session's anchor: show
         it for the chart and pass it to `verify_log(expect_head=...)` later.
 
         Args:
-            reason: why the session ended (recorded).
+            event: the engine's `session_closed` event, recorded as the closing record. Without
+                one the writer records `{"closed_by": "audit_writer", "reason": reason}`.
+            reason: why the session ended, when no event is given.
             now: the record's time; default the writer's clock.
             mono: the record's monotonic reading; default the writer's clock.
 
@@ -315,15 +329,22 @@ class AuditWriter:
 
         Raises:
             AuditWriteError: the closing record is pending; call `retry` until it succeeds.
+            AuditFormatError: the event is not a `session_closed` event or cannot be encoded;
+                nothing was recorded and the session stays open.
             AuditStateError: the session is already closed.
         """
+        if event is None:
+            payload: dict[str, Any] = {**WRITER_CLOSE_PAYLOAD, "reason": reason}
+        else:
+            kind, payload = split_event(event)
+            if kind != CLOSE_KIND:
+                raise AuditFormatError(f"close() takes a {CLOSE_KIND!r} event, not {kind!r}")
         with self._lock:
             if self._closing:
                 raise AuditStateError(f"session {self._session_id} is already closed")
-            payload = {"reason": reason, "record_count": self._chain.next_seq + 1}
             self._closing = True
             try:
-                head = self._emit("session_closed", payload, now, mono)
+                head = self._emit(CLOSE_KIND, payload, now, mono)
             except AuditWriteError:
                 raise  # the closing record is pending: the session stays closing
             except BaseException:

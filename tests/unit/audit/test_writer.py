@@ -130,10 +130,25 @@ def test_naive_times_and_non_finite_monotonic_readings_are_refused(writer: Audit
         writer.append({"kind": "x"}, mono=math.inf)
 
 
-@pytest.mark.parametrize("kind", ["log_opened", "log_resumed", "log_recovered", "session_closed"])
+@pytest.mark.parametrize("kind", ["log_opened", "log_resumed", "log_recovered"])
 def test_writer_owned_kinds_cannot_be_appended(writer: AuditWriter, kind: str) -> None:
     with pytest.raises(AuditFormatError, match="reserved"):
         writer.append({"kind": kind})
+
+
+def test_session_closed_goes_through_close_and_nothing_else(writer: AuditWriter) -> None:
+    with pytest.raises(AuditFormatError, match=r"close\(event\)"):
+        writer.append({"kind": "session_closed"})
+    with pytest.raises(AuditFormatError, match="takes a 'session_closed' event"):
+        writer.close({"kind": "tick"})
+    head = writer.close({"kind": "session_closed", "volume_ml": Decimal("250.0")})
+    last = read_records(writer.path)[-1]
+    assert (last.kind, last.payload, last.from_writer) == (
+        "session_closed",
+        {"volume_ml": "250.0"},
+        False,
+    )
+    assert verify_log(writer.path, expect_head=head.hash).ok
 
 
 def test_close_returns_the_head_that_verify_checks_against(writer: AuditWriter) -> None:
@@ -144,8 +159,9 @@ def test_close_returns_the_head_that_verify_checks_against(writer: AuditWriter) 
     last = read_records(writer.path)[-1]
     assert (last.kind, last.payload) == (
         "session_closed",
-        {"reason": "completed", "record_count": 3},
+        {"closed_by": "audit_writer", "reason": "completed"},
     )
+    assert last.from_writer
     assert last.hash == head.hash
     assert verify_log(writer.path, expect_head=head.hash).ok
     with pytest.raises(AuditStateError):
