@@ -58,6 +58,12 @@ class AuditSink(Protocol):
         """Write pending records now or raise."""
         ...
 
+    def close(
+        self, event: Any = None, *, now: datetime | None = None, mono: float | None = None
+    ) -> Any:
+        """Write the closing record (the engine's `session_closed` event) and return the head."""
+        ...
+
     @property
     def healthy(self) -> bool:
         """False while records are pending."""
@@ -98,6 +104,8 @@ class InfusionController:
         self.audit = audit
         self.audit_ok = True
         """What the engine was last told about the audit log."""
+        self.head: Any = None
+        """The closed log's head (its `hash` goes into the chart), once the session closes."""
 
     def _record(self, decision: Decision) -> str | None:
         """Write the decision's events; the failure reason, or None when all are durable."""
@@ -106,7 +114,11 @@ class InfusionController:
         try:
             for event in decision.events:
                 at = event.at
-                self.audit.append(event, now=at.wall_utc, mono=at.mono_ms / 1000)
+                if event.kind == "session_closed":
+                    # The engine's closing event is the log's last record; its head is the anchor.
+                    self.head = self.audit.close(event, now=at.wall_utc, mono=at.mono_ms / 1000)
+                else:
+                    self.audit.append(event, now=at.wall_utc, mono=at.mono_ms / 1000)
         except AuditWriteError as error:  # the record stays pending in the writer
             return str(error) or type(error).__name__
         return None

@@ -48,6 +48,12 @@ class Sink:
     def healthy(self) -> bool:
         return not self.pending
 
+    def close(
+        self, event: Any = None, *, now: datetime | None = None, mono: float | None = None
+    ) -> object:
+        self.written.append("closed:" + event.kind)
+        return "head"
+
 
 class Bench:
     """A controller over a real session and a fake pump; commands are executed at once."""
