@@ -39,6 +39,14 @@ class Context:
 
 UNSOLICITED = Context("", "", "")
 
+NoteFor = Callable[[Frame | Junk], str]
+"""Gives the wire-record note for a frame or junk as it is received."""
+
+
+def reply_note(item: Frame | Junk) -> str:
+    """The note of bytes received while a reply is awaited: "" for a frame, "junk: ..." else."""
+    return "" if isinstance(item, Frame) else f"junk: {item.reason}"
+
 
 class SerialLink:
     """One open port, framed in Basic or Safe mode.
@@ -110,13 +118,20 @@ class SerialLink:
         self.send_raw(raw, ctx)
 
     def send_raw(self, raw: bytes, ctx: Context, note: str = "") -> None:
-        """Write already-framed bytes (e.g. the literal SAF0 packet)."""
+        """Write already-framed bytes (e.g. the literal SAF0 packet).
+
+        The bytes are recorded before they are written. A short write (the port took only part
+        of the frame) is recorded again with just the bytes that went out, and is a lost link:
+        what the pump made of a torn frame is unknown until a reconnect re-reads its state.
+        """
         self._record(Direction.TX, raw, ctx, note)
         try:
             written = self._port.write(raw)
         except (serial.SerialException, OSError) as exc:
             raise LinkLostError(f"pump line failed while sending: {exc}") from exc
         if written is not None and written != len(raw):
+            sent = raw[: max(0, written)]
+            self._record(Direction.TX, sent, ctx, f"short write: {written} of {len(raw)} bytes")
             raise LinkLostError(f"pump line accepted {written} of {len(raw)} bytes")
 
     def _read_chunk(self, ctx: Context) -> bytes:
@@ -126,29 +141,27 @@ class SerialLink:
         except (serial.SerialException, OSError) as exc:
             raise LinkLostError(f"pump line failed while reading: {exc}") from exc
 
-    def _take(self, chunk: bytes, ctx: Context, note: str) -> None:
+    def _take(self, chunk: bytes, ctx: Context, note_for: NoteFor) -> None:
         for item in self._decoder.feed(chunk):
-            if isinstance(item, Junk):
-                self._record(Direction.RX, item.raw, ctx, f"{note}junk: {item.reason}".strip())
-            else:
-                self._record(Direction.RX, item.raw, ctx, note.strip())
+            self._record(Direction.RX, item.raw, ctx, note_for(item))
             self._pending.append(item)
 
-    def collect(self, duration_s: float, ctx: Context, note: str) -> list[Frame | Junk]:
+    def collect(self, duration_s: float, ctx: Context, note_for: NoteFor) -> list[Frame | Junk]:
         """Read whatever arrives for `duration_s` (0: only what is already there) and return it.
 
-        A partial frame left at the end is discarded (the pump's own rule: 0.5 s inter-byte).
+        Each item is recorded with the note `note_for` gives it. A partial frame left at the
+        end is discarded (the pump's own rule: 0.5 s inter-byte) and recorded as "stale".
         """
         deadline = time.monotonic() + duration_s
         while True:
             if duration_s <= 0 and not self._port_has_bytes(ctx):
                 break
-            self._take(self._read_chunk(ctx), ctx, note)
+            self._take(self._read_chunk(ctx), ctx, note_for)
             if duration_s > 0 and time.monotonic() >= deadline:
                 break
         partial = self._decoder.reset()
         if partial:
-            self._record(Direction.RX, partial, ctx, f"{note}partial frame discarded".strip())
+            self._record(Direction.RX, partial, ctx, "stale partial frame discarded")
         items = list(self._pending)
         self._pending.clear()
         return items
@@ -176,7 +189,7 @@ class SerialLink:
                     self._record(Direction.RX, partial, ctx, "partial frame, then silence")
                     raise FramingError(f"partial reply to {ctx.command!r}, then silence")
                 raise ReplyTimeoutError(f"no reply to {ctx.command!r} within {timeout_s} s")
-            self._take(self._read_chunk(ctx), ctx, "")
+            self._take(self._read_chunk(ctx), ctx, reply_note)
         item = self._pending.popleft()
         if isinstance(item, Frame):
             return item

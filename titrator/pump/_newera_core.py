@@ -40,6 +40,7 @@ from titrator.pump.base import (
     PumpRejectedError,
     PumpState,
     PumpStatus,
+    ReadbackMismatchError,
     UncertainOutcomeError,
     UnitsError,
     WireHook,
@@ -48,6 +49,7 @@ from titrator.pump.codec import (
     ErrorCode,
     Frame,
     Framing,
+    Junk,
     Reply,
     command_data,
     parse_rate,
@@ -56,6 +58,26 @@ from titrator.pump.codec import (
 )
 
 T = TypeVar("T")
+_QUERIES = frozenset({"RAT", "VOL", "VER", "SAF", "DIR", "DIS", "DIA"})
+"""Commands answered with data; every other command (and the status query) by a status alone."""
+
+
+def _parse_quietly(item: Frame | Junk) -> Reply | None:
+    """The reply in a frame, or None for junk or a frame that is not a valid reply."""
+    if not isinstance(item, Frame):
+        return None
+    try:
+        return reply_from(item.data)
+    except UncertainOutcomeError:
+        return None
+
+
+def _drain_note(item: Frame | Junk) -> str:
+    """Wire note for bytes found before a command: "unsolicited" alarm, else "stale"."""
+    reply = _parse_quietly(item)
+    if reply is not None and reply.alarm is not None:
+        return "unsolicited"
+    return "stale" if isinstance(item, Frame) else f"stale junk: {item.reason}"
 
 
 class NewEraCore:
@@ -202,25 +224,33 @@ class NewEraCore:
     # -- exchanges ----------------------------------------------------------------------------
 
     def _drain(self, link: SerialLink, ctx: Context) -> None:
-        """Take in whatever arrived unasked (alarms, late replies) before the next command.
+        """Take in, record and discard whatever arrived unasked, before the command is written.
 
-        After a fault, wait one reply time for late bytes first, so a late reply is never taken
-        as the answer to the next command.
+        Safe-mode alarm packets are recorded as "unsolicited" and noted as alarms; anything else
+        is "stale": bytes no command is waiting for. After a fault the driver first waits one
+        reply time, so the late reply to the failed exchange is drained here as expected. Stale
+        bytes found at any other time (outside connecting) mean an earlier reply may have been
+        taken as the answer to the wrong command (New Era replies carry no sequence number):
+        the link becomes UNCERTAIN and the command is not sent (FramingError), except a stop.
         """
-        if self._settle:
-            items = link.collect(self.reply_timeout_s, ctx, "stale ")
-            self._settle = False
-        else:
-            items = link.collect(0, ctx, "unsolicited ")
+        settling, self._settle = self._settle, False
+        items = link.collect(self.reply_timeout_s if settling else 0, ctx, _drain_note)
+        stray = 0
         for item in items:
-            if not isinstance(item, Frame):
-                continue
-            try:
-                reply = reply_from(item.data)
-            except UncertainOutcomeError:
-                continue  # already in the wire record as received; nothing is waiting on it
-            if reply.alarm is not None:
+            reply = _parse_quietly(item)
+            if reply is not None and reply.alarm is not None:
                 self.note_alarm(ALARM_KIND[reply.alarm], solicited=False)
+            else:
+                stray += 1
+        if not stray or settling or self._connecting:
+            return
+        detail = f"{stray} reply(s) arrived that no command was waiting for"
+        self._set_link(LinkState.UNCERTAIN, f"{detail}; replies may be out of step")
+        if ctx.command != "STP":  # a stop is always sent
+            raise FramingError(
+                f"{detail}: an earlier reply may have answered another command; "
+                f"{ctx.command or 'status'} not sent"
+            )
 
     def _exchange(self, ctx: Context, retries: int, *, quiet: bool = False) -> Reply:
         """Send `ctx.command`, return the first valid reply; retry up to `retries` times."""
@@ -233,7 +263,7 @@ class NewEraCore:
                 self._drain(link, ctx)
                 link.send(command_data(self.address, ctx.command), ctx)
                 self._last_tx_s = self._clock()
-                reply = reply_from(link.read_frame(self.reply_timeout_s, ctx).data)
+                reply = self._answer_to(ctx, link.read_frame(self.reply_timeout_s, ctx).data)
             except LinkLostError as exc:
                 self._lose(str(exc))
                 raise
@@ -243,15 +273,28 @@ class NewEraCore:
                     self._emit(EventKind.COMMS_FAULT, f"{ctx.command or 'status'}: {exc}")
                 self._check_loss()
                 continue
-            if reply.address != self.address:
-                failure, self._settle = FramingError(f"reply from address {reply.address}"), True
-                continue
             self._last_ok_s = self._clock()
             if reply.error is ErrorCode.BAD_PACKET and attempt < retries:
                 continue
             return reply
         assert failure is not None
         raise failure
+
+    def _answer_to(self, ctx: Context, data: bytes) -> Reply:
+        """Parse a reply and check it can be the answer to `ctx.command` (else FramingError).
+
+        It must come from our address, and carry data exactly when the command is a query:
+        a set command or a status query is answered by a status alone.
+        """
+        reply = reply_from(data)
+        if reply.address != self.address:
+            raise FramingError(f"reply from address {reply.address:02d}, not {self.address:02d}")
+        plain = reply.alarm is None and reply.error is None
+        if plain and bool(reply.data) != (ctx.command in _QUERIES):
+            raise FramingError(
+                f"reply {data!r} does not fit {ctx.command or 'status'!r}: not its answer"
+            )
+        return reply
 
     def _check_loss(self) -> None:
         if self._connecting or self._guard.state in (LinkState.LOST, LinkState.DISCONNECTED):
@@ -291,12 +334,31 @@ class NewEraCore:
         return reply
 
     def _confirm(self, read: Callable[[], T]) -> T:
-        """Run a read-back; if it fails the command's outcome is unknown: UNCERTAIN."""
+        """Run a read-back; if it fails the command's outcome is unknown: UNCERTAIN.
+
+        A read-back during which the link became UNCERTAIN (stale replies turned up) is not
+        trusted either: FramingError.
+        """
         try:
-            return read()
+            value = read()
         except (UncertainOutcomeError, PumpAlarmError, PumpRejectedError, UnitsError):
             self._set_link(LinkState.UNCERTAIN, "command not confirmed by read-back")
             raise
+        if self._guard.state is LinkState.UNCERTAIN:
+            raise FramingError("read-back not trusted: replies were out of step with commands")
+        return value
+
+    def _read_back(
+        self, read: Callable[[], Decimal], expected: Decimal, what: str, units: str
+    ) -> None:
+        """Confirm a set command by reading the value back; another value is a mismatch."""
+        actual = self._confirm(read)
+        if actual != expected:
+            raise ReadbackMismatchError(
+                f"pump reads back {what} of {actual} {units}, not {expected} {units}",
+                expected=expected,
+                actual=actual,
+            )
 
     # -- keepalive and shutdown -----------------------------------------------------------
 

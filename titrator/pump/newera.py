@@ -31,7 +31,6 @@ from titrator.pump.base import (
     PumpRejectedError,
     PumpState,
     PumpStatus,
-    ReadbackMismatchError,
     UncertainOutcomeError,
     check_positive_decimal,
 )
@@ -127,13 +126,8 @@ class NewEraPump(NewEraCore):
             running = self._pump_state in _RUNNING
             ctx = Context(requester, reason, f"RAT{text}" if running else f"RAT{text}MH")
             self._command(ctx)
-            actual = self._confirm(lambda: self.read_rate(Context(requester, reason, "RAT")))
-            if actual != rate_ml_per_h:
-                raise ReadbackMismatchError(
-                    f"pump reads back {actual} mL/h, not {rate_ml_per_h} mL/h",
-                    expected=rate_ml_per_h,
-                    actual=actual,
-                )
+            rat = Context(requester, reason, "RAT")
+            self._read_back(lambda: self.read_rate(rat), rate_ml_per_h, "a rate", "mL/h")
             return self._snapshot()
 
     def start(self, *, requester: str, reason: str) -> PumpStatus:
@@ -201,13 +195,8 @@ class NewEraPump(NewEraCore):
             self._guard.require("set")
             self._command(Context(requester, reason, "VOLML"))
             self._command(Context(requester, reason, f"VOL{text}"))
-            actual = self._confirm(lambda: self.read_vtbi(Context(requester, reason, "VOL")))
-            if actual != volume_ml:
-                raise ReadbackMismatchError(
-                    f"pump reads back a VTBI of {actual} mL, not {volume_ml} mL",
-                    expected=volume_ml,
-                    actual=actual,
-                )
+            vol = Context(requester, reason, "VOL")
+            self._read_back(lambda: self.read_vtbi(vol), volume_ml, "a VTBI", "mL")
             return self._snapshot()
 
     def alarms(self) -> tuple[AlarmEvent, ...]:
