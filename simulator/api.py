@@ -17,7 +17,7 @@ from simulator.clock import Clock, ScaledClock
 from simulator.control import ControlServer
 from simulator.faults import Fault, FaultKind, FaultPlan
 from simulator.model import ModelConfig, PumpModel, Received
-from simulator.server import PtyTransport, PumpServer, TcpTransport
+from simulator.server import PtyTransport, PumpServer, TcpTransport, happen_in
 
 
 class Simulator:
@@ -115,22 +115,20 @@ class Simulator:
 
     def trigger(self, kind: FaultKind) -> None:
         """Make an event happen now: STALL, POWER_RESET, COMMS_TIMEOUT or DISCONNECT."""
-        if kind is FaultKind.STALL:
-            self.model.raise_alarm("S")
-        elif kind is FaultKind.COMMS_TIMEOUT:
-            self.model.raise_alarm("T")
-        elif kind is FaultKind.POWER_RESET:
-            self.model.power_reset()
-        elif kind is FaultKind.DISCONNECT:
+        if kind is FaultKind.DISCONNECT:
             if self._server is None:
                 raise RuntimeError("simulator not started")
             self._server.disconnect()
-        else:
+        elif not happen_in(self.model, kind):
             raise ValueError(f"{kind} only happens in reply to a command; use inject()")
 
     def received(self) -> list[Received]:
         """Every packet the pump has received, in order."""
         return list(self.model.received)
+
+    def sent(self) -> list[bytes]:
+        """Every write the pump has made to the host, in order (empty before `start_*`)."""
+        return [] if self._server is None else list(self._server.sent)
 
     def rate_ml_per_h(self) -> Decimal:
         """The pump's true current rate in mL/h (for tests and training views)."""

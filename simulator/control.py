@@ -65,6 +65,8 @@ class ControlServer:
     def stop(self) -> None:
         """Stop accepting and close every connection."""
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
         self._listener.close()
         with self._lock:
             for client in self._clients:

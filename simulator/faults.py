@@ -21,6 +21,10 @@ class FaultKind(StrEnum):
     """Send the first half of the reply frame, then nothing."""
     BAD_CRC = "bad_crc"
     """Reply with a corrupted CRC (Safe mode) or a corrupted body (Basic mode)."""
+    DUPLICATE_REPLY = "duplicate_reply"
+    """Send the reply twice, back to back in one write."""
+    OTHER_ADDRESS = "other_address"
+    """Carry out the command, but answer as the pump at the next address would."""
     DISCONNECT = "disconnect"
     """Drop the line when the command arrives (the command is not carried out)."""
     STALL = "stall"
@@ -44,8 +48,9 @@ class Fault:
             empty status query); None triggers on the next command of any kind.
         count: how many matching commands it affects.
         delay_s: for LATE_REPLY, how late.
-        execute: for NO_REPLY/LATE_REPLY/GARBAGE/PARTIAL/BAD_CRC, whether the pump carries
-            out the command (True: the reply is lost; False: the command is lost).
+        execute: for NO_REPLY/LATE_REPLY/GARBAGE/PARTIAL/BAD_CRC/DUPLICATE_REPLY, whether the
+            pump carries out the command (True: the reply is lost or spoiled; False: the
+            command is lost and nothing is sent back).
     """
 
     kind: FaultKind

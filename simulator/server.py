@@ -90,9 +90,16 @@ class PtyTransport:
             os.write(self._master, data)
 
     def drop(self) -> None:
-        """Close the pair (the host's reads fail) and open a fresh one at a new path."""
-        self.close()
+        """Close the pair (the host's reads fail) and open a fresh one at a new path.
+
+        The new pair is open (and `url` names it) before the old one closes, so a host that
+        sees the hangup always finds the new path.
+        """
+        old = (self._master, self._slave)
         self._open_pair()
+        for fd in old:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def close(self) -> None:
         """Close both ends."""
@@ -203,6 +210,8 @@ class PumpServer:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="pump-sim", daemon=True)
+        self.sent: list[bytes] = []
+        """Every write to the host, in order (replies, unsolicited alarms, faulty bytes)."""
 
     def start(self) -> None:
         """Start serving."""
@@ -224,6 +233,7 @@ class PumpServer:
     def _write(self, data: bytes) -> None:
         with self._write_lock:
             self.transport.write(data)
+            self.sent.append(data)
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -264,6 +274,8 @@ class PumpServer:
         self._send_unsolicited()
         if reply is None:
             return
+        if fault is not None and fault.kind is FaultKind.OTHER_ADDRESS:
+            reply = f"{(int(reply[:2]) + 1) % 100:02d}{reply[2:]}"
         frame = frame_reply(reply, packet.safe)
         if fault is None or fault.kind not in _REPLY_FAULTS:
             self._write(frame)
@@ -275,12 +287,7 @@ class PumpServer:
         if fault.kind is FaultKind.DISCONNECT:
             self.disconnect()
             return True
-        if fault.kind is FaultKind.STALL:
-            self.model.raise_alarm("S")
-        elif fault.kind is FaultKind.COMMS_TIMEOUT:
-            self.model.raise_alarm("T")
-        elif fault.kind is FaultKind.POWER_RESET:
-            self.model.power_reset()
+        happen_in(self.model, fault.kind)
         return False
 
     def _faulty_reply(self, fault: Fault, frame: bytes, safe: bool) -> None:
@@ -292,6 +299,8 @@ class PumpServer:
             timer.start()
         elif fault.kind is FaultKind.GARBAGE:
             self._write(GARBAGE_BYTES)
+        elif fault.kind is FaultKind.DUPLICATE_REPLY:
+            self._write(frame + frame)
         elif fault.kind is FaultKind.PARTIAL:
             self._write(frame[: max(1, len(frame) // 2)])
         elif fault.kind is FaultKind.BAD_CRC:
@@ -308,5 +317,23 @@ _REPLY_FAULTS = frozenset(
         FaultKind.GARBAGE,
         FaultKind.PARTIAL,
         FaultKind.BAD_CRC,
+        FaultKind.DUPLICATE_REPLY,
     }
 )
+
+
+def happen_in(model: PumpModel, kind: FaultKind) -> bool:
+    """Make a pump event happen in `model` now (stall, comms time-out, power reset).
+
+    Returns:
+        False when `kind` is not such an event (nothing happened).
+    """
+    if kind is FaultKind.STALL:
+        model.raise_alarm("S")
+    elif kind is FaultKind.COMMS_TIMEOUT:
+        model.raise_alarm("T")
+    elif kind is FaultKind.POWER_RESET:
+        model.power_reset()
+    else:
+        return False
+    return True
