@@ -134,3 +134,10 @@ def inject(h: Harness, kind: FaultKind, on: str, **options: object) -> None:
     """Arm a simulator fault on the next `on` command."""
     assert h.sim is not None
     h.sim.inject(Fault(kind, on=on, **options))  # type: ignore[arg-type]
+
+
+def reconnect(h: Harness) -> None:
+    """Reconnect after a lost link (a pty simulator drops the line by reopening at a new path)."""
+    if isinstance(h.adapter, NewEraPump) and h.sim is not None:
+        h.adapter.url = h.sim.url
+    h.adapter.connect(**WHO)

@@ -1,8 +1,9 @@
 """Every simulator fault during set rate, start, stop and status, through the real driver.
 
-For each case: at most one set-rate frame went out (and reached the pump), the fault reached the
-caller (an exception, an alarm in the status, or an event), nothing was clamped, and once the
-driver has re-synced (status read, or reconnect after loss) its view matches the pump's truth.
+Run over both transports the simulator offers (loopback TCP and a pty). For each case: at most
+one set-rate frame went out (and reached the pump), the fault reached the caller (an exception,
+an alarm in the status, or an event), nothing was clamped, and once the driver has re-synced
+(status read, or reconnect after loss) its view matches the pump's truth.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from simulator.faults import FaultKind
-from tests.contract.harness import WHO, Harness, harness_for, inject
+from tests.contract.harness import WHO, Harness, harness_for, inject, reconnect
 from titrator.pump.base import (
     ChecksumError,
     EventKind,
@@ -34,6 +35,8 @@ EXPECTED_ON_COMMAND: dict[FaultKind, type[PumpError]] = {
     FaultKind.GARBAGE: FramingError,
     FaultKind.PARTIAL: FramingError,
     FaultKind.BAD_CRC: ChecksumError,
+    FaultKind.DUPLICATE_REPLY: FramingError,
+    FaultKind.OTHER_ADDRESS: FramingError,
     FaultKind.DISCONNECT: LinkLostError,
     FaultKind.STALL: PumpAlarmError,
     FaultKind.POWER_RESET: PumpAlarmError,
@@ -60,8 +63,9 @@ def _run(h: Harness, op: str) -> PumpStatus:
 
 @pytest.mark.parametrize("fault", list(FaultKind), ids=str)
 @pytest.mark.parametrize("op", list(OPS))
-def test_fault_during_operation(op: str, fault: FaultKind) -> None:
-    with harness_for("sim_tcp") as h:
+@pytest.mark.parametrize("transport", ["sim_tcp", "sim_pty"])
+def test_fault_during_operation(transport: str, op: str, fault: FaultKind) -> None:
+    with harness_for(transport) as h:
         assert h.sim is not None
         _prepare(h, op)
         frames_before, events_before = h.set_rate_frames(), len(h.events)
@@ -86,7 +90,7 @@ def test_fault_during_operation(op: str, fault: FaultKind) -> None:
             assert isinstance(raised, EXPECTED_ON_COMMAND[fault]), raised
         elif fault is FaultKind.DISCONNECT:
             assert isinstance(raised, LinkLostError)
-        else:
+        elif (op, fault) != ("status", FaultKind.DUPLICATE_REPLY):
             reported = result is not None and result.alarm is not None
             assert raised is not None or reported or EventKind.COMMS_FAULT in new_events
         if isinstance(raised, LinkLostError):
@@ -97,9 +101,12 @@ def test_fault_during_operation(op: str, fault: FaultKind) -> None:
 
         # (d) after a re-sync, the driver's view is the pump's truth
         if h.adapter.link_state is LinkState.LOST:
-            h.adapter.connect(**WHO)
+            reconnect(h)
         status = h.adapter.status(**WHO)
         assert h.adapter.link_state is LinkState.CONNECTED
+        if (op, fault) == ("status", FaultKind.DUPLICATE_REPLY):
+            # A status read's duplicate is only noticed before the next command (as stale).
+            assert EventKind.COMMS_FAULT in {e.kind for e in h.events[events_before:]}
         truth = h.sim.model.snapshot()
         assert status.infusing == (truth["prompt"] == "I")
         assert status.rate_ml_per_h in (None, h.sim.rate_ml_per_h())
