@@ -38,6 +38,8 @@ EXIT_USAGE = 2
 DELEGATED: dict[str, tuple[str, str]] = {
     "simulate": ("titrator.simulate:simulate_main", "run a whole session headless from events"),
     "audit": ("titrator.audit.cli:audit_main", "verify audit logs (titrator audit verify PATH)"),
+    "run": ("titrator.app_cli:run_main", "the bedside app (manual pump by default)"),
+    "demo": ("titrator.app_cli:demo_main", "the app on the bundled simulator, marked TRAINING"),
 }
 
 

@@ -14,6 +14,7 @@ thread) and turns the result into the input event the engine expects back.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -153,6 +154,25 @@ class InfusionController:
             self._record(last)
             send += last.commands
         return Applied(last, send, held, error)
+
+    def record_extra(self, record: Mapping[str, Any], now: Instant) -> Applied | None:
+        """Record something that is not an engine event (the pump's wire bytes, in hex).
+
+        A failed write is handled like any other: the engine is told the log is failing.
+        """
+        if self.audit is None:
+            return None
+        try:
+            self.audit.append(dict(record), now=now.wall_utc, mono=now.mono_ms / 1000)
+        except AuditWriteError as error:
+            if self.audit_ok:
+                self.audit_ok = False
+                decision = self.session.handle(
+                    AuditHealthChanged(at=now, healthy=False, detail=str(error))
+                )
+                self._record(decision)
+                return Applied(decision, decision.commands, audit_error=str(error))
+        return None
 
     def retry_audit(self, now: Instant) -> Applied | None:
         """Retry pending audit records (call on every tick while failing)."""

@@ -77,6 +77,7 @@ from titrator.domain.session_state import (
     set_rate,
 )
 from titrator.domain.setup import InfusionSetup
+from titrator.domain.vitals import Symptom
 
 
 class InfusionSession:
@@ -127,6 +128,16 @@ class InfusionSession:
     def reaction_open(self) -> bool:
         """A reaction blocks increases until cleared."""
         return self._d.reaction_open
+
+    @property
+    def symptoms(self) -> frozenset[Symptom]:
+        """The checklist symptoms recorded as present now."""
+        return self._d.symptoms
+
+    @property
+    def symptoms_other(self) -> str:
+        """Free-text symptoms recorded as present now."""
+        return self._d.other_symptoms
 
     @property
     def never_restart(self) -> bool:

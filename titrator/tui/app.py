@@ -1,0 +1,490 @@
+"""TitratorApp: wiring only. Every decision comes from the session engine.
+
+Flow: setup -> checklist -> plan preview -> run -> summary. Each input goes to
+`InfusionController.feed` (engine, then the audit log, fsynced), then the released pump commands
+go to one pump worker thread, in order; their results come back as messages and are fed in turn.
+STOP (F9) is a priority binding: no focused input can swallow it, and it works on every screen.
+"""
+
+from __future__ import annotations
+
+import queue
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from titrator.controller import InfusionController, execute_command, link_input, wire_record
+from titrator.domain.checklist import ItemAnswer
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import Choice, Decision, OverrideReason, PumpCommand, SessionState
+from titrator.domain.events import (
+    ChecklistAnswered,
+    InputEvent,
+    LotRecorded,
+    NurseDecided,
+    PumpStatusRead,
+    SessionOpened,
+    StopRequested,
+    SymptomsEntered,
+    Tick,
+    VitalsEntered,
+)
+from titrator.domain.plan_model import Plan
+from titrator.domain.rate_change import describe_change
+from titrator.domain.session import InfusionSession
+from titrator.domain.setup import InfusionSetup
+from titrator.domain.units import show_ml_per_h
+from titrator.pump.base import (
+    EventKind,
+    LinkState,
+    PumpAdapter,
+    PumpError,
+    PumpEvent,
+    PumpStatus,
+    WireRecord,
+)
+from titrator.pump.manual import ManualAction, ManualPump
+from titrator.tui.screens.checklist import ChecklistScreen
+from titrator.tui.screens.modals import (
+    LotModal,
+    ManualAnswer,
+    ManualPumpModal,
+    OverrideModal,
+    SymptomsModal,
+    VitalsModal,
+)
+from titrator.tui.screens.preview import PlanPreviewScreen
+from titrator.tui.screens.rate_confirm import RateConfirmModal
+from titrator.tui.screens.run import RunScreen
+from titrator.tui.screens.setup import SetupResult, SetupScreen
+from titrator.tui.screens.summary import SummaryScreen
+from titrator.tui.services import AppServices
+
+DISCLAIMER = (
+    "titrator supports decisions; it does not replace the prescriber's order, "
+    "the product label or local policy."
+)
+_LINK_MARK = {
+    LinkState.CONNECTED: "● CONNECTED",
+    LinkState.UNCERTAIN: "▲ UNCERTAIN",
+    LinkState.LOST: "✗ LINK LOST",
+    LinkState.DISCONNECTED: "○ NOT CONNECTED",
+}
+
+
+class PumpWire(Message):
+    """Bytes on the pump wire (posted from a pump thread)."""
+
+    def __init__(self, record: WireRecord) -> None:
+        super().__init__()
+        self.record = record
+
+
+class PumpNotice(Message):
+    """An adapter event: link change, alarm, manual instruction (posted from a pump thread)."""
+
+    def __init__(self, event: PumpEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class PumpResult(Message):
+    """The engine inputs that follow from one pump command (posted by the pump worker)."""
+
+    def __init__(self, inputs: list[InputEvent], link: LinkState) -> None:
+        super().__init__()
+        self.inputs = inputs
+        self.link = link
+
+
+def new_session_id(now: datetime) -> str:
+    """A unique, file-name-safe session id: ``20261120-0900-3f9a1c``."""
+    return f"{now:%Y%m%d-%H%M}-{secrets.token_hex(3)}"
+
+
+class TitratorApp(App[int]):
+    """The nurse's app for one infusion."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    """No palette: nothing may change the rate except the confirmed paths on the run screen."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f9", "stop", "STOP", priority=True, id="stop", key_display="F9"),
+    ]
+
+    def __init__(self, services: AppServices) -> None:
+        super().__init__()
+        self.services = services
+        self.controller: InfusionController | None = None
+        self.decision: Decision | None = None
+        self.plan: Plan | None = None
+        self.setup: InfusionSetup | None = None
+        self.checklist: tuple[ItemAnswer, ...] = ()
+        self.pump: PumpAdapter | None = None
+        self.pump_link = LinkState.DISCONNECTED
+        self.pump_problem = ""
+        self.last_pump_status: PumpStatus | None = None
+        self._commands: queue.Queue[PumpCommand | None] = queue.Queue()
+        self._early_wire: list[WireRecord] = []
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def title_text(self) -> str:
+        """The header title (TRAINING is marked everywhere in training)."""
+        base = "titrator"
+        if self.plan is not None and self.setup is not None:
+            base += f" — {self.plan.product_name} · {self.setup.patient_id_1}"
+        return f"TRAINING — {base} — TRAINING" if self.services.training else base
+
+    def on_mount(self) -> None:
+        """Build the pump, start its worker, and open the setup."""
+        self.title = self.title_text()
+        self.sub_title = DISCLAIMER
+        self.pump = self.services.pump_factory(self._on_wire, self._on_pump_event)
+        self._pump_worker()
+        self._open_setup()
+
+    def _open_setup(self) -> None:
+        defaults = dict(self.services.setup_defaults)
+        if self.setup is not None:
+            defaults = dict(self.setup.raw)
+        screen = SetupScreen(
+            self.services.library.products,
+            self.services.site,
+            self.services.today(),
+            initial=defaults,
+        )
+        self.push_screen(screen, self._setup_done)
+
+    def _setup_done(self, result: SetupResult | None) -> None:
+        if result is None:
+            return
+        self.setup, self.plan = result.setup, result.plan
+        self.push_screen(ChecklistScreen(), self._checklist_done)
+
+    def _checklist_done(self, answers: tuple[ItemAnswer, ...] | None) -> None:
+        if answers is None or self.plan is None or self.setup is None:
+            return
+        self.checklist = answers
+        product = self.services.library.product(self.plan.product_id)
+        preview = PlanPreviewScreen(self.plan, product, self.setup.first_infusion_reasons)
+        self.push_screen(preview, self._preview_done)
+
+    def _preview_done(self, confirmed: bool | None) -> None:
+        if not confirmed:
+            self._open_setup()  # with the values typed before; the checklist is asked again
+            return
+        # Start after the preview has finished closing (its dismissal is still in progress).
+        self.call_after_refresh(self.start_session)
+
+    def start_session(self) -> None:
+        """Open the audit log and the session, record setup and checklist, show the run screen."""
+        assert self.plan is not None
+        assert self.setup is not None
+        now = self.services.clock.now()
+        session_id = new_session_id(now.wall_utc)
+        writer = self.services.open_audit(session_id, self.setup.nurse_id)
+        session = InfusionSession(self.plan, self.services.policy, session_id)
+        self.controller = InfusionController(session, writer)
+        library = self.services.library
+        self.feed(
+            SessionOpened(
+                at=now,
+                session_id=session_id,
+                plan=self.plan,
+                policy=self.services.policy,
+                policy_sha256=self.services.policy_sha256,
+                library_sha256=library.sha256.get(self.plan.product_id, ""),
+                setup=self.setup,
+            )
+        )
+        for record in self._early_wire:
+            self.controller.record_extra(wire_record(record), now)
+        self._early_wire.clear()
+        self.feed(ChecklistAnswered(at=self.services.clock.now(), answers=self.checklist))
+        self.push_screen(RunScreen())
+        self.title = self.title_text()
+        self.set_interval(1.0, self._tick)
+
+    # -- feeding the engine --------------------------------------------------------------------
+
+    def now(self) -> Instant:
+        """The clock's current instant."""
+        return self.services.clock.now()
+
+    def feed(self, event: InputEvent) -> Decision:
+        """Feed one input: engine, audit log, then queue the released pump commands."""
+        assert self.controller is not None
+        applied = self.controller.feed(event)
+        self.decision = applied.decision
+        for command in applied.commands:
+            self._commands.put(command)
+        self._log_events(applied.decision)
+        if applied.audit_error:
+            self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
+        self._refresh_run()
+        if applied.decision.state is SessionState.CLOSED and self.controller.head is not None:
+            self._show_summary()
+        return applied.decision
+
+    def _restamped(self, event: InputEvent) -> InputEvent:
+        """Pump results are stamped when they are fed, so time never runs backwards."""
+        return event.model_copy(update={"at": self.now()})
+
+    def _tick(self) -> None:
+        if self.controller is None:
+            return
+        now = self.now()
+        recovered = self.controller.retry_audit(now)
+        if recovered is not None:
+            self.decision = recovered.decision
+            for command in recovered.commands:
+                self._commands.put(command)
+        self.feed(Tick(at=now))
+
+    def _refresh_run(self) -> None:
+        if isinstance(self.screen, RunScreen):
+            self.screen.refresh_view()
+        else:
+            for screen in self.screen_stack:
+                if isinstance(screen, RunScreen):
+                    screen.refresh_view()
+
+    def _log_events(self, decision: Decision) -> None:
+        runs = [s for s in self.screen_stack if isinstance(s, RunScreen)]
+        if not runs or not runs[0].is_mounted:
+            return
+        clock_text = self.now().wall_utc.astimezone().strftime("%H:%M:%S")
+        for event in decision.events:
+            line = describe_event(event)
+            if line:
+                runs[0].log_line(f"{clock_text} {line}")
+
+    # -- nurse actions (from the run screen and its modals) -------------------------------------
+
+    def submit(self, event: InputEvent) -> str | None:
+        """Feed an input from a dialog; the engine's refusal reason, or None if accepted."""
+        return self.feed(event).refusal
+
+    def accept_prompt(self) -> None:
+        """Accept the prompt; a rate change is confirmed OLD -> NEW (both units, x-factor) first."""
+        decision, plan = self.decision, self.plan
+        if decision is None or decision.prompt is None or plan is None:
+            return
+        prompt = decision.prompt
+        accept = NurseDecided(at=self.now(), choice=Choice.ACCEPT, prompt_id=prompt.prompt_id)
+        proposed = prompt.proposed_rate_ml_per_h
+        if proposed is None or proposed == decision.rate_ml_per_h:
+            self.feed(accept)
+            return
+        change = describe_change(
+            decision.rate_ml_per_h, proposed, plan.dosing_weight_kg, plan.concentration
+        )
+        heading = f"{prompt.title} — {plan.product_name}, {plan.dosing_weight_kg} kg"
+        instruction = (
+            f"Set the pump to {show_ml_per_h(proposed)} after confirming."
+            if self.services.pump_kind == "manual"
+            else f"titrator will set the pump to {show_ml_per_h(proposed)} and read it back."
+        )
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.feed(accept.model_copy(update={"at": self.now()}))
+
+        self.push_screen(RateConfirmModal(change, heading, instruction), done)
+
+    def override_prompt(self) -> None:
+        """Override the prompt with a reason from the fixed list."""
+        decision = self.decision
+        if decision is None or decision.prompt is None:
+            return
+        prompt_id = decision.prompt.prompt_id
+
+        def submit(fields: dict[str, str]) -> str | None:
+            return self.submit(
+                NurseDecided(
+                    at=self.now(),
+                    choice=Choice.OVERRIDE,
+                    prompt_id=prompt_id,
+                    reason=OverrideReason(fields["reason"]),
+                    note=fields["note"],
+                )
+            )
+
+        self.push_screen(OverrideModal(submit, decision.prompt.title))
+
+    def open_vitals(self) -> None:
+        """The vitals dialog."""
+        self.push_screen(
+            VitalsModal(lambda raw: self.submit(VitalsEntered(at=self.now(), raw=raw)))
+        )
+
+    def open_symptoms(self) -> None:
+        """The symptom checklist dialog (pre-ticked with what is recorded now)."""
+        assert self.controller is not None
+        session = self.controller.session
+
+        def submit(fields: dict[str, str]) -> str | None:
+            ids = tuple(item for item in fields["symptoms"].split(",") if item)
+            return self.submit(SymptomsEntered(at=self.now(), symptoms=ids, other=fields["other"]))
+
+        present = frozenset(s.value for s in session.symptoms)
+        self.push_screen(SymptomsModal(submit, present, session.symptoms_other))
+
+    def open_lot(self) -> None:
+        """The lot-change dialog."""
+        self.push_screen(
+            LotModal(lambda fields: self.submit(LotRecorded(at=self.now(), lot=fields["lot"])))
+        )
+
+    def action_stop(self) -> None:
+        """STOP: accepted in every state, recorded; before a session there is nothing to stop."""
+        if self.controller is None:
+            self.notify("No infusion has started: nothing to stop.", severity="warning")
+            return
+        self.feed(StopRequested(at=self.now(), reason="STOP key (F9)"))
+        self.notify("STOP recorded: the pump is being stopped.", severity="error")
+
+    def _show_summary(self) -> None:
+        assert self.controller is not None
+        assert self.plan is not None
+        if any(isinstance(s, SummaryScreen) for s in self.screen_stack):
+            return
+        audit = self.controller.audit
+        path = str(getattr(audit, "path", ""))
+        self.push_screen(SummaryScreen(self.plan, self.decision, self.controller.head, path))
+
+    # -- the pump ------------------------------------------------------------------------------
+
+    def _on_wire(self, record: WireRecord) -> None:
+        self.post_message(PumpWire(record))
+
+    def _on_pump_event(self, event: PumpEvent) -> None:
+        self.post_message(PumpNotice(event))
+
+    @work(thread=True, group="pump", exit_on_error=False, name="pump")
+    def _pump_worker(self) -> None:
+        """Connect, then send commands one at a time, in order, for the life of the app."""
+        pump = self.pump
+        assert pump is not None
+        try:
+            info = pump.connect(requester="titrator", reason="start-up")
+            self.last_pump_status = info.status
+        except PumpError as error:
+            self.pump_problem = f"{type(error).__name__}: {error}"
+        self.pump_link = pump.link_state
+        while True:
+            command = self._commands.get()
+            if command is None:
+                return
+            inputs = execute_command(pump, command, self.now())
+            self.post_message(PumpResult(inputs, pump.link_state))
+
+    def on_pump_result(self, message: PumpResult) -> None:
+        """Feed a pump command's outcome (stamped now)."""
+        self.pump_link = message.link
+        for event in message.inputs:
+            self.feed(self._restamped(event))
+
+    def on_pump_wire(self, message: PumpWire) -> None:
+        """Record the bytes in the audit log (kept until the log exists)."""
+        if self.controller is None:
+            self._early_wire.append(message.record)
+            return
+        self.controller.record_extra(wire_record(message.record), self.now())
+
+    def on_pump_notice(self, message: PumpNotice) -> None:
+        """Link changes and alarms reach the engine at once; manual instructions are shown."""
+        event = message.event
+        self.pump_link = event.status.link_state
+        self.last_pump_status = event.status
+        if event.kind is EventKind.INSTRUCTION:
+            self._show_instruction()
+            return
+        if self.controller is None:
+            self._refresh_run()
+            return
+        link = link_input(event, self.now())
+        if link is not None:
+            self.feed(link)
+        elif event.kind in (EventKind.ALARM, EventKind.VTBI_COMPLETE):
+            status = event.status
+            self.notify(f"PUMP: {event.detail}", severity="error")
+            rate = status.rate_ml_per_h if status.infusing else Decimal(0)
+            if rate is not None:
+                self.feed(
+                    PumpStatusRead(at=self.now(), running=status.infusing, rate_ml_per_h=rate)
+                )
+        self._refresh_run()
+
+    def _show_instruction(self) -> None:
+        pump = self.pump
+        if not isinstance(pump, ManualPump):
+            return
+        instruction = pump.pending
+        if instruction is None:
+            return
+        nurse = self.setup.nurse_id if self.setup else "nurse"
+        ask_rate = instruction.action in (ManualAction.SET_RATE, ManualAction.READ_STATUS)
+        ask_infusing = instruction.action is ManualAction.READ_STATUS
+
+        def answered(answer: ManualAnswer | None) -> None:
+            try:
+                if answer is None:
+                    pump.decline(instruction.id, nurse=nurse, reason="nurse could not do it")
+                else:
+                    pump.confirm(
+                        instruction.id,
+                        nurse=nurse,
+                        displayed_rate_ml_per_h=answer.displayed_rate_ml_per_h,
+                        infusing=answer.infusing,
+                    )
+            except KeyError:
+                self.notify("That pump instruction is no longer pending.", severity="warning")
+
+        self.push_screen(ManualPumpModal(instruction.text, ask_rate, ask_infusing), answered)
+
+    def pump_text(self) -> str:
+        """The pump line: kind, link and state as words and marks, never colour alone."""
+        link = _LINK_MARK[self.pump_link]
+        status = self.last_pump_status
+        state = status.pump_state.value.upper() if status else "UNKNOWN"
+        rate = (
+            show_ml_per_h(status.rate_ml_per_h)
+            if status and status.rate_ml_per_h is not None
+            else "rate unknown"
+        )
+        problem = f" · {self.pump_problem}" if self.pump_problem else ""
+        return f"PUMP ({self.services.pump_kind}) {link} · {state} · {rate}{problem}"
+
+    def on_unmount(self) -> None:
+        """Stop the pump worker."""
+        self._commands.put(None)
+
+
+def describe_event(event: object) -> str:
+    """One human line for an audit event worth showing in the recent events, or ''."""
+    kind = getattr(event, "kind", "")
+    if kind == "state_changed":
+        return f"state → {getattr(event, 'to_state', '')}"
+    if kind == "rate_changed":
+        return f"rate → {show_ml_per_h(getattr(event, 'to_ml_per_h', Decimal(0)))}"
+    if kind == "input_refused":
+        return f"✗ refused: {getattr(event, 'reason', '')}"
+    if kind == "reaction_opened":
+        return "!! reaction recorded"
+    if kind == "override_recorded":
+        return "override recorded"
+    if kind == "vitals_accepted":
+        return "vitals recorded"
+    if kind == "alarm_raised":
+        return f"!! alarm: {getattr(event, 'code', '')}"
+    if kind == "stop_requested":
+        return "STOP pressed"
+    return ""

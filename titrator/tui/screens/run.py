@@ -1,0 +1,211 @@
+"""The run screen: what the pump should be doing now, and what the nurse should do next.
+
+A view over the engine's latest `Decision`: the rate large and unmistakable (mL/h, with
+mg/kg/min and mL/kg/min), step k of n, countdowns to the next step and the next vitals, the pump
+link and pump state as words, volume given and remaining, alarms with a priority marker, the
+NEXT instruction (always on screen) and the recent events. Keys the current prompt does not allow
+are greyed out (`check_action`); every key leads to an input the engine decides on.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Digits, Footer, Header, RichLog, Static
+
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import AlarmCode, Decision, PromptKind, SessionState
+from titrator.domain.units import (
+    ml_per_h_to_mg_per_kg_min,
+    ml_per_h_to_ml_per_kg_min,
+    plain,
+    show_mg_per_kg_min,
+    show_ml,
+    show_ml_per_kg_min,
+)
+
+if TYPE_CHECKING:
+    from titrator.tui.app import TitratorApp
+
+ALARM_TEXT = {
+    AlarmCode.AUDIT_FAILING: "AUDIT LOG CANNOT BE WRITTEN — no rate increase until it recovers",
+    AlarmCode.PUMP_UNCERTAIN: "PUMP STATE UNCERTAIN — reading the pump; only STOP is allowed",
+    AlarmCode.PUMP_LINK_LOST: "PUMP LINK LOST — check the pump and the cable; STOP at the pump",
+    AlarmCode.PUMP_RATE_MISMATCH: "PUMP RATE DIFFERS FROM THE PLAN — check the pump",
+    AlarmCode.VOLUME_DISCREPANCY: "VOLUME DIFFERS FROM THE PUMP — check the pump",
+}
+
+
+def countdown(ms: int | None, now_ms: int) -> str:
+    """'12:05' (mm:ss) until a deadline, 'now' when due, '—' when none."""
+    if ms is None:
+        return "—"
+    left = (ms - now_ms) // 1000
+    if left <= 0:
+        return "now"
+    hours, rest = divmod(left, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+class RunScreen(Screen[None]):
+    """The infusion in progress."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "Accept", id="run-accept"),
+        Binding("o", "override", "Override", id="run-override"),
+        Binding("v", "vitals", "Vitals", id="run-vitals"),
+        Binding("s", "symptoms", "Symptoms", id="run-symptoms"),
+        Binding("l", "lot", "New lot", id="run-lot"),
+    ]
+
+    @property
+    def titrator(self) -> TitratorApp:
+        """The app, typed."""
+        from titrator.tui.app import TitratorApp
+
+        assert isinstance(self.app, TitratorApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        """The status panels, the NEXT line and the event log."""
+        yield Header()
+        with Horizontal(id="rate-row"):
+            yield Digits("0", id="rate-digits")
+            with Vertical(id="rate-side"):
+                yield Static("mL/h", id="rate-unit")
+                yield Static("", id="rate-weight")
+                yield Static("", id="step")
+        yield Static("", id="timers")
+        yield Static("", id="pump-line")
+        yield Static("", id="volume")
+        yield Static("", id="alarms")
+        yield Static("", id="next")
+        yield RichLog(id="events", max_lines=200, wrap=True, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw the current state at once."""
+        self.title = self.titrator.title_text()
+        self.call_after_refresh(self.refresh_view)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        """Redraw from the latest decision and the clock."""
+        app = self.titrator
+        decision = app.decision
+        if decision is None or not self.is_attached:
+            return
+        now = app.services.clock.now()
+        plan = app.plan
+        rate = decision.rate_ml_per_h
+        self.query_one("#rate-digits", Digits).update(plain(rate, 1))
+        if plan is not None:
+            weight, conc = plan.dosing_weight_kg, plan.concentration
+            self.query_one("#rate-weight", Static).update(
+                f"{show_mg_per_kg_min(ml_per_h_to_mg_per_kg_min(rate, weight, conc))}\n"
+                f"{show_ml_per_kg_min(ml_per_h_to_ml_per_kg_min(rate, weight))}"
+            )
+            step = f"step {decision.step} of {len(plan.steps)}" if decision.step else "not started"
+            self.query_one("#step", Static).update(f"{step} · {decision.state.value.upper()}")
+            remaining = max(plan.total_volume_ml - decision.volume_ml, Decimal(0))
+            self.query_one("#volume", Static).update(
+                f"Volume given {show_ml(decision.volume_ml)} of {show_ml(plan.total_volume_ml)}"
+                f" · remaining {show_ml(remaining)}"
+            )
+        self.query_one("#timers", Static).update(self._timers_text(decision, now))
+        self.query_one("#pump-line", Static).update(app.pump_text())
+        alarms = self.query_one("#alarms", Static)
+        alarms.update("\n".join(f"!! ALARM: {ALARM_TEXT[code]}" for code in decision.alarms))
+        alarms.display = bool(decision.alarms)
+        self.query_one("#next", Static).update(self._next_text(decision))
+        self.refresh_bindings()
+
+    @staticmethod
+    def _timers_text(decision: Decision, now: Instant) -> str:
+        due = decision.due
+        parts = [
+            f"Next step ≥ {countdown(due.step_up_ms, now.mono_ms)}",
+            f"Vitals due {countdown(due.vitals_ms, now.mono_ms)}",
+        ]
+        if due.pause_end_ms is not None:
+            parts.append(f"Pause ends {countdown(due.pause_end_ms, now.mono_ms)}")
+        if due.volume_complete_ms is not None:
+            parts.append(f"Dose done {countdown(due.volume_complete_ms, now.mono_ms)}")
+        if due.observation_end_ms is not None:
+            parts.append(f"Observation ends {countdown(due.observation_end_ms, now.mono_ms)}")
+        return " · ".join(parts)
+
+    @staticmethod
+    def _next_text(decision: Decision) -> str:
+        prompt = decision.prompt
+        if prompt is None:
+            return "NEXT: follow the pump and the patient."
+        lines = [f"NEXT ▶ {prompt.title}: {prompt.text}"]
+        rec = prompt.recommendation
+        if rec is not None and rec.rule_ids:
+            lines.append(f"Recommendation: {rec.action.value.upper()} ({', '.join(rec.rule_ids)})")
+        keys = []
+        if prompt.accept:
+            keys.append("a = accept")
+        if prompt.override:
+            keys.append("o = override with a reason")
+        if keys:
+            lines.append("Keys: " + ", ".join(keys))
+        if decision.refusal:
+            lines.append(f"✗ Refused: {decision.refusal}")
+        return "\n".join(lines)
+
+    def log_line(self, text: str) -> None:
+        """Add one line to the recent events."""
+        self.query_one("#events", RichLog).write(text)
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out what the current prompt does not allow (never silently ignore a key)."""
+        decision = self.titrator.decision
+        prompt = decision.prompt if decision else None
+        if action == "accept":
+            return True if prompt is not None and prompt.accept else None
+        if action == "override":
+            return True if prompt is not None and prompt.override else None
+        ended = decision is not None and decision.state in (
+            SessionState.CLOSED,
+            SessionState.ABORTED,
+        )
+        if action in ("vitals", "symptoms", "lot"):
+            return None if ended else True
+        return True
+
+    def action_accept(self) -> None:
+        """Accept the prompt (a rate change is confirmed OLD -> NEW first)."""
+        self.titrator.accept_prompt()
+
+    def action_override(self) -> None:
+        """Override the prompt with a reason."""
+        self.titrator.override_prompt()
+
+    def action_vitals(self) -> None:
+        """Record a vitals set."""
+        self.titrator.open_vitals()
+
+    def action_symptoms(self) -> None:
+        """Record the symptoms present now (a reaction can be recorded at any time)."""
+        self.titrator.open_symptoms()
+
+    def action_lot(self) -> None:
+        """Record a new lot or bag."""
+        self.titrator.open_lot()
+
+    @property
+    def prompt_kind(self) -> PromptKind | None:
+        """The kind of the prompt on screen (for tests)."""
+        decision = self.titrator.decision
+        return decision.prompt.kind if decision and decision.prompt else None

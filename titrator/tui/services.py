@@ -1,0 +1,78 @@
+"""What the app is built from: injected by `cli.py`, built the same way with fakes by tests.
+
+The app never reads a clock, opens a file or a port on its own: the clock, the pump adapter and
+the audit-writer factory come from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from titrator.audit.writer import AuditWriter
+from titrator.clocks import Clock
+from titrator.config import AppConfig
+from titrator.domain.policy import Policy
+from titrator.library_files import Library
+from titrator.pump.base import EventHook, PumpAdapter, WireHook
+
+PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
+"""Builds the pump adapter with the app's wire and event hooks (called once, at start)."""
+
+
+@dataclass
+class AppServices:
+    """Everything the app needs from outside.
+
+    Attributes:
+        library: the product library.
+        policy: the reaction policy in force.
+        policy_sha256: SHA-256 of the policy file (recorded with the session).
+        config: the site configuration.
+        clock: the clock (real, accelerated, or moved by a test).
+        pump_factory: builds the pump adapter (manual, New Era serial, simulator, fake).
+        pump_kind: "manual", "serial" or "simulator", shown on screen.
+        data_dir: where audit logs are written.
+        key_file: the site's HMAC key file, if configured.
+        training: True for the demo and training: marked TRAINING everywhere, also in the log.
+        today: the local date (the 8-week first-infusion rule).
+        setup_defaults: values to pre-fill on the setup screen (the demo patient).
+        sync_each_record: fsync every audit record (always, except in benchmarks).
+    """
+
+    library: Library
+    policy: Policy
+    config: AppConfig
+    clock: Clock
+    pump_factory: PumpFactory
+    data_dir: Path
+    today: Callable[[], date]
+    pump_kind: str = "manual"
+    policy_sha256: str = ""
+    key_file: Path | None = None
+    training: bool = False
+    setup_defaults: dict[str, str] = field(default_factory=dict)
+    sync_each_record: bool = True
+
+    @property
+    def site(self) -> dict[str, Decimal | None]:
+        """The site limits the planner needs."""
+        return {
+            "site_at_risk_cap_mg_per_kg_min": self.config.site_at_risk_cap_mg_per_kg_min,
+            "site_max_rate_ml_per_h": self.config.site_max_rate_ml_per_h,
+            "pump_resolution_ml_per_h": self.config.pump_resolution_ml_per_h,
+        }
+
+    def open_audit(self, session_id: str, nurse_id: str) -> AuditWriter:
+        """Create the audit log of a new session."""
+        return AuditWriter.create(
+            session_id,
+            station_id=self.config.station_id,
+            nurse_id=nurse_id,
+            data_dir=self.data_dir,
+            key_file=self.key_file,
+            sync_each_record=self.sync_each_record,
+        )
