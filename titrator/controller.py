@@ -38,6 +38,7 @@ from titrator.pump.base import (
     PumpAdapter,
     PumpError,
     PumpEvent,
+    PumpStatus,
     ReadbackMismatchError,
     UncertainOutcomeError,
     WireRecord,
@@ -186,21 +187,25 @@ class InfusionController:
         return self.feed(AuditHealthChanged(at=now, healthy=True))
 
 
-def _status_event(pump: PumpAdapter, at: Instant, command: PumpCommand) -> InputEvent:
+def _status_event(
+    pump: PumpAdapter, at: Instant, command: PumpCommand
+) -> tuple[InputEvent, PumpStatus]:
     status = pump.status(requester=REQUESTER, reason=f"command {command.command_id}: status")
     if status.infusing and status.rate_ml_per_h is None:
-        return PumpOutcome(
+        event: InputEvent = PumpOutcome(
             at=at,
             command_id=command.command_id,
             outcome="uncertain",
             detail="the pump is infusing at an unknown rate",
         )
+        return event, status
     try:
         volume: Decimal | None = pump.volume_infused(requester=REQUESTER, reason="status")
     except PumpError:
         volume = None
     rate = status.rate_ml_per_h if status.infusing and status.rate_ml_per_h else Decimal(0)
-    return PumpStatusRead(at=at, running=status.infusing, rate_ml_per_h=rate, volume_ml=volume)
+    read = PumpStatusRead(at=at, running=status.infusing, rate_ml_per_h=rate, volume_ml=volume)
+    return read, status
 
 
 def _outcome(
@@ -210,18 +215,24 @@ def _outcome(
     return PumpOutcome(at=at, command_id=command.command_id, outcome=outcome, detail=detail)
 
 
-def execute_command(pump: PumpAdapter, command: PumpCommand, at: Instant) -> list[InputEvent]:
-    """Send one command (blocking) and return the inputs to feed back, in order.
+def execute_command(
+    pump: PumpAdapter, command: PumpCommand, at: Instant
+) -> tuple[list[InputEvent], PumpStatus | None]:
+    """Send one command (blocking) and return the inputs to feed back, and the pump's status.
 
     Args:
         pump: the adapter.
         command: the engine's command (its intent is already durable).
-        at: the instant to stamp on the outcome (the caller reads its clock after the call).
+        at: the instant to stamp on the outcome (the caller re-stamps it when feeding).
+
+    Returns:
+        The engine inputs in order, and the last status the adapter reported (None on error).
     """
     why = f"command {command.command_id}: {command.kind.value}"
     try:
         if command.kind is PumpCommandKind.READ_STATUS:
-            return [_status_event(pump, at, command)]
+            read, status = _status_event(pump, at, command)
+            return [read], status
         if command.kind in (PumpCommandKind.STOP, PumpCommandKind.PAUSE):
             status = pump.stop(requester=REQUESTER, reason=why)
             reported = Decimal(0) if not status.infusing else status.rate_ml_per_h
@@ -234,19 +245,18 @@ def execute_command(pump: PumpAdapter, command: PumpCommand, at: Instant) -> lis
                 status = pump.start(requester=REQUESTER, reason=why)
             reported = status.rate_ml_per_h
     except LinkLostError as error:
-        return [_outcome(at, command, "uncertain", error), PumpLinkChanged(at=at, up=False)]
+        return [_outcome(at, command, "uncertain", error), PumpLinkChanged(at=at, up=False)], None
     except (UncertainOutcomeError, ReadbackMismatchError) as error:
-        return [_outcome(at, command, "uncertain", error)]
+        return [_outcome(at, command, "uncertain", error)], None
     except PumpError as error:
-        return [_outcome(at, command, "failed", error)]
-    return [
-        PumpOutcome(
-            at=at,
-            command_id=command.command_id,
-            outcome="confirmed",
-            reported_rate_ml_per_h=reported,
-        )
-    ]
+        return [_outcome(at, command, "failed", error)], None
+    confirmed = PumpOutcome(
+        at=at,
+        command_id=command.command_id,
+        outcome="confirmed",
+        reported_rate_ml_per_h=reported,
+    )
+    return [confirmed], status
 
 
 def link_input(event: PumpEvent, at: Instant) -> InputEvent | None:

@@ -69,7 +69,7 @@ class Bench:
         applied = self.controller.feed(event)
         for command in applied.commands:
             self.sent.append(command)
-            for reply in execute_command(self.pump, command, event.at):
+            for reply in execute_command(self.pump, command, event.at)[0]:
                 self.feed(reply)
 
 
@@ -133,17 +133,18 @@ def test_execute_maps_pump_faults_to_engine_inputs() -> None:
     pump = FakePump(clock=lambda: 0.0)
     pump.connect(requester="t", reason="t")
     command = PumpCommand(command_id=1, kind=PumpCommandKind.SET_RATE, rate_ml_per_h=Decimal(42))
-    [ok] = execute_command(pump, command, at(0))
+    [ok], status = execute_command(pump, command, at(0))
+    assert status is not None
     assert isinstance(ok, PumpOutcome)
     assert ok.outcome == "confirmed"
     assert ok.reported_rate_ml_per_h == 42
     pump.script("set_rate", FakeFault.NO_REPLY)
-    [lost] = execute_command(pump, command, at(1))
+    [lost], _ = execute_command(pump, command, at(1))
     assert isinstance(lost, PumpOutcome)
     assert lost.outcome == "uncertain"
     too_fast = PumpCommand(command_id=2, kind=PumpCommandKind.SET_RATE, rate_ml_per_h=Decimal(5000))
     pump.status(requester="t", reason="resync")
-    [refused] = execute_command(pump, too_fast, at(2))
+    [refused], _ = execute_command(pump, too_fast, at(2))
     assert isinstance(refused, PumpOutcome)
     assert refused.outcome == "failed"
     assert "OutOfRange" in refused.detail

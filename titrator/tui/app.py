@@ -66,10 +66,6 @@ from titrator.tui.screens.setup import SetupResult, SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
 from titrator.tui.services import AppServices
 
-DISCLAIMER = (
-    "titrator supports decisions; it does not replace the prescriber's order, "
-    "the product label or local policy."
-)
 _LINK_MARK = {
     LinkState.CONNECTED: "● CONNECTED",
     LinkState.UNCERTAIN: "▲ UNCERTAIN",
@@ -97,10 +93,13 @@ class PumpNotice(Message):
 class PumpResult(Message):
     """The engine inputs that follow from one pump command (posted by the pump worker)."""
 
-    def __init__(self, inputs: list[InputEvent], link: LinkState) -> None:
+    def __init__(
+        self, inputs: list[InputEvent], link: LinkState, status: PumpStatus | None
+    ) -> None:
         super().__init__()
         self.inputs = inputs
         self.link = link
+        self.status = status
 
 
 def new_session_id(now: datetime) -> str:
@@ -145,7 +144,6 @@ class TitratorApp(App[int]):
     def on_mount(self) -> None:
         """Build the pump, start its worker, and open the setup."""
         self.title = self.title_text()
-        self.sub_title = DISCLAIMER
         self.pump = self.services.pump_factory(self._on_wire, self._on_pump_event)
         self._pump_worker()
         self._open_setup()
@@ -383,12 +381,14 @@ class TitratorApp(App[int]):
             command = self._commands.get()
             if command is None:
                 return
-            inputs = execute_command(pump, command, self.now())
-            self.post_message(PumpResult(inputs, pump.link_state))
+            inputs, status = execute_command(pump, command, self.now())
+            self.post_message(PumpResult(inputs, pump.link_state, status))
 
     def on_pump_result(self, message: PumpResult) -> None:
         """Feed a pump command's outcome (stamped now)."""
         self.pump_link = message.link
+        if message.status is not None:
+            self.last_pump_status = message.status
         for event in message.inputs:
             self.feed(self._restamped(event))
 

@@ -107,7 +107,7 @@ class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
 
     def on_mount(self) -> None:
         """Start on the first item."""
-        self.title = "titrator — pre-infusion checklist"
+        self.sub_title = "pre-infusion checklist"
         self.query_one(ChecklistRow).focus()
 
     @on(Input.Submitted, ".reason")

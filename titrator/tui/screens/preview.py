@@ -73,7 +73,7 @@ class PlanPreviewScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         """Focus the table so the nurse can scroll it."""
-        self.title = "titrator — plan preview: confirm before anything starts"
+        self.sub_title = "plan preview: confirm before anything starts"
         self.query_one(DataTable).focus()
 
     def action_confirm(self) -> None:

@@ -91,7 +91,7 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Draw the current state at once."""
-        self.title = self.titrator.title_text()
+        self.sub_title = "infusion"
         self.call_after_refresh(self.refresh_view)
 
     # -- drawing -------------------------------------------------------------------------------
@@ -137,7 +137,9 @@ class RunScreen(Screen[None]):
         if due.pause_end_ms is not None:
             parts.append(f"Pause ends {countdown(due.pause_end_ms, now.mono_ms)}")
         if due.volume_complete_ms is not None:
-            parts.append(f"Dose done {countdown(due.volume_complete_ms, now.mono_ms)}")
+            parts.append(
+                f"Dose done at this rate in {countdown(due.volume_complete_ms, now.mono_ms)}"
+            )
         if due.observation_end_ms is not None:
             parts.append(f"Observation ends {countdown(due.observation_end_ms, now.mono_ms)}")
         return " · ".join(parts)

@@ -34,6 +34,7 @@ from titrator.domain.setup import (
     validate_setup,
 )
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
+from titrator.plan_format import DISCLAIMER
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
 _PLAN_FIELD_TO_INPUT = {
@@ -131,12 +132,13 @@ class SetupScreen(Screen[SetupResult]):
                 *[(factor.label, factor) for factor in RiskFactor], id="risk_factors"
             )
             yield Static("", id="derived")
+            yield Static(DISCLAIMER, id="disclaimer")
         yield Static("", id="problems")
         yield Footer()
 
     def on_mount(self) -> None:
         """Start at the first field, with the indication list filled for a preset product."""
-        self.title = "titrator — infusion setup"
+        self.sub_title = "infusion setup"
         self._refresh_indications()
         self._refresh_derived()
         self.query_one("#nurse_id", Input).focus()
