@@ -56,6 +56,7 @@ from titrator.tui.screens.modals import (
     ManualAnswer,
     ManualPumpModal,
     OverrideModal,
+    QuitModal,
     SymptomsModal,
     VitalsModal,
 )
@@ -348,6 +349,26 @@ class TitratorApp(App[int]):
             return
         self.feed(StopRequested(at=self.now(), reason="STOP key (F9)"))
         self.notify("STOP recorded: the pump is being stopped.", severity="error")
+
+    @property
+    def infusion_active(self) -> bool:
+        """A session is open and not yet closed or aborted."""
+        return self.decision is not None and self.decision.state not in (
+            SessionState.CLOSED,
+            SessionState.ABORTED,
+        )
+
+    async def action_quit(self) -> None:
+        """Quit; while an infusion is active, only after a deliberate confirmation."""
+        if not self.infusion_active:
+            self.exit(0)
+            return
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.exit(3)  # unfinished: `titrator resume` picks it up
+
+        self.push_screen(QuitModal(self.services.pump_kind), answered)
 
     def _show_summary(self) -> None:
         assert self.controller is not None
