@@ -41,6 +41,7 @@ from titrator.domain.session import InfusionSession
 from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import show_ml_per_h
 from titrator.pump.base import (
+    Direction,
     EventKind,
     LinkState,
     PumpAdapter,
@@ -132,6 +133,7 @@ class TitratorApp(App[int]):
         self.last_pump_status: PumpStatus | None = None
         self._commands: queue.Queue[PumpCommand | None] = queue.Queue()
         self._early_wire: list[WireRecord] = []
+        self._last_poll: dict[Direction, str] = {}
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -414,7 +416,18 @@ class TitratorApp(App[int]):
             self.feed(self._restamped(event))
 
     def on_pump_wire(self, message: PumpWire) -> None:
-        """Record the bytes in the audit log (kept until the log exists)."""
+        """Record the bytes in the audit log (kept until the log exists).
+
+        The keepalive's routine status polls repeat every second; a poll is recorded when its
+        bytes differ from the previous poll in the same direction or carry a note (unsolicited
+        alarm, garbage, stale reply), so every change on the wire is kept without thousands of
+        identical lines.
+        """
+        record = message.record
+        if record.requester == "keepalive" and not record.note:
+            if self._last_poll.get(record.direction) == record.data_hex:
+                return
+            self._last_poll[record.direction] = record.data_hex
         if self.controller is None:
             self._early_wire.append(message.record)
             return
