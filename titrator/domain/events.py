@@ -9,7 +9,7 @@ envelope (sequence number, hash chain); these models are the payload.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -147,6 +147,20 @@ class AuditHealthChanged(_Event):
     kind: Literal["audit_health"] = "audit_health"
     healthy: bool
     detail: str = ""
+
+
+class SessionResumed(_Event):
+    """The program restarted and took the session over from its log (crash, power loss, update).
+
+    `at` comes from the new process's clocks: its monotonic reading is the new clock base. The
+    engine moves every monotonic time it remembers onto the new clock, counting the time it was
+    down as elapsed (see `session_resume.py`), puts the pump link in UNCERTAIN and reads the
+    pump's status. A command whose outcome was never recorded is never sent again.
+    """
+
+    kind: Literal["session_resumed"] = "session_resumed"
+    detail: str = ""
+    """Why the session was taken over (free text for the reviewer)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +301,29 @@ class VolumeReconciled(_Event):
     accepted: bool
 
 
+class ClockRebased(_Event):
+    """After a restart: the downtime counted as elapsed and the shift applied to stored times."""
+
+    kind: Literal["clock_rebased"] = "clock_rebased"
+    downtime_ms: int
+    """Time counted as elapsed while the program was down (never negative)."""
+    wall_gap_ms: int
+    """Wall-clock time between the last input before the restart and the resume (may be < 0)."""
+    shift_ms: int
+    """Added to every remembered monotonic time to move it onto the new process's clock."""
+
+
+class PumpOutcomeUnknown(_Event):
+    """A command whose outcome was never recorded before a restart.
+
+    It is treated as uncertain and never sent again.
+    """
+
+    kind: Literal["pump_outcome_unknown"] = "pump_outcome_unknown"
+    command: PumpCommand
+    reason: str
+
+
 class SessionClosed(_Event):
     """The session ended."""
 
@@ -306,7 +343,8 @@ InputEvent = Annotated[
     | PumpOutcome
     | PumpStatusRead
     | PumpLinkChanged
-    | AuditHealthChanged,
+    | AuditHealthChanged
+    | SessionResumed,
     Field(discriminator="kind"),
 ]
 
@@ -323,6 +361,7 @@ AuditEvent = Annotated[
     | PumpStatusRead
     | PumpLinkChanged
     | AuditHealthChanged
+    | SessionResumed
     | InputRefused
     | StateChanged
     | VitalsAccepted
@@ -339,6 +378,8 @@ AuditEvent = Annotated[
     | AlarmCleared
     | LinkStateChanged
     | VolumeReconciled
+    | ClockRebased
+    | PumpOutcomeUnknown
     | SessionClosed,
     Field(discriminator="kind"),
 ]
@@ -360,8 +401,15 @@ INPUT_KINDS: Final = frozenset(
         "pump_status",
         "pump_link",
         "audit_health",
+        "session_resumed",
     }
 )
+
+AUDIT_KINDS: Final = frozenset(
+    str(member.model_fields["kind"].default) for member in get_args(get_args(AuditEvent)[0])
+)
+"""Every kind in the event schema (inputs and outputs); other record kinds are not engine
+events (the audit writer's own records, the app's `pump_wire` byte trace)."""
 
 
 def event_json(event: AuditEvent) -> str:

@@ -10,7 +10,9 @@ Safety rules held here (and checked by the stateful tests):
 - a reaction blocks every increase until cleared with a reason; after a severe or recurrent
   reaction the infusion is never restarted;
 - stop is accepted in every state; no increase while the audit log fails, the pump link is lost
-  or uncertain, or a command's outcome is unknown.
+  or uncertain, or a command's outcome is unknown;
+- after a restart (`session_resumed`, see `session_resume.py`) durations continue on the new
+  clock, the pump is uncertain until a status read, and no command is ever sent twice.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from titrator.domain.clock import JUMP_TOLERANCE_MS, Instant
 from titrator.domain.decisions import (
     Choice,
     Decision,
+    LinkState,
     OverrideReason,
     Prompt,
     PromptKind,
+    PumpCommand,
     SessionState,
 )
 from titrator.domain.events import (
@@ -43,6 +47,7 @@ from titrator.domain.events import (
     PumpStatusRead,
     SessionClosed,
     SessionOpened,
+    SessionResumed,
     StateChanged,
     StopRequested,
     SymptomsEntered,
@@ -68,6 +73,7 @@ from titrator.domain.session_pump import (
     on_pump_outcome,
     on_pump_status,
 )
+from titrator.domain.session_resume import on_resume
 from titrator.domain.session_state import (
     ENDED_MODES,
     RUNNING_MODES,
@@ -144,6 +150,16 @@ class InfusionSession:
         """A severe or recurrent reaction happened: no increase or restart ever again."""
         return self._d.never_restart
 
+    @property
+    def link(self) -> LinkState:
+        """What the engine knows about the pump link."""
+        return self._d.link
+
+    @property
+    def awaiting_command(self) -> PumpCommand | None:
+        """The command whose outcome the engine is waiting for, if any."""
+        return self._d.awaiting
+
     def upcoming_ms(self) -> list[int]:
         """Monotonic times at which a tick could change something (for headless runners)."""
         return upcoming_ms(self._d)
@@ -205,6 +221,10 @@ class InfusionSession:
         """A lot (batch) number for the bag or vial being hung."""
         return self.handle(LotRecorded(at=now, lot=lot))
 
+    def resume(self, now: Instant, detail: str = "") -> Decision:
+        """Take the session over after a restart (`now` from the new process's clocks)."""
+        return self.handle(SessionResumed(at=now, detail=detail))
+
     def stop(self, reason: str, now: Instant) -> Decision:
         """STOP: accepted in every state."""
         return self.handle(StopRequested(at=now, reason=reason))
@@ -242,6 +262,7 @@ class InfusionSession:
             out.events.clear()
         else:
             d.last_mono_ms = max(d.last_mono_ms, ev.at.mono_ms)
+            d.last_wall_utc = ev.at.wall_utc
         return self._decision(out, refusal)
 
     def _decision(self, out: Outbox, refusal: str | None) -> Decision:
@@ -280,6 +301,11 @@ class InfusionSession:
         d = self._d
         if isinstance(ev, StopRequested):
             on_stop(d, ev, out)
+            return
+        if isinstance(ev, SessionResumed):  # a new clock base: readings may go backwards
+            if d.mode is SessionState.SETUP:
+                raise Refused("the session is not open yet")
+            on_resume(d, ev, out)
             return
         if ev.at.mono_ms < d.last_mono_ms:
             raise Refused("the monotonic clock went backwards: input not accepted")

@@ -7,6 +7,7 @@ Private to the session modules: `InfusionSession` owns one `SessionData` and pas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from titrator.domain.assess import Observation, Recommendation
@@ -124,6 +125,10 @@ class SessionData:
     command_seq: int = 0
     clock_offset_ms: int | None = None
     last_mono_ms: int = 0
+    last_wall_utc: datetime | None = None
+    """Latest wall time of a recorded input (a restart's downtime is measured from it)."""
+    resumed_ms: int | None = None
+    """When the session was last taken over after a restart: older vitals allow no increase."""
     lot: str | None = None
 
     # -- derived facts -----------------------------------------------------------------------
@@ -153,8 +158,15 @@ class SessionData:
         return self.rate_started_ms + minutes_to_ms(current.min_dwell_min)
 
     def vitals_age_ms(self, now_ms: int) -> int | None:
-        """Age of the latest vitals set, or None if there is none."""
-        return None if self.last_vitals_ms is None else now_ms - self.last_vitals_ms
+        """Age of the latest vitals set that may justify a change of rate, or None.
+
+        A set taken before a restart does not count: the patient was not watched meanwhile.
+        """
+        if self.last_vitals_ms is None:
+            return None
+        if self.resumed_ms is not None and self.last_vitals_ms < self.resumed_ms:
+            return None
+        return now_ms - self.last_vitals_ms
 
     def volume_at(self, now_ms: int) -> Decimal:
         """Volume given by `now_ms`, integrating the commanded rate on the monotonic clock."""

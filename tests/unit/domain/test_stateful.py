@@ -87,6 +87,8 @@ class SessionMachine(RuleBasedStateMachine):
         self.step: int | None = None
         self.rate_changed_ms: int | None = None
         self.vitals_ms: int | None = None
+        self.true_ms = 0
+        """Time that really passed (the engine's clock restarts with the process)."""
 
     @initialize(
         plan=st.sampled_from(PLANS),
@@ -126,6 +128,7 @@ class SessionMachine(RuleBasedStateMachine):
         """Wait for the next due moment, take normal vitals, accept what is offered."""
         upcoming = [t for t in self.session.upcoming_ms() if t > self.now.mono_ms]
         if upcoming:
+            self.true_ms += upcoming[0] - self.now.mono_ms
             self.now = self.now.after_ms(upcoming[0] - self.now.mono_ms)
         self.apply(self.session.tick(self.now))
         self.apply(self.session.record_vitals(NORMAL, self.now))
@@ -145,7 +148,7 @@ class SessionMachine(RuleBasedStateMachine):
         return decision
 
     def check_event(self, event: AuditEvent) -> None:
-        now_ms = event.at.mono_ms
+        now_ms = self.true_ms  # every check below is in real time, across restarts too
         if isinstance(event, AuditHealthChanged):
             self.audit_failing = not event.healthy
         elif isinstance(event, LinkStateChanged):
@@ -207,8 +210,35 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(minutes=st.integers(0, 40), seconds=st.integers(0, 59))
     def time_passes(self, minutes: int, seconds: int) -> None:
+        self.true_ms += minutes * 60_000 + seconds * 1000
         self.now = self.now.after_ms(minutes * 60_000 + seconds * 1000)
         self.apply(self.session.tick(self.now))
+
+    @rule(
+        down_min=st.integers(0, 90),
+        reboot=st.booleans(),
+        jump_h=st.sampled_from([0, 0, -1, 1]),
+    )
+    def restart(self, down_min: int, reboot: bool, jump_h: int) -> None:
+        """The program dies and comes back `down_min` later on a fresh monotonic clock (after
+        a reboot) or the same one, with the wall clock possibly stepped meanwhile."""
+        down_ms = down_min * 60_000
+        if reboot and jump_h > 0:
+            jump_h = 0  # a forward step while the machine was off looks like downtime (documented)
+        wall = self.now.wall_utc + timedelta(milliseconds=down_ms, hours=jump_h)
+        mono = 1_000 + down_ms if reboot else self.now.mono_ms + down_ms
+        self.true_ms += down_ms
+        self.now = Instant(wall_utc=wall, mono_ms=mono)
+        decision = self.apply(self.session.resume(self.now, "generated restart"))
+        assert decision.refusal is None
+        kinds = [c.kind for c in decision.commands]
+        # A status read; and a stop if the dose volume ran out while the program was down.
+        assert kinds in (
+            [PumpCommandKind.READ_STATUS],
+            [PumpCommandKind.READ_STATUS, PumpCommandKind.STOP],
+        )
+        assert self.link is LinkState.UNCERTAIN
+        self.vitals_ms = None  # a set taken before the restart never justifies an increase
 
     @rule(raw=VITALS)
     def vitals(self, raw: dict[str, str]) -> None:
