@@ -17,7 +17,7 @@ from simulator.clock import Clock, ScaledClock
 from simulator.control import ControlServer
 from simulator.faults import Fault, FaultKind, FaultPlan
 from simulator.model import ModelConfig, PumpModel, Received
-from simulator.server import PtyTransport, PumpServer, TcpTransport, happen_in
+from simulator.server import PtyTransport, PumpServer, Sent, TcpTransport, happen_in
 
 
 class Simulator:
@@ -126,7 +126,7 @@ class Simulator:
         """Every packet the pump has received, in order."""
         return list(self.model.received)
 
-    def sent(self) -> list[bytes]:
+    def sent(self) -> list[Sent]:
         """Every write the pump has made to the host, in order (empty before `start_*`)."""
         return [] if self._server is None else list(self._server.sent)
 

@@ -16,6 +16,7 @@ import termios
 import threading
 import time
 import tty
+from dataclasses import dataclass
 from typing import Protocol
 
 from simulator.faults import GARBAGE_BYTES, Fault, FaultKind, FaultPlan
@@ -23,6 +24,19 @@ from simulator.model import PumpModel
 from simulator.wire import CommandDecoder, Packet, frame_reply
 
 POLL_S = 0.01
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One write to the host.
+
+    Attributes:
+        data: the bytes written.
+        fault: the injected fault that shaped them (e.g. a late reply), None for a normal write.
+    """
+
+    data: bytes
+    fault: FaultKind | None = None
 
 
 class Transport(Protocol):
@@ -210,8 +224,8 @@ class PumpServer:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="pump-sim", daemon=True)
-        self.sent: list[bytes] = []
-        """Every write to the host, in order (replies, unsolicited alarms, faulty bytes)."""
+        self.sent: list[Sent] = []
+        """Every write to the host, in order, appended once written."""
 
     def start(self) -> None:
         """Start serving."""
@@ -230,10 +244,10 @@ class PumpServer:
             self.transport.drop()
             self._decoder = CommandDecoder()
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, fault: FaultKind | None = None) -> None:
         with self._write_lock:
             self.transport.write(data)
-            self.sent.append(data)
+            self.sent.append(Sent(data, fault))
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -294,20 +308,20 @@ class PumpServer:
         if fault.kind is FaultKind.NO_REPLY:
             return
         if fault.kind is FaultKind.LATE_REPLY:
-            timer = threading.Timer(fault.delay_s, self._write, args=(frame,))
+            timer = threading.Timer(fault.delay_s, self._write, args=(frame, fault.kind))
             timer.daemon = True
             timer.start()
         elif fault.kind is FaultKind.GARBAGE:
-            self._write(GARBAGE_BYTES)
+            self._write(GARBAGE_BYTES, fault.kind)
         elif fault.kind is FaultKind.DUPLICATE_REPLY:
-            self._write(frame + frame)
+            self._write(frame + frame, fault.kind)
         elif fault.kind is FaultKind.PARTIAL:
-            self._write(frame[: max(1, len(frame) // 2)])
+            self._write(frame[: max(1, len(frame) // 2)], fault.kind)
         elif fault.kind is FaultKind.BAD_CRC:
             index = -2 if safe else 1
             corrupted = bytearray(frame)
             corrupted[index] ^= 0x5A
-            self._write(bytes(corrupted))
+            self._write(bytes(corrupted), fault.kind)
 
 
 _REPLY_FAULTS = frozenset(
