@@ -20,9 +20,11 @@ from titrator.pump._link import Context, SerialLink
 from titrator.pump._newera_replies import (
     ALARM_KIND,
     PROMPT_STATE,
+    answer_to,
+    drain_note,
     parse_or_framing_error,
+    parse_quietly,
     rejection,
-    reply_from,
 )
 from titrator.pump.base import (
     AlarmEvent,
@@ -47,9 +49,7 @@ from titrator.pump.base import (
 )
 from titrator.pump.codec import (
     ErrorCode,
-    Frame,
     Framing,
-    Junk,
     Reply,
     command_data,
     parse_rate,
@@ -58,26 +58,6 @@ from titrator.pump.codec import (
 )
 
 T = TypeVar("T")
-_QUERIES = frozenset({"RAT", "VOL", "VER", "SAF", "DIR", "DIS", "DIA"})
-"""Commands answered with data; every other command (and the status query) by a status alone."""
-
-
-def _parse_quietly(item: Frame | Junk) -> Reply | None:
-    """The reply in a frame, or None for junk or a frame that is not a valid reply."""
-    if not isinstance(item, Frame):
-        return None
-    try:
-        return reply_from(item.data)
-    except UncertainOutcomeError:
-        return None
-
-
-def _drain_note(item: Frame | Junk) -> str:
-    """Wire note for bytes found before a command: "unsolicited" alarm, else "stale"."""
-    reply = _parse_quietly(item)
-    if reply is not None and reply.alarm is not None:
-        return "unsolicited"
-    return "stale" if isinstance(item, Frame) else f"stale junk: {item.reason}"
 
 
 class NewEraCore:
@@ -234,10 +214,10 @@ class NewEraCore:
         the link becomes UNCERTAIN and the command is not sent (FramingError), except a stop.
         """
         settling, self._settle = self._settle, False
-        items = link.collect(self.reply_timeout_s if settling else 0, ctx, _drain_note)
+        items = link.collect(self.reply_timeout_s if settling else 0, ctx, drain_note)
         stray = 0
         for item in items:
-            reply = _parse_quietly(item)
+            reply = parse_quietly(item)
             if reply is not None and reply.alarm is not None:
                 self.note_alarm(ALARM_KIND[reply.alarm], solicited=False)
             else:
@@ -263,7 +243,8 @@ class NewEraCore:
                 self._drain(link, ctx)
                 link.send(command_data(self.address, ctx.command), ctx)
                 self._last_tx_s = self._clock()
-                reply = self._answer_to(ctx, link.read_frame(self.reply_timeout_s, ctx).data)
+                frame = link.read_frame(self.reply_timeout_s, ctx)
+                reply = answer_to(ctx.command, frame.data, self.address)
             except LinkLostError as exc:
                 self._lose(str(exc))
                 raise
@@ -279,22 +260,6 @@ class NewEraCore:
             return reply
         assert failure is not None
         raise failure
-
-    def _answer_to(self, ctx: Context, data: bytes) -> Reply:
-        """Parse a reply and check it can be the answer to `ctx.command` (else FramingError).
-
-        It must come from our address, and carry data exactly when the command is a query:
-        a set command or a status query is answered by a status alone.
-        """
-        reply = reply_from(data)
-        if reply.address != self.address:
-            raise FramingError(f"reply from address {reply.address:02d}, not {self.address:02d}")
-        plain = reply.alarm is None and reply.error is None
-        if plain and bool(reply.data) != (ctx.command in _QUERIES):
-            raise FramingError(
-                f"reply {data!r} does not fit {ctx.command or 'status'!r}: not its answer"
-            )
-        return reply
 
     def _check_loss(self) -> None:
         if self._connecting or self._guard.state in (LinkState.LOST, LinkState.DISCONNECTED):

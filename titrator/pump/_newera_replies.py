@@ -1,4 +1,4 @@
-"""Mappings and small conversions between New Era replies and the adapter's types."""
+"""Mappings, conversions and checks between New Era replies and the adapter's types."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ from titrator.pump.base import (
     PumpRejectedError,
     PumpState,
     RateNotRepresentableError,
+    UncertainOutcomeError,
     UnknownCommandError,
 )
 from titrator.pump.codec import (
     AlarmCode,
     DecodeError,
     ErrorCode,
+    Frame,
+    Junk,
     NotRepresentableError,
     Prompt,
     Reply,
@@ -88,3 +91,40 @@ def to_pump_number(value: Decimal) -> str:
         return format_number(value)
     except NotRepresentableError as exc:
         raise RateNotRepresentableError(str(exc)) from exc
+
+
+_QUERIES = frozenset({"RAT", "VOL", "VER", "SAF", "DIR", "DIS", "DIA"})
+"""Commands answered with data; every other command (and the status query) by a status alone."""
+
+
+def parse_quietly(item: Frame | Junk) -> Reply | None:
+    """The reply in a frame, or None for junk or a frame that is not a valid reply."""
+    if not isinstance(item, Frame):
+        return None
+    try:
+        return reply_from(item.data)
+    except UncertainOutcomeError:
+        return None
+
+
+def drain_note(item: Frame | Junk) -> str:
+    """Wire note for bytes found before a command: "unsolicited" alarm, else "stale"."""
+    reply = parse_quietly(item)
+    if reply is not None and reply.alarm is not None:
+        return "unsolicited"
+    return "stale" if isinstance(item, Frame) else f"stale junk: {item.reason}"
+
+
+def answer_to(command: str, data: bytes, address: int) -> Reply:
+    """Parse a reply and check it can be the answer to `command` (else FramingError).
+
+    It must come from `address`, and carry data exactly when the command is a query: a set
+    command or a status query is answered by a status alone.
+    """
+    reply = reply_from(data)
+    if reply.address != address:
+        raise FramingError(f"reply from address {reply.address:02d}, not {address:02d}")
+    plain = reply.alarm is None and reply.error is None
+    if plain and bool(reply.data) != (command in _QUERIES):
+        raise FramingError(f"reply {data!r} does not fit {command or 'status'!r}: not its answer")
+    return reply
