@@ -1,0 +1,391 @@
+"""A session log turned into what a reviewer reads: `SessionReview`.
+
+Pure except for `load_review`, which reads the file through `titrator.audit.read_for_review`
+(never fails on a damaged log). `build_review` walks the readable records once and derives the
+timeline, the rate segments, the vital-signs series, the reaction episodes, the overrides, the
+pump commands with their outcomes, the infusion's outcome, the time to the final rate and the
+chair time. Times are the events' own UTC wall times (`at.wall_utc`), falling back to the
+record's `ts` for the writer's own records. No textual import here: the app and the exports are
+built on this.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from titrator.audit.reader import ReviewRead, read_for_review
+from titrator.audit.record import AuditRecord
+from titrator.domain import events as ev
+from titrator.domain.decisions import SessionState
+from titrator.domain.events import AUDIT_EVENT_ADAPTER, AuditEvent
+from titrator.domain.vitals import VitalField
+from titrator.review.episodes import (
+    Override,
+    PumpCommandRecord,
+    RateSegment,
+    Reaction,
+    VitalsPoint,
+    Walker,
+)
+from titrator.review.integrity import Integrity, IntegrityStatus
+from titrator.review.timeline import Category, category, summarise_event, summarise_raw
+
+__all__ = [
+    "InfusionOutcome",
+    "Override",
+    "PumpCommandRecord",
+    "RateSegment",
+    "Reaction",
+    "SessionHeader",
+    "SessionReview",
+    "TimelineEntry",
+    "VitalsPoint",
+    "build_review",
+    "load_review",
+]
+
+
+class InfusionOutcome(StrEnum):
+    """How the infusion ended, as the session list shows it."""
+
+    COMPLETED = "completed"
+    """The dose volume was given (whatever happened on the way)."""
+    STOPPED_FOR_REACTION = "stopped for reaction"
+    """Stopped while a reaction was open, or by a reaction rule."""
+    ABORTED = "aborted"
+    """Stopped or closed before the dose was given, not for a reaction."""
+    UNFINISHED = "unfinished"
+    """The log has no closing record."""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One record of the log as a line of the timeline.
+
+    Attributes:
+        line: 1-based line in the file.
+        seq: the record's sequence number.
+        at: when it happened (UTC).
+        kind: the record kind.
+        category: what it is about (for filtering).
+        summary: one plain-language line, units included.
+        nurse_id: the user signed in when it was recorded.
+        station_id: the workstation that recorded it.
+        vouched: the hash chain vouches for this line (False after a break).
+        payload: the record's payload as stored.
+        event: the validated event, or None (writer records, other kinds, schema mismatch).
+    """
+
+    line: int
+    seq: int
+    at: datetime
+    kind: str
+    category: Category
+    summary: str
+    nurse_id: str
+    station_id: str
+    vouched: bool
+    payload: dict[str, Any]
+    event: AuditEvent | None
+
+
+@dataclass(frozen=True)
+class SessionHeader:
+    """Who, what and why, from `session_opened` (fields are `None` when it is unreadable).
+
+    Attributes:
+        patient_id: first patient identifier.
+        patient_id_2: second patient identifier.
+        nurse_id: the nurse named in the setup (else the first record's user).
+        product_id: product id in the library.
+        product_name: product name as the nurse saw it.
+        indication_id: indication id in the product file.
+        indication_name: indication as the nurse saw it.
+        lot: lot number given at setup.
+        weight_kg: actual body weight.
+        dose_g_per_kg: prescribed dose.
+        total_dose_g: dose in grams.
+        total_volume_ml: planned volume.
+        max_rate_ml_per_h: highest rate the plan allows.
+        final_rate_ml_per_h: rate of the plan's last step.
+        steps: number of plan steps.
+        first_infusion: first-infusion plan.
+    """
+
+    patient_id: str | None = None
+    patient_id_2: str | None = None
+    nurse_id: str | None = None
+    product_id: str | None = None
+    product_name: str | None = None
+    indication_id: str | None = None
+    indication_name: str | None = None
+    lot: str | None = None
+    weight_kg: Decimal | None = None
+    dose_g_per_kg: Decimal | None = None
+    total_dose_g: Decimal | None = None
+    total_volume_ml: Decimal | None = None
+    max_rate_ml_per_h: Decimal | None = None
+    final_rate_ml_per_h: Decimal | None = None
+    steps: int = 0
+    first_infusion: bool = False
+
+    @property
+    def product_label(self) -> str:
+        """`Product — indication`, or what is known."""
+        product = self.product_name or self.product_id or "unknown product"
+        indication = self.indication_name or self.indication_id or "unknown indication"
+        return f"{product} — {indication}"
+
+
+@dataclass(frozen=True)
+class SessionReview:
+    """Everything a reviewer sees about one log.
+
+    Attributes:
+        path: the log file.
+        session_id: the session (from the records, else the file name).
+        station_id: the workstation.
+        header: who, what and why.
+        integrity: verification status and the exact problem, if any.
+        timeline: every readable record, in file order.
+        rate_segments: the rate the pump should run at, piece by piece.
+        vitals: every accepted vitals set.
+        reactions: reaction episodes (opened, updated, cleared).
+        overrides: every recorded override.
+        pump_commands: every pump command with its outcome.
+        lots: every lot recorded (setup lot first), with when.
+        opened_at: `session_opened` time.
+        infusion_started_at: first time the rate went above zero.
+        closed_at: `session_closed` time.
+        outcome: how the infusion ended.
+        outcome_detail: why, in words.
+        volume_ml: volume given, from the closing record.
+        time_to_final_rate: from the start to first reaching the plan's last-step rate.
+        chair_time: from `session_opened` to `session_closed`.
+    """
+
+    path: Path
+    session_id: str
+    station_id: str
+    header: SessionHeader
+    integrity: Integrity
+    timeline: tuple[TimelineEntry, ...]
+    rate_segments: tuple[RateSegment, ...]
+    vitals: tuple[VitalsPoint, ...]
+    reactions: tuple[Reaction, ...]
+    overrides: tuple[Override, ...]
+    pump_commands: tuple[PumpCommandRecord, ...]
+    lots: tuple[tuple[datetime | None, str], ...]
+    opened_at: datetime | None
+    infusion_started_at: datetime | None
+    closed_at: datetime | None
+    outcome: InfusionOutcome
+    outcome_detail: str
+    volume_ml: Decimal | None
+    time_to_final_rate: timedelta | None
+    chair_time: timedelta | None
+
+    @property
+    def started_at(self) -> datetime | None:
+        """The session's date for lists: opened, else the first record."""
+        if self.opened_at is not None:
+            return self.opened_at
+        return self.timeline[0].at if self.timeline else None
+
+    @property
+    def end_at(self) -> datetime | None:
+        """Closing time, else the last readable record's time."""
+        if self.closed_at is not None:
+            return self.closed_at
+        return self.timeline[-1].at if self.timeline else None
+
+    def vital_series(self, field: VitalField) -> list[tuple[datetime, Decimal]]:
+        """One vital sign over time."""
+        return [(p.at, p.values[field]) for p in self.vitals if field in p.values]
+
+
+def _validate(record: AuditRecord) -> tuple[AuditEvent | None, str | None]:
+    """The record's payload as an engine event, or the reason it is not one."""
+    if record.from_writer or record.kind not in ev.AUDIT_KINDS:
+        return None, None
+    try:
+        return AUDIT_EVENT_ADAPTER.validate_python({**record.payload, "kind": record.kind}), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        return None, f"does not fit this version's event schema: {loc}: {first['msg']}"
+
+
+def _when(record: AuditRecord, event: AuditEvent | None) -> datetime:
+    if event is not None:
+        return event.at.wall_utc
+    at = record.payload.get("at")
+    if isinstance(at, dict) and isinstance(at.get("wall_utc"), str):
+        try:
+            return datetime.fromisoformat(at["wall_utc"])
+        except ValueError:
+            pass
+    return record.timestamp
+
+
+def _header(opened: ev.SessionOpened | None, first_nurse: str | None) -> SessionHeader:
+    if opened is None:
+        return SessionHeader(nurse_id=first_nurse)
+    plan, setup = opened.plan, opened.setup
+    return SessionHeader(
+        patient_id=setup.patient_id_1 if setup else None,
+        patient_id_2=setup.patient_id_2 if setup else None,
+        nurse_id=setup.nurse_id if setup else first_nurse,
+        product_id=plan.product_id,
+        product_name=plan.product_name,
+        indication_id=plan.indication_id,
+        indication_name=plan.indication_name,
+        lot=setup.lot if setup else None,
+        weight_kg=plan.request.weight_kg,
+        dose_g_per_kg=plan.request.dose_g_per_kg,
+        total_dose_g=plan.total_dose_g,
+        total_volume_ml=plan.total_volume_ml,
+        max_rate_ml_per_h=plan.max_rate_ml_per_h,
+        final_rate_ml_per_h=plan.steps[-1].rate_ml_per_h if plan.steps else None,
+        steps=len(plan.steps),
+        first_infusion=plan.request.first_infusion,
+    )
+
+
+def _outcome(walker: Walker, closed: bool, writer_close: str | None) -> tuple[InfusionOutcome, str]:
+    states = walker.states
+    if not closed:
+        last = states[-1].value if states else "not started"
+        return InfusionOutcome.UNFINISHED, f"no closing record; last state: {last}"
+    if SessionState.COMPLETE in states:
+        given = "dose volume given"
+        if walker.reactions:
+            given += f" after {len(walker.reactions)} reaction(s)"
+        return InfusionOutcome.COMPLETED, given
+    if walker.stopped_in_reaction is not None:
+        return InfusionOutcome.STOPPED_FOR_REACTION, walker.stopped_in_reaction
+    if writer_close is not None:
+        return InfusionOutcome.ABORTED, f"log closed by the audit writer: {writer_close}"
+    if walker.stop_reason is not None:
+        return InfusionOutcome.ABORTED, f"stopped by the nurse: {walker.stop_reason}"
+    if SessionState.ABORTED in states or SessionState.STOPPED in states:
+        return InfusionOutcome.ABORTED, "stopped before the dose was given"
+    return InfusionOutcome.ABORTED, "closed before the dose was given"
+
+
+def build_review(path: Path, read: ReviewRead) -> SessionReview:
+    """Turn a tolerant read of a log into a review (never raises on the log's content).
+
+    Args:
+        path: the log file (for display and the fallback session id).
+        read: `read_for_review(path, key)`.
+
+    Returns:
+        The review.
+    """
+    lines = max([n for n, _ in read.records] + [p.line for p in read.problems] + [0])
+    integrity = Integrity.of(read.verification, tuple(read.problems), lines)
+    walker = Walker()
+    timeline: list[TimelineEntry] = []
+    opened: ev.SessionOpened | None = None
+    closed_at: datetime | None = None
+    writer_close: str | None = None
+    volume: Decimal | None = None
+    for line, record in read.records:
+        event, problem = _validate(record)
+        at = _when(record, event)
+        summary = (
+            summarise_event(event)
+            if event is not None
+            else summarise_raw(record.kind, record.payload)
+        )
+        if problem is not None:
+            summary = f"{record.kind} ({problem})"
+        timeline.append(
+            TimelineEntry(
+                line=line,
+                seq=record.seq,
+                at=at,
+                kind=record.kind,
+                category=category(record.kind),
+                summary=summary,
+                nurse_id=record.nurse_id,
+                station_id=record.station_id,
+                vouched=integrity.vouched(line),
+                payload=record.payload,
+                event=event,
+            )
+        )
+        if isinstance(event, ev.SessionOpened) and opened is None:
+            opened = event
+        if record.kind == "session_closed":
+            closed_at = at
+            if isinstance(event, ev.SessionClosed):
+                volume = event.volume_ml
+            elif record.from_writer:
+                writer_close = str(record.payload.get("reason", ""))
+        walker.feed(event, at, record.nurse_id, record.seq)
+    walker.finish(closed_at)
+    header = _header(opened, read.records[0][1].nurse_id if read.records else None)
+    outcome, detail = _outcome(walker, closed_at is not None, writer_close)
+    opened_at = opened.at.wall_utc if opened is not None else None
+    started = walker.infusion_started_at
+    final = header.final_rate_ml_per_h
+    reached = walker.first_at_rate(final) if final is not None else None
+    lots: list[tuple[datetime | None, str]] = []
+    if header.lot:
+        lots.append((opened_at, header.lot))
+    lots.extend(walker.lots)
+    first = read.records[0][1] if read.records else None
+    return SessionReview(
+        path=path,
+        session_id=read.verification.session_id or (first.session_id if first else path.stem),
+        station_id=first.station_id if first else "",
+        header=header,
+        integrity=integrity,
+        timeline=tuple(timeline),
+        rate_segments=tuple(walker.segments),
+        vitals=tuple(walker.vitals),
+        reactions=tuple(walker.reactions),
+        overrides=tuple(walker.overrides),
+        pump_commands=tuple(walker.commands.values()),
+        lots=tuple(lots),
+        opened_at=opened_at,
+        infusion_started_at=started,
+        closed_at=closed_at,
+        outcome=outcome,
+        outcome_detail=detail,
+        volume_ml=volume,
+        time_to_final_rate=reached - started if reached and started else None,
+        chair_time=closed_at - opened_at if closed_at and opened_at else None,
+    )
+
+
+def load_review(path: str | os.PathLike[str], key: bytes | None = None) -> SessionReview:
+    """Read and review one log.
+
+    Args:
+        path: the `.jsonl` log.
+        key: the site's HMAC key, to check MACs (optional).
+
+    Returns:
+        The review; a damaged log gives what is readable and an integrity that says why.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    log = Path(path)
+    return build_review(log, read_for_review(log, key=key))
+
+
+def is_damaged(review: SessionReview) -> bool:
+    """True when the log is damaged."""
+    return review.integrity.status is IntegrityStatus.DAMAGED
