@@ -8,6 +8,7 @@ envelope (sequence number, hash chain); these models are the payload.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Final, Literal, get_args
 
@@ -413,8 +414,14 @@ events (the audit writer's own records, the app's `pump_wire` byte trace)."""
 
 
 def event_json(event: AuditEvent) -> str:
-    """The canonical JSON text of an event (what replay compares byte for byte)."""
-    return event.model_dump_json()
+    """The canonical JSON text of an event (what replay compares byte for byte).
+
+    Keys are sorted at every level, as in the audit log, so a dict field (raw vitals, the
+    inputs of an assessment) compares equal whatever order its keys were built in.
+    """
+    return json.dumps(
+        event.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def parse_event(text: str | bytes) -> AuditEvent:

@@ -101,6 +101,11 @@ class InfusionSession:
     # -- read-only views ---------------------------------------------------------------------
 
     @property
+    def session_id(self) -> str:
+        """The session's identifier (also the audit log's name)."""
+        return self._d.session_id
+
+    @property
     def state(self) -> SessionState:
         """The lifecycle state."""
         return self._d.state
@@ -242,6 +247,9 @@ class InfusionSession:
             self._dispatch(ev, out)
             self._check_clock(out)
             self._reevaluate(out)
+            if d.mode is SessionState.CLOSED and saved.mode is not SessionState.CLOSED:
+                # The log's last record: the shell closes the log with it.
+                out.events.append(SessionClosed(at=out.now, volume_ml=d.volume_ml))
         except Refused as refused:
             self._d = d = saved
             refusal = refused.reason
@@ -335,8 +343,6 @@ class InfusionSession:
             on_symptoms(d, ev, out)
         elif isinstance(ev, NurseDecided):
             apply_decision(d, out, ev)
-            if d.mode is SessionState.CLOSED:
-                out.events.append(SessionClosed(at=out.now, volume_ml=d.volume_ml))
         elif isinstance(ev, LotRecorded):
             on_lot(d, ev, out)
 
