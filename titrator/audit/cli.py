@@ -3,6 +3,7 @@
 Usage::
 
     titrator audit verify PATH [PATH ...] [--key-file F] [--expect-head HASH]
+    titrator audit replay PATH [PATH ...] [--key-file F]
     titrator audit keygen KEY_FILE
 
 `verify` prints one line per log and exits with the worst outcome's code:
@@ -18,6 +19,11 @@ code  outcome     meaning
 ====  ==========  =============================================================
 
 "Worst" ranks DAMAGED > ERROR > TORN_TAIL > UNFINISHED > OK.
+
+`replay` verifies each log, replays its engine events through a fresh session and prints EQUAL,
+or DIFFERS with the first differing record (line, seq, recorded and replayed JSON). Exit 0 when
+every log replays exactly, 1 when one differs or cannot be replayed (damaged), 2 when a log or
+the key file cannot be read.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Sequence
 
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import generate_key_file, load_key
+from titrator.audit.log_replay import replay_log
 from titrator.audit.verify import Outcome, verify_log
 
 
@@ -57,22 +64,49 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HASH",
         help="head hash recorded in the chart (64 hex digits, or a prefix of 16 or more)",
     )
+    replay = commands.add_parser(
+        "replay",
+        help="replay session logs through the engine and compare",
+        description="Exit codes: 0 every log replays exactly, 1 one differs or is damaged, "
+        "2 a log or the key file cannot be read.",
+    )
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="session log (.jsonl)")
+    replay.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
     keygen = commands.add_parser("keygen", help="create a new random key file (mode 0600)")
     keygen.add_argument("key_file", metavar="KEY_FILE")
     return parser
+
+
+def _key(args: argparse.Namespace) -> bytes | None:
+    """The key named by --key-file, or None (raises AuditKeyError)."""
+    return load_key(args.key_file) if args.key_file is not None else None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        key = _key(args)
+    except AuditKeyError as exc:
+        _err(f"ERROR {exc}")
+        return Outcome.ERROR.exit_code
+    rank = {0: 0, 2: 1, 1: 2}  # as for verify: a difference outranks an unreadable log
+    worst = 0
+    for path in args.paths:
+        outcome = replay_log(path, key=key)
+        for line in outcome.summary():
+            _out(line)
+        worst = max(worst, outcome.exit_code, key=rank.__getitem__)
+    return worst
 
 
 def _verify(args: argparse.Namespace) -> int:
     if args.expect_head is not None and len(args.paths) != 1:
         _err("--expect-head applies to exactly one log")
         return Outcome.ERROR.exit_code
-    key = None
-    if args.key_file is not None:
-        try:
-            key = load_key(args.key_file)
-        except AuditKeyError as exc:
-            _err(f"ERROR {exc}")
-            return Outcome.ERROR.exit_code
+    try:
+        key = _key(args)
+    except AuditKeyError as exc:
+        _err(f"ERROR {exc}")
+        return Outcome.ERROR.exit_code
     worst = Outcome.OK
     for path in args.paths:
         try:
@@ -108,4 +142,6 @@ def audit_main(argv: Sequence[str] | None = None) -> int:
             return Outcome.ERROR.exit_code
         _out(f"created {args.key_file} (key id {ident}); keep it outside the log directory")
         return 0
+    if args.command == "replay":
+        return _replay(args)
     return _verify(args)
