@@ -4,7 +4,9 @@ This is how a site tests its policy file against its own cases, and how training
 tests drive the engine. The format is documented in docs/simulate.md. The runner plays a perfect
 pump (every command is confirmed at once) and records the pre-infusion checks as done when the
 session opens; with --auto-accept it also accepts every prompt that can be accepted, as a nurse
-who always follows the recommendations would.
+who always follows the recommendations would. Every input goes through `InfusionController`, as
+in the app; with --audit-dir the controller records the session's audit log with the real
+`AuditWriter`, stamped with the script's simulated time.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from titrator.audit.errors import AuditError, AuditWriteError
+from titrator.audit.writer import AuditWriter
+from titrator.controller import InfusionController
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_MIN, Instant
 from titrator.domain.decisions import (
@@ -26,10 +31,23 @@ from titrator.domain.decisions import (
     Decision,
     OverrideReason,
     PromptKind,
+    PumpCommand,
     PumpCommandKind,
     SessionState,
 )
-from titrator.domain.events import NurseDecided, PumpOutcome, PumpStatusRead
+from titrator.domain.events import (
+    ChecklistAnswered,
+    InputEvent,
+    LotRecorded,
+    NurseDecided,
+    PumpOutcome,
+    PumpStatusRead,
+    SessionOpened,
+    StopRequested,
+    SymptomsEntered,
+    Tick,
+    VitalsEntered,
+)
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_model import Plan, PlanRequest
 from titrator.domain.policy import Policy
@@ -170,11 +188,33 @@ def override_reason(text: str, note: str = "") -> tuple[OverrideReason, str]:
     return OverrideReason.OTHER, " ".join(p for p in (text.strip(), note.strip()) if p)
 
 
-class Runner:
-    """Drives one session from script lines and prints one JSON line per decision."""
+class ScriptClock:
+    """The audit writer's clock in a headless run: the script's simulated time."""
 
-    def __init__(self, session: InfusionSession, start: Instant, auto_accept: bool, out: TextIO):
-        self.session = session
+    def __init__(self, read: Callable[[], Instant]) -> None:
+        self._read = read
+
+    def now(self) -> datetime:
+        """Simulated UTC wall time."""
+        return self._read().wall_utc
+
+    def monotonic(self) -> float:
+        """Simulated monotonic reading, in seconds."""
+        return self._read().mono_ms / 1000
+
+
+class Runner:
+    """Drives one session from script lines and prints one JSON line per decision.
+
+    Every input goes through an `InfusionController`, which records its events before releasing
+    any command, exactly as in the app.
+    """
+
+    def __init__(
+        self, controller: InfusionController, start: Instant, auto_accept: bool, out: TextIO
+    ):
+        self.controller = controller
+        self.session = controller.session
         self.start = start
         self.auto_accept = auto_accept
         self.out = out
@@ -183,6 +223,10 @@ class Runner:
     def instant(self, t_ms: int) -> Instant:
         """The instant at monotonic `t_ms` (wall clock in step with it)."""
         return self.start.after_ms(t_ms - self.start.mono_ms)
+
+    def current(self) -> Instant:
+        """The simulated time now."""
+        return self.instant(self.start.mono_ms if self.now_ms is None else self.now_ms)
 
     def emit(self, decision: Decision, trigger: str) -> None:
         """Print a decision (quiet ticks print nothing)."""
@@ -211,26 +255,37 @@ class Runner:
             line["alarms"] = [a.value for a in decision.alarms]
         self.out.write(_json(line) + "\n")
 
-    def apply(self, decision: Decision, trigger: str, now: Instant) -> None:
-        """Print, confirm pump commands (a perfect pump), then auto-accept if asked."""
-        self.emit(decision, trigger)
-        for command in decision.commands:
-            if command.kind is PumpCommandKind.READ_STATUS:
-                rate = self.session.rate_ml_per_h
-                status = PumpStatusRead(at=now, running=rate > 0, rate_ml_per_h=rate)
-                self.session.handle(status)
-            else:
-                self.session.handle(
-                    PumpOutcome(
-                        at=now,
-                        command_id=command.command_id,
-                        outcome="confirmed",
-                        reported_rate_ml_per_h=command.rate_ml_per_h,
-                    )
-                )
-        if self.auto_accept and self._acceptable(now):
-            accepted = self.session.handle(NurseDecided(at=now, choice=Choice.ACCEPT))
-            self.apply(accepted, "auto-accept", now)
+    def feed(self, event: InputEvent, trigger: str) -> None:
+        """Feed one input; print, send the released commands, then auto-accept if asked."""
+        if self.controller.head is not None:
+            # The engine closed the session and its log: later inputs are refused, not logged.
+            self.emit(self.session.handle(event), trigger)
+            return
+        applied = self.controller.feed(event)
+        self.emit(applied.decision, trigger)
+        self.send(applied.commands, event.at)
+        if self.auto_accept and self._acceptable(event.at):
+            self.feed(NurseDecided(at=event.at, choice=Choice.ACCEPT), "auto-accept")
+
+    def send(self, commands: Sequence[PumpCommand], now: Instant) -> None:
+        """Send commands to the pump and feed its replies back (silently)."""
+        for command in commands:
+            for reply in self.pump_replies(command, now):
+                self.send(self.controller.feed(reply).commands, now)
+
+    def pump_replies(self, command: PumpCommand, now: Instant) -> list[InputEvent]:
+        """A perfect pump: every command is confirmed at once, a status read tells the truth."""
+        if command.kind is PumpCommandKind.READ_STATUS:
+            rate = self.session.rate_ml_per_h
+            return [PumpStatusRead(at=now, running=rate > 0, rate_ml_per_h=rate)]
+        return [
+            PumpOutcome(
+                at=now,
+                command_id=command.command_id,
+                outcome="confirmed",
+                reported_rate_ml_per_h=command.rate_ml_per_h,
+            )
+        ]
 
     def _acceptable(self, now: Instant) -> bool:
         prompt = self.session.prompt
@@ -243,7 +298,7 @@ class Runner:
         """Tick at every moment something may fall due, up to `until_ms`.
 
         Before a script line the moment of the line itself is excluded: an input that arrives
-        exactly when it falls due is on time.
+        exactly when it falls due is on time. A failing audit log is retried at every tick.
         """
         for _ in range(10_000):
             after = self.now_ms if self.now_ms is not None else until_ms
@@ -257,30 +312,53 @@ class Runner:
                 break
             self.now_ms = due[0]
             now = self.instant(due[0])
-            self.apply(self.session.tick(now), "tick", now)
+            retried = self.controller.retry_audit(now)
+            if retried is not None:
+                self.send(retried.commands, now)
+            self.feed(Tick(at=now), "tick")
         self.now_ms = until_ms
+
+    def open(self, at: Instant, policy_sha256: str, library_sha256: str) -> None:
+        """Open the session and record the pre-infusion checks as done."""
+        s = self.session
+        self.now_ms = at.mono_ms
+        opened = SessionOpened(
+            at=at,
+            session_id=s.session_id,
+            plan=s.plan,
+            policy=s.policy,
+            policy_sha256=policy_sha256,
+            library_sha256=library_sha256,
+        )
+        self.feed(opened, "open")
+        if s.state is SessionState.PRE_CHECKS:
+            self.feed(
+                ChecklistAnswered(at=at, answers=tuple(all_confirmed())), "pre-infusion checks"
+            )
 
     def run_line(self, line: ScriptLine) -> None:
         """Let time pass to the line, then feed its input."""
         self.advance(line.t_ms, inclusive=False)
         now = self.instant(line.t_ms)
-        data, s = line.data, self.session
-        trigger = f"line {line.number}"
+        data = line.data
+        event: InputEvent
         if "vitals" in data:
-            decision = s.record_vitals(data["vitals"], now)
+            event = VitalsEntered(at=now, raw=dict(data["vitals"]))
         elif "symptoms" in data:
-            decision = s.record_symptoms(data["symptoms"], now, data.get("other", ""))
+            event = SymptomsEntered(
+                at=now, symptoms=tuple(data["symptoms"]), other=data.get("other", "")
+            )
         elif "decision" in data:
             if data["decision"] == "accept":
-                decision = s.accept(now)
+                event = NurseDecided(at=now, choice=Choice.ACCEPT)
             else:
                 reason, note = override_reason(str(data["reason"]), str(data.get("note", "")))
-                decision = s.override(reason, now, note)
+                event = NurseDecided(at=now, choice=Choice.OVERRIDE, reason=reason, note=note)
         elif "lot" in data:
-            decision = s.record_lot(data["lot"], now)
+            event = LotRecorded(at=now, lot=data["lot"])
         else:
-            decision = s.stop(data["stop"], now)
-        self.apply(decision, trigger, now)
+            event = StopRequested(at=now, reason=data["stop"])
+        self.feed(event, f"line {line.number}")
 
     def finish(self) -> None:
         """Run on after the last line until nothing more is due (bounded)."""
@@ -317,6 +395,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--auto-accept", action="store_true", help="accept every recommendation")
     parser.add_argument("--events", required=True, help="JSON-lines script, or - for stdin")
     parser.add_argument("--start-utc", default=DEFAULT_START, help="wall time of t_min 0 (UTC)")
+    parser.add_argument("--audit-dir", type=Path, help="write the session's audit log here")
+    parser.add_argument("--station", default="headless", help="station id on every record")
+    parser.add_argument("--nurse", default="simulate", help="user id on every record")
+    parser.add_argument("--key-file", type=Path, help="site HMAC key file for the audit log")
+    parser.add_argument("--session-id", help="session id and log name (default simulate-PRODUCT)")
+    parser.add_argument(
+        "--leave-open", action="store_true", help="leave the log unfinished (to try a resume)"
+    )
     return parser
 
 
@@ -334,12 +420,84 @@ def build_session(args: argparse.Namespace) -> tuple[InfusionSession, str, str]:
         at_risk=args.at_risk,
     )
     plan: Plan = build_plan(request, product)
-    session = InfusionSession(plan, loaded.policy, f"simulate-{args.product}")
+    session_id = getattr(args, "session_id", None) or f"simulate-{args.product}"
+    session = InfusionSession(plan, loaded.policy, session_id)
     return session, loaded.sha256, library.sha256.get(args.product, "")
 
 
+def run_script(
+    runner: Runner,
+    stream: TextIO,
+    shas: tuple[str, str],
+    on_open: Callable[[], None] | None = None,
+) -> int:
+    """Run a script: open the session at the first line, feed every line, run on after the last.
+
+    Args:
+        runner: the runner.
+        stream: the script.
+        shas: the policy's and the product file's SHA-256, recorded in `session_opened`.
+        on_open: called just before the session opens (the headless runner opens its log).
+
+    Returns:
+        0, or 2 after a bad line (reported on stderr; nothing after it runs).
+    """
+    last_ms: int | None = None
+    for number, text in _lines(stream):
+        try:
+            line = parse_line(number, text, runner.session.policy, last_ms)
+        except ScriptError as error:
+            runner.out.flush()
+            print(str(error), file=sys.stderr)
+            return 2
+        if last_ms is None:
+            opened_at = runner.instant(min(line.t_ms, ORIGIN_MONO_MS))
+            runner.now_ms = opened_at.mono_ms
+            if on_open is not None:
+                on_open()
+            runner.open(opened_at, *shas)
+        last_ms = line.t_ms
+        runner.run_line(line)
+    if last_ms is not None:
+        runner.finish()
+    return 0
+
+
+class LogSetupError(Exception):
+    """The audit log of a headless run could not be created (bad directory, key or id)."""
+
+
+def finish_log(writer: AuditWriter, runner: Runner, leave_open: bool) -> int:
+    """Close the log (unless the engine did, or asked to leave it open) and report it on stderr.
+
+    A session the script did not bring to its end is closed by the writer itself
+    (`closed_by: audit_writer`), so that the log verifies; `leave_open` leaves it unfinished.
+
+    Returns:
+        0, or 1 when records could not be written.
+    """
+    now = runner.current()
+    try:
+        if not writer.healthy:
+            writer.retry()
+        if leave_open:
+            writer.release()
+        elif not writer.closed:
+            reason = f"end of script (session {runner.session.state.value})"
+            writer.close(reason=reason, now=now.wall_utc, mono=now.mono_ms / 1000)
+    except AuditWriteError as error:
+        print(f"audit: {error}", file=sys.stderr)
+        return 1
+    head = writer.head
+    print(f"audit log: {writer.path}", file=sys.stderr)
+    if head is not None:
+        state = "" if writer.closed else " (unfinished: resume it with titrator resume)"
+        print(f"head: {head.hash}{state}", file=sys.stderr)
+    return 0
+
+
 def simulate_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `titrator simulate`. Returns the exit code (0 ok, 2 bad input)."""
+    """Entry point of `titrator simulate`. Returns the exit code (0 ok, 1 audit log, 2 input)."""
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
         session, policy_sha, library_sha = build_session(args)
@@ -354,33 +512,39 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     start = Instant(wall_utc=start_wall, mono_ms=ORIGIN_MONO_MS)
-    runner = Runner(session, start, args.auto_accept, sys.stdout)
+    controller = InfusionController(session, None)
+    runner = Runner(controller, start, args.auto_accept, sys.stdout)
+    writers: list[AuditWriter] = []
+
+    def open_log() -> None:
+        if args.audit_dir is None:
+            return
+        try:
+            writer = AuditWriter.create(
+                session.session_id,
+                station_id=args.station,
+                nurse_id=args.nurse,
+                data_dir=args.audit_dir,
+                key_file=args.key_file,
+                clock=ScriptClock(runner.current),
+            )
+        except (AuditError, ValueError) as error:
+            raise LogSetupError(f"--audit-dir: {error}") from error
+        writers.append(writer)
+        controller.audit = writer
+
     try:
         stream = sys.stdin if args.events == "-" else open(args.events, encoding="utf-8")  # noqa: SIM115
     except OSError as error:
         print(f"--events: cannot read {args.events}: {error.strerror}", file=sys.stderr)
         return 2
     with stream:
-        last_ms: int | None = None
-        for number, text in _lines(stream):
-            try:
-                line = parse_line(number, text, session.policy, last_ms)
-            except ScriptError as error:
-                sys.stdout.flush()
-                print(str(error), file=sys.stderr)
-                return 2
-            if last_ms is None:
-                opened_at = runner.instant(min(line.t_ms, ORIGIN_MONO_MS))
-                runner.now_ms = opened_at.mono_ms
-                opened = session.open(
-                    opened_at, policy_sha256=policy_sha, library_sha256=library_sha
-                )
-                runner.apply(opened, "open", opened_at)
-                if session.state is SessionState.PRE_CHECKS:
-                    checks = session.answer_checklist(all_confirmed(), opened_at)
-                    runner.apply(checks, "pre-infusion checks", opened_at)
-            last_ms = line.t_ms
-            runner.run_line(line)
-    if last_ms is not None:
-        runner.finish()
-    return 0
+        try:
+            code = run_script(runner, stream, (policy_sha, library_sha), open_log)
+        except LogSetupError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+    if writers:
+        logged = finish_log(writers[0], runner, args.leave_open or code != 0)
+        return code or logged
+    return code
