@@ -191,9 +191,9 @@ def summarise(
 SUMMARY_COLUMNS = (
     "Product — indication",
     "Infusions",
-    "Reactions (mild/moderate/severe/not graded)",
+    "Reactions (mild/mod/sev/ungraded)",
     "Overrides",
-    "Median time to final rate",
+    "Median to final rate",
     "Median chair time",
     "Damaged",
     "Unfinished",
