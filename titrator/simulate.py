@@ -378,7 +378,8 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
             yield number, stripped
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of `titrator simulate`."""
     parser = argparse.ArgumentParser(prog="titrator simulate", description=__doc__.split("\n")[0])
     parser.add_argument("--product", required=True, help="product id (file name in the library)")
     parser.add_argument("--indication", required=True, help="indication id in the product file")
@@ -430,6 +431,8 @@ def run_script(
     stream: TextIO,
     shas: tuple[str, str],
     on_open: Callable[[], None] | None = None,
+    *,
+    run_on: bool = True,
 ) -> int:
     """Run a script: open the session at the first line, feed every line, run on after the last.
 
@@ -438,6 +441,7 @@ def run_script(
         stream: the script.
         shas: the policy's and the product file's SHA-256, recorded in `session_opened`.
         on_open: called just before the session opens (the headless runner opens its log).
+        run_on: after the last line, let time run on until nothing more is due.
 
     Returns:
         0, or 2 after a bad line (reported on stderr; nothing after it runs).
@@ -458,7 +462,7 @@ def run_script(
             runner.open(opened_at, *shas)
         last_ms = line.t_ms
         runner.run_line(line)
-    if last_ms is not None:
+    if last_ms is not None and run_on:
         runner.finish()
     return 0
 
@@ -498,7 +502,7 @@ def finish_log(writer: AuditWriter, runner: Runner, leave_open: bool) -> int:
 
 def simulate_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `titrator simulate`. Returns the exit code (0 ok, 1 audit log, 2 input)."""
-    args = _parser().parse_args(list(argv) if argv is not None else None)
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
         session, policy_sha, library_sha = build_session(args)
         start_wall = datetime.fromisoformat(args.start_utc.replace("Z", "+00:00")).astimezone(UTC)
