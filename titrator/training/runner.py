@@ -143,6 +143,7 @@ class HeadlessRun:
             )
             try:
                 self.pump.connect(requester="titrator", reason="start-up")
+                self._pump_events.clear()  # before the session exists, as in the app
                 path = self._play()
             finally:
                 self.pump.close()

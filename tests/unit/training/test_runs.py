@@ -1,0 +1,109 @@
+"""Every scenario, start to finish, headless: a perfect trainee scores 100 %, a careless one
+is caught. The runs use the real engine, audit writer and New Era driver over the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.scenario import scenario_paths
+from titrator.audit.verify import verify_log
+from titrator.library_files import Library
+from titrator.policy_files import LoadedPolicy
+from titrator.training.debrief import Status
+from titrator.training.records import read_training_log
+from titrator.training.runner import TODAY, HeadlessRun, RunResult
+from titrator.training.scenarios import load_training_scenario
+from titrator.training.trainees import CarelessTrainee, PerfectTrainee, Trainee
+
+IDS = [path.stem for path in scenario_paths()]
+
+
+def play(
+    scenario_id: str,
+    trainee: Trainee,
+    library: Library,
+    policy: LoadedPolicy,
+    tmp_path: Path,
+    transport: str = "tcp",
+) -> RunResult:
+    training = load_training_scenario(scenario_id, library, policy.policy, TODAY)
+    run = HeadlessRun(
+        training,
+        trainee,
+        library=library,
+        policy=policy,
+        data_dir=tmp_path,
+        transport=transport,
+        sync_each_record=False,
+    )
+    return run.run()
+
+
+@pytest.mark.parametrize("scenario_id", IDS)
+def test_a_perfect_trainee_scores_full_marks(
+    scenario_id: str, library: Library, policy: LoadedPolicy, tmp_path: Path
+) -> None:
+    result = play(scenario_id, PerfectTrainee(), library, policy, tmp_path)
+    debrief = result.debrief
+    assert [r.status for r in debrief.results] == [Status.ON_TIME] * len(debrief.results)
+    assert debrief.score_pct == 100
+    assert not debrief.unsafe
+    assert not debrief.overrides
+    assert result.state.value == "closed"
+    assert verify_log(result.audit_path).ok
+    assert debrief.training_marked
+
+
+@pytest.mark.parametrize("scenario_id", IDS)
+def test_a_careless_trainee_is_caught(
+    scenario_id: str, library: Library, policy: LoadedPolicy, tmp_path: Path
+) -> None:
+    result = play(scenario_id, CarelessTrainee(), library, policy, tmp_path)
+    debrief = result.debrief
+    assert debrief.missed, "the careless trainee's misses were not found"
+    assert debrief.score_pct < 100
+    assert verify_log(result.audit_path).ok
+
+
+def test_the_log_is_marked_training_throughout(
+    library: Library, policy: LoadedPolicy, tmp_path: Path
+) -> None:
+    result = play("mild-headache-flushing", PerfectTrainee(), library, policy, tmp_path)
+    items = read_training_log(result.audit_path)
+    assert all(item.station_id == "TRAINING-headless" for item in items)
+    opened = next(item.event for item in items if item.kind == "session_opened")
+    assert opened is not None and opened.kind == "session_opened"
+    assert opened.setup is not None
+    assert opened.setup.raw["training"] == "true"
+    assert opened.setup.raw["scenario_id"] == "mild-headache-flushing"
+    kinds = [item.kind for item in items]
+    opened_at = kinds.index("session_opened")
+    assert opened_at < kinds.index("training_scenario") < kinds.index("checklist_answered")
+    assert "input_refused" not in kinds
+    happenings = [item.training.happening for item in items if item.kind == "training_event"]
+    assert happenings == ["started", "onset", "settled"]
+
+
+@pytest.mark.parametrize("scenario_id", ["occlusion", "comms-loss"])
+def test_a_pump_fault_reaches_the_engine_as_an_alarm(
+    scenario_id: str, library: Library, policy: LoadedPolicy, tmp_path: Path
+) -> None:
+    result = play(scenario_id, CarelessTrainee(), library, policy, tmp_path)
+    items = read_training_log(result.audit_path)
+    alarms = [
+        item.event.code.value
+        for item in items
+        if item.event is not None and item.event.kind == "alarm_raised"
+    ]
+    assert "pump_rate_mismatch" in alarms
+
+
+def test_the_real_protocol_over_a_pty(
+    library: Library, policy: LoadedPolicy, tmp_path: Path
+) -> None:
+    result = play("occlusion", PerfectTrainee(), library, policy, tmp_path, transport="pty")
+    assert result.debrief.score_pct == 100
+    wire = [item for item in read_training_log(result.audit_path) if item.kind == "pump_command"]
+    assert wire
