@@ -335,7 +335,9 @@ class SimulatedPatient:
             fired.append(self._fire(event, due))
         return fired[start:]
 
-    def _fire(self, event: ReactionEvent | PumpFaultEvent | LotChangeEvent, at_s: float) -> Happening:
+    def _fire(
+        self, event: ReactionEvent | PumpFaultEvent | LotChangeEvent, at_s: float
+    ) -> Happening:
         if isinstance(event, ReactionEvent):
             self._reactions.append(_Reaction(event, at_s, self._rate))
             text = event.complaint or "(no complaint: a change on the monitor)"

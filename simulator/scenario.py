@@ -469,7 +469,9 @@ def load_scenario(path: Path) -> Scenario:
     try:
         data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError as error:
-        raise ScenarioError(path, [ScenarioProblem("", f"not UTF-8 (byte {error.start})")]) from error
+        raise ScenarioError(
+            path, [ScenarioProblem("", f"not UTF-8 (byte {error.start})")]
+        ) from error
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(path, [ScenarioProblem("", f"not valid TOML: {error}")]) from error
     return parse_scenario(data, path)

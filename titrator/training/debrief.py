@@ -206,7 +206,12 @@ def _accepted(log: _Log, index: int, kind: PromptKind) -> PromptShown | None:
 
 
 def _match(
-    log: _Log, index: int, action: str, scenario: Scenario, rule_ids: tuple[str, ...], extra: dict[str, object]
+    log: _Log,
+    index: int,
+    action: str,
+    scenario: Scenario,
+    rule_ids: tuple[str, ...],
+    extra: dict[str, object],
 ) -> str | None:
     """If record `index` meets an expected action, what the trainee did (in words)."""
     item = log.items[index]
@@ -246,19 +251,20 @@ def _match(
         return None
     if action == "reach_step" and isinstance(event, RateChanged):
         step = extra.get("step")
-        if isinstance(step, int) and event.step is not None and event.step >= step:
-            if event.to_ml_per_h > event.from_ml_per_h:
-                return f"reached step {event.step}"
+        rising = event.to_ml_per_h > event.from_ml_per_h
+        if isinstance(step, int) and event.step is not None and event.step >= step and rising:
+            return f"reached step {event.step}"
         return None
-    if action == "complete" and isinstance(event, StateChanged):
-        if event.to_state.value == "complete":
-            return "gave the full dose"
+    if (
+        action == "complete"
+        and isinstance(event, StateChanged)
+        and event.to_state.value == "complete"
+    ):
+        return "gave the full dose"
     return None
 
 
-def _unsafe_before(
-    log: _Log, action: str, start_ms: int, end_ms: int | None
-) -> list[str]:
+def _unsafe_before(log: _Log, action: str, start_ms: int, end_ms: int | None) -> list[str]:
     """Overrides of a recommendation as cautious as the one expected, and hard-limit attempts."""
     if action not in _REACTION_RANK:
         return []
@@ -276,13 +282,15 @@ def _unsafe_before(
                 continue
             shown = log.prompt_at(index, event)
             rec = shown.prompt.recommendation if shown is not None else None
-            if shown is not None and shown.prompt.kind is PromptKind.REACTION and rec is not None:
-                if rec.action.rank >= _REACTION_RANK[action]:
-                    reason = event.reason.value if event.reason else "no reason"
-                    notes.append(
-                        f"overrode '{shown.prompt.title}' ({', '.join(rec.rule_ids)}), "
-                        f"reason: {reason}{': ' + event.note if event.note else ''}"
-                    )
+            reaction = shown is not None and shown.prompt.kind is PromptKind.REACTION
+            if shown is not None and reaction and rec is not None:
+                if rec.action.rank < _REACTION_RANK[action]:
+                    continue
+                reason = event.reason.value if event.reason else "no reason"
+                notes.append(
+                    f"overrode '{shown.prompt.title}' ({', '.join(rec.rule_ids)}), "
+                    f"reason: {reason}{': ' + event.note if event.note else ''}"
+                )
     return notes
 
 
@@ -291,8 +299,15 @@ def _evaluate(log: _Log, scenario: Scenario, index: int) -> ExpectationResult:
     anchor = _anchor(log, expectation.after)
     if anchor is None:
         return ExpectationResult(
-            expectation.id, expectation.what, Status.NOT_REACHED, None, None, None,
-            (f"'{expectation.after}' never happened in this session",), Decimal(0), 0,
+            expectation.id,
+            expectation.what,
+            Status.NOT_REACHED,
+            None,
+            None,
+            None,
+            (f"'{expectation.after}' never happened in this session",),
+            Decimal(0),
+            0,
         )
     opens = anchor + minutes_to_ms(expectation.from_min)
     due = opens + minutes_to_ms(expectation.within_min)
@@ -303,7 +318,9 @@ def _evaluate(log: _Log, scenario: Scenario, index: int) -> ExpectationResult:
         if isinstance(event, LotChangeEvent):
             extra["lot"] = event.lot
     if expectation.action == "vitals_on_schedule":
-        return _schedule(log, expectation.id, expectation.what, opens, due - opens, expectation.points)
+        return _schedule(
+            log, expectation.id, expectation.what, opens, due - opens, expectation.points
+        )
     done: Act | None = None
     for i, item in enumerate(log.items):
         if item.mono_ms is None or item.mono_ms < opens:
@@ -373,7 +390,11 @@ def _schedule(
         status, earned = Status.LATE, Decimal(points) / 2
     else:
         status, earned = Status.ON_TIME, Decimal(points)
-    done = Act(last_reply, f"took {answered} of {answered + unanswered} due sets") if answered else None
+    done = (
+        Act(last_reply, f"took {answered} of {answered + unanswered} due sets")
+        if answered
+        else None
+    )
     return ExpectationResult(
         expectation_id, what, status, opens, None, done, tuple(notes), earned, points
     )
@@ -397,23 +418,39 @@ def _findings(log: _Log) -> tuple[list[Finding], list[Finding]]:
     overrides: list[Finding] = []
     unsafe: list[Finding] = []
     spans = _reaction_spans(log)
-    for index, item in enumerate(log.items):
+    for item in log.items:
         event = item.event
         if isinstance(event, OverrideRecorded):
             text = f"override of {event.prompt_kind} ({event.limit}), reason: {event.reason.value}"
             text += f": {event.note}" if event.note else ""
             overrides.append(Finding(event.at.mono_ms, text, False))
             action = event.limit.removeprefix("recommendation: ")
-            if event.prompt_kind == "reaction" and _REACTION_RANK.get(action, 0) >= Action.STOP.rank:
-                unsafe.append(Finding(event.at.mono_ms, f"overrode a recommendation to {action.replace('_', ' ')}", True))
+            if (
+                event.prompt_kind == "reaction"
+                and _REACTION_RANK.get(action, 0) >= Action.STOP.rank
+            ):
+                unsafe.append(
+                    Finding(
+                        event.at.mono_ms,
+                        f"overrode a recommendation to {action.replace('_', ' ')}",
+                        True,
+                    )
+                )
         elif isinstance(event, InputRefused) and event.hard_limit:
-            unsafe.append(Finding(event.at.mono_ms, f"tried to override a hard limit: {event.reason}", True))
+            unsafe.append(
+                Finding(event.at.mono_ms, f"tried to override a hard limit: {event.reason}", True)
+            )
         elif isinstance(event, RateChanged) and event.to_ml_per_h > event.from_ml_per_h:
             at = event.at.mono_ms
             for event_id, onset, settled in spans:
                 if onset <= at and (settled is None or at < settled):
                     unsafe.append(
-                        Finding(at, f"rate increased to {event.to_ml_per_h} mL/h ({event.cause}) while the '{event_id}' reaction had not settled", True)
+                        Finding(
+                            at,
+                            f"rate increased to {event.to_ml_per_h} mL/h ({event.cause}) "
+                            f"while the '{event_id}' reaction had not settled",
+                            True,
+                        )
                     )
                     break
     return overrides, unsafe
@@ -429,7 +466,10 @@ def debrief(items: Sequence[LogItem], scenario: Scenario) -> Debrief:
     net = max(Decimal(0), earned - UNSAFE_PENALTY * len(unsafe))
     pct = int((net * 100 / at_stake).quantize(Decimal(1), ROUND_HALF_UP)) if at_stake else 0
     scripted = tuple(
-        Act(item.training.mono_ms, f"{item.training.event_id}: {item.training.happening} — {item.training.text}")
+        Act(
+            item.training.mono_ms,
+            f"{item.training.event_id}: {item.training.happening} — {item.training.text}",
+        )
         for item in items
         if isinstance(item.training, TrainingEventRecord)
     )

@@ -126,6 +126,8 @@ class HeadlessRun:
             model_config=ModelConfig(safe_timeout_s=255, power_up_quirk=False),
         )
         self.decision: Decision | None = None
+        self.poll_errors: list[str] = []
+        """Failures of the emulated background poll (as the driver's `last_keepalive_error`)."""
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -225,8 +227,8 @@ class HeadlessRun:
         """What the driver's background poll would do: read the status, report alarms."""
         try:
             self.pump.status(requester="keepalive", reason="watchdog refresh and status poll")
-        except PumpError:
-            pass  # an alarm or a lost link is reported through on_event
+        except PumpError as error:  # the alarm or lost link itself comes through on_event
+            self.poll_errors.append(f"{type(error).__name__}: {error}")
         self._drain_pump_events()
 
     # -- inputs -------------------------------------------------------------------------------

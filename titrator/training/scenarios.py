@@ -134,7 +134,9 @@ def cross_problems(
         known = ", ".join(sorted(library.products))
         return [
             ScenarioProblem(
-                "infusion.product_id", f"no such product (known: {known})", repr(infusion.product_id)
+                "infusion.product_id",
+                f"no such product (known: {known})",
+                repr(infusion.product_id),
             )
         ]
     indication = product.indications.get(infusion.indication_id)

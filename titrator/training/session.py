@@ -183,4 +183,3 @@ class TrainingSession:
             if happening.kind in ("pump_fault", "lot_change"):
                 notices.append(happening.text)
         return notices
-

@@ -88,8 +88,10 @@ def _accept(now: Instant, prompt_id: int) -> NurseDecided:
 
 @dataclass
 class PerfectTrainee:
-    """Follows every recommendation at once, tells every symptom, records every lot, and
-    stops the infusion when the pump alarms."""
+    """Follows every recommendation at once and tells every symptom.
+
+    It also records every new lot and stops the infusion when the pump alarms.
+    """
 
     name: str = "perfect"
     _told: tuple[str, ...] = ()
@@ -148,8 +150,11 @@ class PerfectTrainee:
 
 @dataclass
 class CarelessTrainee:
-    """Ignores complaints, cues and pump alarms, takes vitals 20 min late, overrides reaction
-    recommendations (and tries even when they cannot be overridden), clears reactions early."""
+    """Ignores complaints, cues and pump alarms, and takes vital signs 20 min late.
+
+    It overrides reaction recommendations (and tries even when they cannot be overridden) and
+    clears reactions early.
+    """
 
     name: str = "careless"
     vitals_delay_min: int = 20
@@ -169,8 +174,8 @@ class CarelessTrainee:
         due = first + delay_min * MS_PER_MIN
         if now_ms >= due:
             return True
-        self._wake_ms = due if self._wake_ms is None or self._wake_ms <= now_ms else min(
-            self._wake_ms, due
+        self._wake_ms = (
+            due if self._wake_ms is None or self._wake_ms <= now_ms else min(self._wake_ms, due)
         )
         return False
 
@@ -188,7 +193,10 @@ class CarelessTrainee:
         kind = prompt.kind
         if kind is PromptKind.BASELINE_VITALS:
             self._answered.add(pid)
-            return [VitalsEntered(at=now, raw=bedside.monitor), SymptomsEntered(at=now, symptoms=())]
+            return [
+                VitalsEntered(at=now, raw=bedside.monitor),
+                SymptomsEntered(at=now, symptoms=()),
+            ]
         if kind is PromptKind.VITALS_DUE:
             if self._later(pid, now.mono_ms, self.vitals_delay_min):
                 self._answered.add(pid)

@@ -9,10 +9,11 @@ import pytest
 
 from simulator.scenario import scenario_paths
 from titrator.audit.verify import verify_log
+from titrator.domain.events import SessionOpened
 from titrator.library_files import Library
 from titrator.policy_files import LoadedPolicy
 from titrator.training.debrief import Status
-from titrator.training.records import read_training_log
+from titrator.training.records import TrainingEventRecord, read_training_log
 from titrator.training.runner import TODAY, HeadlessRun, RunResult
 from titrator.training.scenarios import load_training_scenario
 from titrator.training.trainees import CarelessTrainee, PerfectTrainee, Trainee
@@ -74,7 +75,7 @@ def test_the_log_is_marked_training_throughout(
     items = read_training_log(result.audit_path)
     assert all(item.station_id == "TRAINING-headless" for item in items)
     opened = next(item.event for item in items if item.kind == "session_opened")
-    assert opened is not None and opened.kind == "session_opened"
+    assert isinstance(opened, SessionOpened)
     assert opened.setup is not None
     assert opened.setup.raw["training"] == "true"
     assert opened.setup.raw["scenario_id"] == "mild-headache-flushing"
@@ -82,7 +83,9 @@ def test_the_log_is_marked_training_throughout(
     opened_at = kinds.index("session_opened")
     assert opened_at < kinds.index("training_scenario") < kinds.index("checklist_answered")
     assert "input_refused" not in kinds
-    happenings = [item.training.happening for item in items if item.kind == "training_event"]
+    happenings = [
+        item.training.happening for item in items if isinstance(item.training, TrainingEventRecord)
+    ]
     assert happenings == ["started", "onset", "settled"]
 
 

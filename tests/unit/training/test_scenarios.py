@@ -38,9 +38,10 @@ def test_every_scenario_validates(path: Path, library: Library, policy: LoadedPo
     training = load_training_scenario(path, library, policy.policy, TODAY)
     assert training.id == path.stem
     assert len(training.sha256) == 64
-    assert training.setup(library, TODAY, {"site_at_risk_cap_mg_per_kg_min": None}).raw[
-        "training"
-    ] == "true"
+    assert (
+        training.setup(library, TODAY, {"site_at_risk_cap_mg_per_kg_min": None}).raw["training"]
+        == "true"
+    )
 
 
 def _expected_field(path: Path) -> str:
