@@ -9,8 +9,6 @@ STOP (F9) is a priority binding: no focused input can swallow it, and it works o
 from __future__ import annotations
 
 import queue
-import secrets
-from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -22,12 +20,20 @@ from textual.message import Message
 from titrator.controller import InfusionController, execute_command, link_input, wire_record
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Choice, Decision, OverrideReason, PumpCommand, SessionState
+from titrator.domain.decisions import (
+    Choice,
+    Decision,
+    OverrideReason,
+    PumpCommand,
+    SessionState,
+)
+from titrator.domain.decisions import LinkState as EngineLink
 from titrator.domain.events import (
     ChecklistAnswered,
     InputEvent,
     LotRecorded,
     NurseDecided,
+    PumpLinkChanged,
     PumpStatusRead,
     SessionOpened,
     StopRequested,
@@ -102,11 +108,6 @@ class PumpResult(Message):
         self.inputs = inputs
         self.link = link
         self.status = status
-
-
-def new_session_id(now: datetime) -> str:
-    """A unique, file-name-safe session id: ``20261120-0900-3f9a1c``."""
-    return f"{now:%Y%m%d-%H%M}-{secrets.token_hex(3)}"
 
 
 class TitratorApp(App[int]):
@@ -189,7 +190,7 @@ class TitratorApp(App[int]):
         assert self.plan is not None
         assert self.setup is not None
         now = self.services.clock.now()
-        session_id = new_session_id(now.wall_utc)
+        session_id = self.services.session_id(now.wall_utc)
         writer = self.services.open_audit(session_id, self.setup.nurse_id)
         session = InfusionSession(self.plan, self.services.policy, session_id)
         self.controller = InfusionController(session, writer)
@@ -211,7 +212,7 @@ class TitratorApp(App[int]):
         self.feed(ChecklistAnswered(at=self.services.clock.now(), answers=self.checklist))
         self.push_screen(RunScreen())
         self.title = self.title_text()
-        self.set_interval(1.0, self._tick)
+        self.set_interval(1.0, self.tick)
 
     # -- feeding the engine --------------------------------------------------------------------
 
@@ -238,7 +239,11 @@ class TitratorApp(App[int]):
         """Pump results are stamped when they are fed, so time never runs backwards."""
         return event.model_copy(update={"at": self.now()})
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """Let time pass: retry a failing audit log, then feed a Tick at the clock's time.
+
+        Runs every second on a timer; tests that move a `ManualClock` call it directly.
+        """
         if self.controller is None:
             return
         now = self.now()
@@ -298,7 +303,23 @@ class TitratorApp(App[int]):
             if confirmed:
                 self.feed(accept.model_copy(update={"at": self.now()}))
 
-        self.push_screen(RateConfirmModal(change, heading, instruction), done)
+        self.push_screen(
+            RateConfirmModal(change, heading, instruction, monotonic=self.services.key_monotonic),
+            done,
+        )
+
+    def refused_key(self, choice: Choice) -> None:
+        """A greyed-out accept or override key: the engine refuses it (and records it); say why."""
+        if self.controller is None or self.decision is None:
+            return
+        prompt = self.decision.prompt
+        refusal = self.submit(
+            NurseDecided(
+                at=self.now(), choice=choice, prompt_id=prompt.prompt_id if prompt else None
+            )
+        )
+        if refusal is not None:
+            self.notify(f"Not allowed: {refusal}", severity="warning")
 
     def override_prompt(self) -> None:
         """Override the prompt with a reason from the fixed list."""
@@ -349,6 +370,8 @@ class TitratorApp(App[int]):
         if self.controller is None:
             self.notify("No infusion has started: nothing to stop.", severity="warning")
             return
+        if isinstance(self.screen, RateConfirmModal):
+            self.screen.dismiss(False)  # a rate change on screen is void once STOP is pressed
         self.feed(StopRequested(at=self.now(), reason="STOP key (F9)"))
         self.notify("STOP recorded: the pump is being stopped.", severity="error")
 
@@ -445,7 +468,7 @@ class TitratorApp(App[int]):
             self._refresh_run()
             return
         link = link_input(event, self.now())
-        if link is not None:
+        if link is not None and self._link_news(link):
             self.feed(link)
         elif event.kind in (EventKind.ALARM, EventKind.VTBI_COMPLETE):
             status = event.status
@@ -456,6 +479,16 @@ class TitratorApp(App[int]):
                     PumpStatusRead(at=self.now(), running=status.infusing, rate_ml_per_h=rate)
                 )
         self._refresh_run()
+
+    def _link_news(self, link: InputEvent) -> bool:
+        """Whether a link change is news to the engine.
+
+        The adapter reports "connected" whenever its link settles, also after a status read has
+        resolved UNCERTAIN; the engine only expects "link back" after it was told it was lost.
+        """
+        assert self.controller is not None
+        lost = self.controller.session.link is EngineLink.LOST
+        return isinstance(link, PumpLinkChanged) and link.up == lost
 
     def _show_instruction(self) -> None:
         pump = self.pump

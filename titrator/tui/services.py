@@ -6,9 +6,11 @@ the audit-writer factory come from here.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +23,30 @@ from titrator.pump.base import EventHook, PumpAdapter, WireHook
 
 PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
 """Builds the pump adapter with the app's wire and event hooks (called once, at start)."""
+
+
+def new_session_id(now: datetime) -> str:
+    """A unique, file-name-safe session id: ``20261120-0900-3f9a1c``."""
+    return f"{now:%Y%m%d-%H%M}-{secrets.token_hex(3)}"
+
+
+class AuditClock:
+    """The app's clock as the audit writer wants it (UTC datetime and monotonic seconds).
+
+    The writer stamps its own records (`log_opened`) with this, so every record time in a
+    session's log comes from the same clock as the engine's events.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The current UTC wall time."""
+        return self._clock.now().wall_utc
+
+    def monotonic(self) -> float:
+        """The current monotonic reading in seconds."""
+        return self._clock.now().mono_ms / 1000
 
 
 @dataclass
@@ -41,6 +67,8 @@ class AppServices:
         today: the local date (the 8-week first-infusion rule).
         setup_defaults: values to pre-fill on the setup screen (the demo patient).
         sync_each_record: fsync every audit record (always, except in benchmarks).
+        session_id: makes a new session's id from the wall time (tests fix it).
+        key_monotonic: the clock the rate confirmation times keys with (bounce detection).
     """
 
     library: Library
@@ -56,6 +84,8 @@ class AppServices:
     training: bool = False
     setup_defaults: dict[str, str] = field(default_factory=dict)
     sync_each_record: bool = True
+    session_id: Callable[[datetime], str] = new_session_id
+    key_monotonic: Callable[[], float] = time.monotonic
 
     @property
     def site(self) -> dict[str, Decimal | None]:
@@ -74,5 +104,6 @@ class AppServices:
             nurse_id=nurse_id,
             data_dir=self.data_dir,
             key_file=self.key_file,
+            clock=AuditClock(self.clock),
             sync_each_record=self.sync_each_record,
         )

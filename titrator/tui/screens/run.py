@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -19,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Digits, Footer, Header, RichLog, Static
 
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import AlarmCode, Decision, PromptKind, SessionState
+from titrator.domain.decisions import AlarmCode, Choice, Decision, PromptKind, SessionState
 from titrator.domain.units import (
     ml_per_h_to_mg_per_kg_min,
     ml_per_h_to_ml_per_kg_min,
@@ -185,6 +186,18 @@ class RunScreen(Screen[None]):
         if action in ("vitals", "symptoms", "lot"):
             return None if ended else True
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A greyed-out accept or override still goes to the engine, which refuses and records it.
+
+        Textual does not run a disabled binding's action; without this the key would be ignored
+        in silence (and an attempt to override a hard limit would leave no trace).
+        """
+        choice = {"a": Choice.ACCEPT, "o": Choice.OVERRIDE}.get(event.key)
+        if choice is None or self.check_action(choice.value, ()):
+            return
+        event.stop()
+        self.titrator.refused_key(choice)
 
     def action_accept(self) -> None:
         """Accept the prompt (a rate change is confirmed OLD -> NEW first)."""

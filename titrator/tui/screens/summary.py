@@ -46,9 +46,12 @@ class SummaryScreen(Screen[None]):
             yield Static("Head hash — copy into the chart:", classes="section")
             yield Static(short, id="head-short")
             yield Static(head_hash, id="head-hash")
+            # The command takes the prefix without the grouping spaces (one shell argument).
             yield Static(
-                f"Check later: titrator audit verify {self.log_path} --expect-head {short}",
+                f"Check later: titrator audit verify {self.log_path} "
+                f"--expect-head {head_hash[:16]}",
                 classes="hint-line",
+                id="verify-command",
             )
         yield Footer()
 

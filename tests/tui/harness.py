@@ -1,0 +1,248 @@
+"""Driving the app in tests: wait on conditions (never sleep), walk the screens, move the clock.
+
+The app ticks on a real one-second timer; with a `ManualClock` those ticks change nothing until
+the clock moves, so `advance()` moves the clock and calls `app.tick()` itself, then waits for the
+pump worker to finish the commands that followed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input, SelectionList, Static
+
+from tests.tui.conftest import NORMAL_VITALS, Built
+from titrator.audit.reader import read_audit
+from titrator.domain.decisions import Decision, PromptKind, SessionState
+from titrator.domain.events import AuditEvent
+from titrator.tui.app import TitratorApp
+from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
+from titrator.tui.screens.modals import SymptomsModal, VitalsModal
+from titrator.tui.screens.preview import PlanPreviewScreen
+from titrator.tui.screens.rate_confirm import RateConfirmModal
+from titrator.tui.screens.run import RunScreen
+from titrator.tui.screens.setup import SetupScreen
+
+TIMEOUT_S = 10.0
+"""Generous: the box running the tests is loaded."""
+
+
+async def wait_for(
+    pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = TIMEOUT_S
+) -> None:
+    """Let the app run until `predicate()` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause()
+
+
+def the_app(pilot: Pilot[Any]) -> TitratorApp:
+    """The pilot's app, typed."""
+    app = pilot.app
+    assert isinstance(app, TitratorApp)
+    return app
+
+
+def decision(app: TitratorApp) -> Decision:
+    """The engine's latest decision (there must be one)."""
+    assert app.decision is not None
+    return app.decision
+
+
+def prompt_kind(app: TitratorApp) -> PromptKind | None:
+    """The kind of the prompt the engine shows now."""
+    d = app.decision
+    return d.prompt.kind if d is not None and d.prompt is not None else None
+
+
+async def on_screen(pilot: Pilot[Any], kind: type[Screen[Any]]) -> None:
+    """Wait until the active screen is a `kind`."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until no pump command is queued or awaiting its outcome, and messages are handled."""
+    app = the_app(pilot)
+
+    def idle() -> bool:
+        controller = app.controller
+        busy = controller is not None and controller.session.awaiting_command is not None
+        return not busy and app._commands.empty()
+
+    await wait_for(pilot, idle, "the pump commands to finish")
+    await pilot.pause()
+
+
+async def advance(
+    pilot: Pilot[Any], built: Built, *, minutes: float = 0, seconds: float = 0
+) -> None:
+    """Move the manual clock, run one tick at the new time, and let the pump catch up."""
+    built.clock.advance(minutes=minutes, seconds=seconds)
+    the_app(pilot).tick()
+    await settle(pilot)
+
+
+# -- walking the screens before the run ----------------------------------------------------------
+
+
+async def finish_setup(pilot: Pilot[Any]) -> None:
+    """Submit the (pre-filled) setup with F2."""
+    await on_screen(pilot, SetupScreen)
+    await pilot.press("f2")
+    await on_screen(pilot, ChecklistScreen)
+
+
+async def finish_checklist(pilot: Pilot[Any], *, typed: bool = True) -> None:
+    """Confirm every checklist item (y on each, or set directly when not `typed`), then F2."""
+    await on_screen(pilot, ChecklistScreen)
+    rows = list(pilot.app.screen.query(ChecklistRow))
+    if typed:
+        await pilot.press(*["y"] * len(rows))
+    else:
+        for row in rows:
+            row.action_confirm()
+    await pilot.press("f2")
+    await on_screen(pilot, PlanPreviewScreen)
+
+
+async def to_run_screen(pilot: Pilot[Any], *, typed: bool = False) -> None:
+    """Setup, checklist and plan preview, to the run screen with the session open."""
+    await finish_setup(pilot)
+    await finish_checklist(pilot, typed=typed)
+    await pilot.press("f2")
+    app = the_app(pilot)
+    await on_screen(pilot, RunScreen)
+    await wait_for(
+        pilot,
+        lambda: app.decision is not None and app.decision.state is SessionState.BASELINE,
+        "the session to open at baseline",
+    )
+    await settle(pilot)
+
+
+# -- dialogs -------------------------------------------------------------------------------------
+
+
+async def fill_vitals(
+    pilot: Pilot[Any], values: Mapping[str, str] = NORMAL_VITALS, *, typed: bool = False
+) -> VitalsModal:
+    """Open the vitals dialog (v) and fill it: key by key when `typed`, else set each box."""
+    if not isinstance(pilot.app.screen, VitalsModal):
+        await pilot.press("v")
+        await on_screen(pilot, VitalsModal)
+    modal = pilot.app.screen
+    assert isinstance(modal, VitalsModal)
+    for field_id, text in values.items():
+        box = modal.query_one(f"#{field_id}", Input)
+        if typed:
+            box.focus()
+            box.value = ""
+            await pilot.press(*text)
+        else:
+            box.value = text
+    await pilot.pause()
+    return modal
+
+
+async def record_vitals(
+    pilot: Pilot[Any], values: Mapping[str, str] = NORMAL_VITALS, *, typed: bool = False
+) -> None:
+    """Record a vitals set the engine accepts (the dialog closes)."""
+    await fill_vitals(pilot, values, typed=typed)
+    await pilot.press("f2")
+    await wait_for(
+        pilot, lambda: not isinstance(pilot.app.screen, VitalsModal), "the vitals dialog to close"
+    )
+    await settle(pilot)
+
+
+async def record_symptoms(pilot: Pilot[Any], symptoms: Iterable[str] = (), other: str = "") -> None:
+    """Open the symptom checklist (s), tick exactly `symptoms`, type `other`, record (F2)."""
+    await pilot.press("s")
+    await on_screen(pilot, SymptomsModal)
+    modal = pilot.app.screen
+    checklist: SelectionList[str] = modal.query_one("#symptom-list", SelectionList)
+    checklist.deselect_all()
+    for symptom in symptoms:
+        checklist.select(symptom)
+    modal.query_one("#other", Input).value = other
+    await pilot.press("f2")
+    await wait_for(
+        pilot,
+        lambda: not isinstance(pilot.app.screen, SymptomsModal),
+        "the symptom dialog to close",
+    )
+    await settle(pilot)
+
+
+async def accept(pilot: Pilot[Any]) -> None:
+    """Press a; confirm a rate change (Enter, then C when it asks for a second key)."""
+    await pilot.press("a")
+    await pilot.pause()
+    screen = pilot.app.screen
+    if isinstance(screen, RateConfirmModal):
+        await pilot.press("enter")
+        if screen.change.needs_second_key:
+            await pilot.press("c")
+        await wait_for(
+            pilot,
+            lambda: not isinstance(pilot.app.screen, RateConfirmModal),
+            "the rate confirmation to close",
+        )
+    await settle(pilot)
+
+
+async def start_infusion(pilot: Pilot[Any]) -> None:
+    """From the baseline: vitals, no symptoms, accept the start (a, Enter, C)."""
+    await record_vitals(pilot)
+    await record_symptoms(pilot)
+    app = the_app(pilot)
+    assert prompt_kind(app) is PromptKind.START, decision(app).prompt
+    await accept(pilot)
+    assert decision(app).state is SessionState.RUNNING
+
+
+# -- the audit log -------------------------------------------------------------------------------
+
+
+class PumpWireTrace(BaseModel):
+    """The app's `pump_wire` byte trace: in the log, but not an engine event."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    kind: Literal["pump_wire"]
+
+
+LOG_ADAPTER: TypeAdapter[AuditEvent | PumpWireTrace] = TypeAdapter(AuditEvent | PumpWireTrace)
+"""The engine's event schema plus the wire trace (the app logs both)."""
+
+
+def log_events(path: Path) -> list[AuditEvent]:
+    """Every engine event in a session log, in order, validated into the event schema."""
+    events: list[AuditEvent] = []
+    for entry in read_audit(path, LOG_ADAPTER):
+        if entry.event is not None and not isinstance(entry.event, PumpWireTrace):
+            events.append(entry.event)
+    return events
+
+
+def kinds(events: Iterable[AuditEvent]) -> list[str]:
+    """The kinds of `events`, in order."""
+    return [event.kind for event in events]
+
+
+def screen_text(pilot: Pilot[Any]) -> str:
+    """The plain text of the active screen as rendered now (one line per terminal row)."""
+    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+
+
+def static_text(screen: Screen[Any], selector: str) -> str:
+    """The text of one `Static` on `screen`."""
+    return str(screen.query_one(selector, Static).content)
