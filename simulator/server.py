@@ -89,12 +89,12 @@ class PtyTransport:
 
     def read(self, timeout_s: float) -> bytes:
         """Read what the host wrote."""
-        ready, _, _ = select.select([self._master], [], [], timeout_s)
-        if not ready:
-            return b""
+        master = self._master
         try:
-            return os.read(self._master, 4096)
-        except OSError:  # EIO when no host has the slave open: nothing to read
+            ready, _, _ = select.select([master], [], [], timeout_s)
+            return os.read(master, 4096) if ready else b""
+        except (OSError, ValueError):
+            # EIO when no host has the slave open; EBADF when drop() closed this pair meanwhile.
             time.sleep(timeout_s)
             return b""
 
