@@ -89,7 +89,7 @@ def test_the_log_is_marked_training_throughout(
     assert happenings == ["started", "onset", "settled"]
 
 
-@pytest.mark.parametrize("scenario_id", ["occlusion", "comms-loss"])
+@pytest.mark.parametrize("scenario_id", ["occlusion", "comms-loss", "power-reset"])
 def test_a_pump_fault_reaches_the_engine_as_an_alarm(
     scenario_id: str, library: Library, policy: LoadedPolicy, tmp_path: Path
 ) -> None:
