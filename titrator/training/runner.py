@@ -142,6 +142,7 @@ class HeadlessRun:
                 reply_timeout_s=0.25,
                 keepalive_s=None,
                 on_event=self._pump_events.append,
+                clock=self._driver_clock,
             )
             try:
                 self.pump.connect(requester="titrator", reason="start-up")
@@ -200,6 +201,14 @@ class HeadlessRun:
         return writer.path
 
     # -- time ---------------------------------------------------------------------------------
+
+    def _driver_clock(self) -> float:
+        """The driver's clock: the run's simulated time.
+
+        The driver's alarm de-duplication (2 s) and its record times then follow the scenario,
+        not the fraction of a second the run really takes.
+        """
+        return self.now.mono_ms / 1000
 
     def _next_ms(self) -> int | None:
         now_ms = self.now.mono_ms
