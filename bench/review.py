@@ -26,10 +26,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.unit.review.logbuild
 
-from tests.unit.review.logbuild import LogSpec, build_log  # noqa: E402
-from tests.unit.review.logs import SCENARIOS  # noqa: E402
-from titrator.audit import AuditWriter, read_records  # noqa: E402
-from titrator.review.summary import discover_logs, load_all, summarise, summary_table  # noqa: E402
+from tests.unit.review.logbuild import LogSpec, build_log
+from tests.unit.review.logs import SCENARIOS
+from titrator.audit import AuditWriter, read_records
+from titrator.review.summary import discover_logs, load_all, summarise, summary_table
 
 
 class _Clock:
@@ -115,7 +115,8 @@ def main() -> None:
         table = summary_table(summary)
         review_s = time.perf_counter() - start
 
-    assert not problems and len(reviews) == args.logs
+    assert not problems
+    assert len(reviews) == args.logs
     print(f"logs: {len(logs)} ({lines} records, {size / 1e6:.1f} MB), built in {built_s:.1f} s")
     print(f"parse JSON only:      {parse_s:8.3f} s  ({parse_s / len(logs) * 1000:.2f} ms/log)")
     print(f"open + summarise:     {review_s:8.3f} s  ({review_s / len(logs) * 1000:.2f} ms/log)")
