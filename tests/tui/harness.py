@@ -19,8 +19,9 @@ from textual.widgets import Input, SelectionList, Static
 
 from tests.tui.conftest import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
-from titrator.domain.decisions import Decision, PromptKind, SessionState
-from titrator.domain.events import AuditEvent
+from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
+from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState
+from titrator.domain.events import AuditEvent, NurseDecided, SymptomsEntered, VitalsEntered
 from titrator.tui.app import TitratorApp
 from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
 from titrator.tui.screens.modals import SymptomsModal, VitalsModal
@@ -126,6 +127,39 @@ async def to_run_screen(pilot: Pilot[Any], *, typed: bool = False) -> None:
         "the session to open at baseline",
     )
     await settle(pilot)
+
+
+async def open_session(pilot: Pilot[Any]) -> None:
+    """The fast way to the run screen, for tests about what follows: the pre-filled setup and a
+    fully confirmed checklist are handed to the app as its screens would (no screen walk)."""
+    app = the_app(pilot)
+    await on_screen(pilot, SetupScreen)
+    setup_screen = app.screen
+    assert isinstance(setup_screen, SetupScreen)
+    setup_screen.action_next()
+    await on_screen(pilot, ChecklistScreen)
+    app.pop_screen()
+    app.checklist = tuple(
+        ItemAnswer(item_id=item.id, status=ItemStatus.CONFIRMED) for item in ITEMS
+    )
+    app.start_session()
+    await on_screen(pilot, RunScreen)
+    await settle(pilot)
+    assert decision(app).state is SessionState.BASELINE
+
+
+async def quick_start(pilot: Pilot[Any]) -> None:
+    """`open_session`, then normal baseline vitals, no symptoms and the start, fed directly."""
+    await open_session(pilot)
+    app = the_app(pilot)
+    assert app.submit(VitalsEntered(at=app.now(), raw=dict(NORMAL_VITALS))) is None
+    assert app.submit(SymptomsEntered(at=app.now(), symptoms=())) is None
+    prompt = decision(app).prompt
+    assert prompt is not None
+    assert prompt.kind is PromptKind.START
+    app.feed(NurseDecided(at=app.now(), choice=Choice.ACCEPT, prompt_id=prompt.prompt_id))
+    await settle(pilot)
+    assert decision(app).state is SessionState.RUNNING
 
 
 # -- dialogs -------------------------------------------------------------------------------------

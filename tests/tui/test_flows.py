@@ -19,6 +19,7 @@ from tests.tui.harness import (
     log_events,
     on_screen,
     prompt_kind,
+    quick_start,
     record_symptoms,
     record_vitals,
     screen_text,
@@ -139,8 +140,7 @@ async def test_a_mild_reaction_pauses_then_resumes_lower_and_never_increases_unt
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_run_screen(pilot)
-        await start_infusion(pilot)
+        await quick_start(pilot)
         await advance(pilot, built, minutes=15)
         await record_vitals(pilot)
         await advance(pilot, built, minutes=15)
@@ -234,8 +234,7 @@ async def test_a_temperature_rise_is_a_mild_reaction_with_its_rule_on_screen(
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_run_screen(pilot)
-        await start_infusion(pilot)
+        await quick_start(pilot)
         await advance(pilot, built, minutes=15)
         await record_vitals(pilot, FEVER_VITALS)
         d = decision(app)
@@ -261,8 +260,7 @@ async def test_a_severe_reaction_stops_at_once_and_no_restart_or_override_is_pos
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_run_screen(pilot)
-        await start_infusion(pilot)
+        await quick_start(pilot)
         await advance(pilot, built, minutes=5)
         await record_symptoms(pilot, ["stridor", "wheeze", "chest_tightness"])
         d = decision(app)
@@ -321,8 +319,7 @@ async def test_a_lost_reply_makes_the_pump_uncertain_until_a_status_read_and_is_
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_run_screen(pilot)
-        await start_infusion(pilot)
+        await quick_start(pilot)
         await advance(pilot, built, minutes=15)
         await record_vitals(pilot)
         await advance(pilot, built, minutes=15)

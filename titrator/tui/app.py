@@ -531,8 +531,10 @@ class TitratorApp(App[int]):
         return f"PUMP ({self.services.pump_kind}) {link} · {state} · {rate}{problem}"
 
     def on_unmount(self) -> None:
-        """Stop the pump worker."""
+        """Stop the pump worker (a manual instruction still waiting for the nurse is dropped)."""
         self._commands.put(None)
+        if isinstance(self.pump, ManualPump):
+            self.pump.close()  # supersedes a pending instruction; the worker would wait for it
 
 
 def describe_event(event: object) -> str:

@@ -73,6 +73,11 @@ class RunScreen(Screen[None]):
         assert isinstance(self.app, TitratorApp)
         return self.app
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: dict[str, str] = {}
+        self._allowed: tuple[bool | None, ...] = ()
+
     def compose(self) -> ComposeResult:
         """The status panels, the NEXT line and the event log."""
         yield Header()
@@ -98,7 +103,7 @@ class RunScreen(Screen[None]):
     # -- drawing -------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
-        """Redraw from the latest decision and the clock."""
+        """Redraw from the latest decision and the clock (only what changed)."""
         app = self.titrator
         decision = app.decision
         if decision is None or not self.is_attached:
@@ -106,27 +111,42 @@ class RunScreen(Screen[None]):
         now = app.services.clock.now()
         plan = app.plan
         rate = decision.rate_ml_per_h
-        self.query_one("#rate-digits", Digits).update(plain(rate, 1))
+        digits = self.query_one("#rate-digits", Digits)
+        if digits.value != plain(rate, 1):
+            digits.update(plain(rate, 1))
         if plan is not None:
             weight, conc = plan.dosing_weight_kg, plan.concentration
-            self.query_one("#rate-weight", Static).update(
+            self._show(
+                "#rate-weight",
                 f"{show_mg_per_kg_min(ml_per_h_to_mg_per_kg_min(rate, weight, conc))}\n"
-                f"{show_ml_per_kg_min(ml_per_h_to_ml_per_kg_min(rate, weight))}"
+                f"{show_ml_per_kg_min(ml_per_h_to_ml_per_kg_min(rate, weight))}",
             )
             step = f"step {decision.step} of {len(plan.steps)}" if decision.step else "not started"
-            self.query_one("#step", Static).update(f"{step} · {decision.state.value.upper()}")
+            self._show("#step", f"{step} · {decision.state.value.upper()}")
             remaining = max(plan.total_volume_ml - decision.volume_ml, Decimal(0))
-            self.query_one("#volume", Static).update(
+            self._show(
+                "#volume",
                 f"Volume given {show_ml(decision.volume_ml)} of {show_ml(plan.total_volume_ml)}"
-                f" · remaining {show_ml(remaining)}"
+                f" · remaining {show_ml(remaining)}",
             )
-        self.query_one("#timers", Static).update(self._timers_text(decision, now))
-        self.query_one("#pump-line", Static).update(app.pump_text())
+        self._show("#timers", self._timers_text(decision, now))
+        self._show("#pump-line", app.pump_text())
         alarms = self.query_one("#alarms", Static)
-        alarms.update("\n".join(f"!! ALARM: {ALARM_TEXT[code]}" for code in decision.alarms))
+        self._show("#alarms", "\n".join(f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms))
         alarms.display = bool(decision.alarms)
-        self.query_one("#next", Static).update(self._next_text(decision))
-        self.refresh_bindings()
+        self._show("#next", self._next_text(decision))
+        allowed = tuple(
+            self.check_action(name, ()) for name in ("accept", "override", "vitals", "symptoms")
+        )
+        if allowed != self._allowed:  # the footer is rebuilt only when a key's state changes
+            self._allowed = allowed
+            self.refresh_bindings()
+
+    def _show(self, selector: str, text: str) -> None:
+        """Update one Static, only if its text changed (a redraw every tick costs CPU)."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)
 
     @staticmethod
     def _timers_text(decision: Decision, now: Instant) -> str:
