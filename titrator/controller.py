@@ -108,22 +108,32 @@ class InfusionController:
         """What the engine was last told about the audit log."""
         self.head: Any = None
         """The closed log's head (its `hash` goes into the chart), once the session closes."""
+        self.closing = False
+        """The engine closed the session and its closing record was handed to the writer:
+        nothing more can be recorded (the record may still be pending)."""
 
     def _record(self, decision: Decision) -> str | None:
-        """Write the decision's events; the failure reason, or None when all are durable."""
+        """Write the decision's events; the failure reason, or None when all are durable.
+
+        Every event is handed to the writer even after a failed write: the writer keeps each
+        failed record pending and writes them all, in order, once writing works again, so no
+        event of the decision is lost from the log.
+        """
         if self.audit is None:
             return None
-        try:
-            for event in decision.events:
-                at = event.at
+        failure: str | None = None
+        for event in decision.events:
+            at = event.at
+            try:
                 if event.kind == "session_closed":
                     # The engine's closing event is the log's last record; its head is the anchor.
+                    self.closing = True
                     self.head = self.audit.close(event, now=at.wall_utc, mono=at.mono_ms / 1000)
                 else:
                     self.audit.append(event, now=at.wall_utc, mono=at.mono_ms / 1000)
-        except AuditWriteError as error:  # the record stays pending in the writer
-            return str(error) or type(error).__name__
-        return None
+            except AuditWriteError as error:  # the record stays pending in the writer
+                failure = failure or str(error) or type(error).__name__
+        return failure
 
     def feed(self, event: InputEvent) -> Applied:
         """Process one input: engine, audit, then the commands that may go out."""
@@ -131,6 +141,8 @@ class InfusionController:
         decision = self.session.handle(event)
         error = self._record(decision)
         if error is None:
+            if not self.audit_ok and self.closing:  # durable at last, and nothing may follow
+                self.audit_ok = True
             if not self.audit_ok:
                 self.audit_ok = True
                 recovered = self.feed(AuditHealthChanged(at=event.at, healthy=True))
@@ -139,6 +151,9 @@ class InfusionController:
         send = tuple(c for c in decision.commands if not raises_rate(c, rate_before))
         held = tuple(c for c in decision.commands if raises_rate(c, rate_before))
         last = decision
+        if self.closing:  # the session is over: the closing record waits for `retry_audit`
+            self.audit_ok = False
+            return Applied(decision, send, held, error)
         if self.audit_ok:
             self.audit_ok = False
             last = self.session.handle(AuditHealthChanged(at=event.at, healthy=False, detail=error))
@@ -184,6 +199,9 @@ class InfusionController:
         except AuditWriteError:
             return None
         self.audit_ok = True
+        if self.closing:  # the closing record is now durable: the log takes nothing more
+            self.head = getattr(self.audit, "head", None)
+            return None
         return self.feed(AuditHealthChanged(at=now, healthy=True))
 
 
