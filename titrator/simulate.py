@@ -219,6 +219,8 @@ class Runner:
         self.auto_accept = auto_accept
         self.out = out
         self.now_ms: int | None = None
+        self.pump_rate_ml_per_h = Decimal(0)
+        """What the pump really runs at (commands withheld by the controller never reach it)."""
 
     def instant(self, t_ms: int) -> Instant:
         """The instant at monotonic `t_ms` (wall clock in step with it)."""
@@ -257,7 +259,7 @@ class Runner:
 
     def feed(self, event: InputEvent, trigger: str) -> None:
         """Feed one input; print, send the released commands, then auto-accept if asked."""
-        if self.controller.head is not None:
+        if self.controller.closing:
             # The engine closed the session and its log: later inputs are refused, not logged.
             self.emit(self.session.handle(event), trigger)
             return
@@ -276,8 +278,9 @@ class Runner:
     def pump_replies(self, command: PumpCommand, now: Instant) -> list[InputEvent]:
         """A perfect pump: every command is confirmed at once, a status read tells the truth."""
         if command.kind is PumpCommandKind.READ_STATUS:
-            rate = self.session.rate_ml_per_h
+            rate = self.pump_rate_ml_per_h
             return [PumpStatusRead(at=now, running=rate > 0, rate_ml_per_h=rate)]
+        self.pump_rate_ml_per_h = command.rate_ml_per_h or Decimal(0)
         return [
             PumpOutcome(
                 at=now,

@@ -70,7 +70,8 @@ class Reconstructed:
     Attributes:
         path: the log.
         replay: the log replay (verification, events, crash points).
-        session: the replayed session (not yet resumed).
+        session: the replayed session; once `resume_session` has fed it `session_resumed` it is
+            the controller's session and moves on (read the other fields for the past state).
         opened: the `session_opened` event (plan, policy, setup).
         last_decision: the decision of the last recorded input.
         last_input_at: the instant of that input.
