@@ -324,6 +324,8 @@ class InfusionSession:
                 raise Refused("the plan or policy differs from this session's")
             d.clock_offset_ms = ev.at.offset_ms
             d.mode = SessionState.PRE_CHECKS
+            if ev.setup is not None:
+                d.lot = ev.setup.lot  # a later, different lot is a lot change
             return
         if d.mode is SessionState.SETUP:
             raise Refused("the session is not open yet")

@@ -130,6 +130,7 @@ def _restart(data: SessionData, out: Outbox, ev: NurseDecided, prompt: Prompt) -
         raise Refused("cannot restart: " + "; ".join(blockers))
     rate = data.resume_rate if data.resume_rate is not None else data.steps[0].rate_ml_per_h
     _record_override(data, out, ev, prompt, "restart after stop")
+    data.stop_note = ""
     data.step = data.step_for_rate(rate)
     if data.reaction_open:
         data.restarted_after_reaction = True

@@ -209,13 +209,15 @@ def derive_prompt(data: SessionData, now_ms: int) -> Prompt | None:
     if mode is SessionState.PAUSED:
         return _paused_prompt(data, now_ms)
     if mode is SessionState.STOPPED:
-        restart = (
-            "" if data.never_restart else " Override with a reason to restart at a lower rate."
-        )
+        restart = ""
+        if not data.never_restart:
+            rate = data.resume_rate if data.resume_rate is not None else data.steps[0].rate_ml_per_h
+            restart = f" Override with a reason to restart at {rate_text(data.plan, rate)}."
+        note = f"{data.stop_note} " if data.stop_note else ""
         return _prompt(
             PromptKind.STOPPED,
             "Infusion stopped",
-            f"The infusion is stopped. Accept to begin post-infusion observation.{restart}",
+            f"{note}The infusion is stopped. Accept to begin post-infusion observation.{restart}",
             accept=True,
             override=not data.never_restart,
         )

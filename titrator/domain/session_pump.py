@@ -13,12 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from titrator.domain.decisions import AlarmCode, LinkState, PumpCommandKind
+from titrator.domain.decisions import AlarmCode, LinkState, PumpCommandKind, SessionState
 from titrator.domain.events import (
     AuditHealthChanged,
     PumpLinkChanged,
     PumpOutcome,
     PumpStatusRead,
+    RateChanged,
     VolumeReconciled,
 )
 from titrator.domain.session_state import (
@@ -53,6 +54,8 @@ def on_pump_outcome(data: SessionData, out: Outbox, ev: PumpOutcome) -> None:
             set_link(data, out, LinkState.UNCERTAIN)
         return
     expected = awaiting.rate_ml_per_h
+    if awaiting.kind in (PumpCommandKind.STOP, PumpCommandKind.PAUSE):
+        expected = Decimal(0)
     if ev.outcome == "confirmed":
         reported = ev.reported_rate_ml_per_h
         if expected is not None and reported is not None and reported != expected:
@@ -60,8 +63,50 @@ def on_pump_outcome(data: SessionData, out: Outbox, ev: PumpOutcome) -> None:
             raise_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH, text)
             data.rate_mismatch = True
             _read_status(data, out)
+        elif data.rate_mismatch and reported == data.rate:
+            # The pump confirmed the rate titrator expects: they agree again.
+            _agree(data, out)
         return
     _read_status(data, out)
+
+
+def _agree(data: SessionData, out: Outbox) -> None:
+    data.rate_mismatch = False
+    clear_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH)
+
+
+def _follow_slower_pump(data: SessionData, out: Outbox, actual: Decimal) -> None:
+    """The pump delivers less than expected: titrator follows it (always the safe direction).
+
+    An increase that never reached the pump, or a pump that stopped by itself (occlusion, power
+    reset, its communications watchdog), is never re-sent or restarted automatically: the rate
+    the pump really runs becomes the current rate, and any increase or restart goes through
+    the usual discipline (a stopped pump: the nurse restarts with an override and a reason).
+    """
+    now_ms = out.now.mono_ms
+    expected = data.rate
+    data.volume_ml, data.volume_at_ms = data.volume_at(now_ms), now_ms
+    data.rate = actual
+    data.rate_started_ms = now_ms  # a new dwell: the lower rate is where the count starts
+    if actual == 0:
+        cause = f"stop: the pump stopped by itself (expected {show_ml_per_h(expected)})"
+        data.resume_rate = expected if data.resume_rate is None else data.resume_rate
+        data.mode = SessionState.STOPPED
+        data.paused_until_ms = None
+        data.stop_note = (
+            "The pump stopped by itself (check its alarm: occlusion, power, communications)."
+        )
+    else:
+        cause = (
+            f"the pump runs {show_ml_per_h(actual)}, not {show_ml_per_h(expected)}: following it"
+        )
+        data.step = data.step_for_rate(actual)
+    out.events.append(
+        RateChanged(
+            at=out.now, from_ml_per_h=expected, to_ml_per_h=actual, step=data.step, cause=cause
+        )
+    )
+    _agree(data, out)
 
 
 def on_pump_status(data: SessionData, out: Outbox, ev: PumpStatusRead) -> None:
@@ -72,16 +117,22 @@ def on_pump_status(data: SessionData, out: Outbox, ev: PumpStatusRead) -> None:
         data.awaiting = None
     set_link(data, out, LinkState.OK)
     running_rate = ev.rate_ml_per_h if ev.running else Decimal(0)
-    if running_rate != data.rate:
+    if running_rate == data.rate:
+        _agree(data, out)
+    elif running_rate < data.rate and data.mode in (*RUNNING_MODES, SessionState.PAUSED):
+        _follow_slower_pump(data, out, running_rate)
+    else:
+        # Faster than titrator expects (or running when it should not): bring it down.
         text = (
             f"Pump reports {show_ml_per_h(running_rate)}, titrator expects "
-            f"{show_ml_per_h(data.rate)}: set the pump by hand or stop."
+            f"{show_ml_per_h(data.rate)}: the pump is being set back; check it, or STOP."
         )
         raise_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH, text)
         data.rate_mismatch = True
-    else:
-        data.rate_mismatch = False
-        clear_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH)
+        if data.rate > 0:
+            issue(data, out, PumpCommandKind.SET_RATE, data.rate)
+        else:
+            issue(data, out, PumpCommandKind.STOP)
     if ev.volume_ml is not None:
         _reconcile_volume(data, out, ev.volume_ml)
 

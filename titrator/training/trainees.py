@@ -90,13 +90,15 @@ def _accept(now: Instant, prompt_id: int) -> NurseDecided:
 class PerfectTrainee:
     """Follows every recommendation at once and tells every symptom.
 
-    It also records every new lot and stops the infusion when the pump alarms.
+    It also records every new lot; when the pump alarms it stops the infusion if titrator still
+    thinks it is running, and once the cause is found restarts it with a reason (equipment).
     """
 
     name: str = "perfect"
     _told: tuple[str, ...] = ()
     _answered: set[int] = field(default_factory=set)
     _stop_for_pump: bool = False
+    _restart_after_fault: bool = False
 
     def next_ms(self) -> int | None:
         """Never waits."""
@@ -116,6 +118,7 @@ class PerfectTrainee:
                 out.append(LotRecorded(at=now, lot=event.lot))
             elif happening.kind == "pump_fault":
                 self._stop_for_pump = True
+                self._restart_after_fault = True
         alarmed = bool(_PUMP_ALARMS & set(decision.alarms))
         if (self._stop_for_pump or alarmed) and decision.rate_ml_per_h > 0:
             self._stop_for_pump = False
@@ -133,6 +136,18 @@ class PerfectTrainee:
         prompt = decision.prompt
         if prompt is None or prompt.prompt_id in self._answered:
             return []
+        if prompt.kind is PromptKind.STOPPED and self._restart_after_fault and prompt.override:
+            self._restart_after_fault = False
+            self._answered.add(prompt.prompt_id)
+            return [
+                NurseDecided(
+                    at=now,
+                    choice=Choice.OVERRIDE,
+                    prompt_id=prompt.prompt_id,
+                    reason=OverrideReason.EQUIPMENT,
+                    note="pump alarm: cause found and cleared",
+                )
+            ]
         if prompt.kind is PromptKind.BASELINE_VITALS:
             self._answered.add(prompt.prompt_id)
             return [

@@ -115,7 +115,10 @@ def test_a_command_without_an_outcome_is_abandoned_and_never_resent() -> None:
     status = d.feed(
         d.session.handle(PumpStatusRead(at=now, running=True, rate_ml_per_h=Decimal(35)))
     )
-    assert AlarmCode.PUMP_RATE_MISMATCH in status.alarms
+    # titrator follows the slower pump (never re-sends the increase, never asks for it by hand).
+    assert AlarmCode.PUMP_RATE_MISMATCH not in status.alarms
+    assert status.rate_ml_per_h == 35
+    assert status.step == 1
     assert not status.commands
     d.feed(d.session.record_vitals(NORMAL, now.after_ms(60_000)))
     later = d.feed(d.session.tick(now.after_ms(60 * 60_000)))

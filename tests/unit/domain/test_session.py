@@ -437,9 +437,64 @@ def test_uncertain_outcome_asks_for_a_status_read_and_blocks_increases() -> None
         d.session.handle(PumpStatusRead(at=at(31), running=True, rate_ml_per_h=Decimal(35))),
         confirm=False,
     )
-    assert AlarmCode.PUMP_RATE_MISMATCH in r.alarms
+    # The increase never reached the pump: titrator follows the pump's lower rate, with a new
+    # dwell, and never re-sends the increase.
+    assert AlarmCode.PUMP_RATE_MISMATCH not in r.alarms
+    assert r.rate_ml_per_h == 35
+    assert not r.commands
     assert r.prompt is not None
     assert r.prompt.kind is not PromptKind.STEP_UP
+    followed = [e for e in r.events if e.kind == "rate_changed"]
+    assert followed
+    assert "following it" in getattr(followed[0], "cause", "")
+
+
+def test_a_pump_that_stopped_by_itself_is_followed_and_restarts_only_by_override() -> None:
+    d = Driver()
+    d.start()
+    r = d.feed(
+        d.session.handle(PumpStatusRead(at=at(10), running=False, rate_ml_per_h=Decimal(0))),
+        confirm=False,
+    )
+    assert r.state is S.STOPPED
+    assert r.rate_ml_per_h == 0
+    assert not r.commands
+    assert AlarmCode.PUMP_RATE_MISMATCH not in r.alarms
+    assert r.prompt is not None
+    assert r.prompt.kind is PromptKind.STOPPED
+    assert r.prompt.override
+    assert "stopped by itself" in r.prompt.text
+    assert "restart at 35 mL/h" in r.prompt.text
+    r = d.feed(d.session.override(OverrideReason.EQUIPMENT, at(12), "line unkinked"))
+    assert r.refusal is None
+    assert r.state is S.RUNNING
+    assert r.rate_ml_per_h == 35  # the rate it ran at before the pump stopped, never higher
+    assert [c.kind for c in r.commands] == [PumpCommandKind.START]
+
+
+def test_a_pump_running_faster_than_expected_is_set_back_down() -> None:
+    d = Driver()
+    d.start()
+    r = d.feed(
+        d.session.handle(PumpStatusRead(at=at(10), running=True, rate_ml_per_h=Decimal(70))),
+        confirm=False,
+    )
+    assert AlarmCode.PUMP_RATE_MISMATCH in r.alarms
+    assert [(c.kind, c.rate_ml_per_h) for c in r.commands] == [
+        (PumpCommandKind.SET_RATE, Decimal(35))
+    ]
+    r = d.feed(
+        d.session.handle(
+            PumpOutcome(
+                at=at(10),
+                command_id=r.commands[0].command_id,
+                outcome="confirmed",
+                reported_rate_ml_per_h=Decimal(35),
+            )
+        ),
+        confirm=False,
+    )
+    assert AlarmCode.PUMP_RATE_MISMATCH not in r.alarms
 
 
 def test_link_loss_and_restore() -> None:

@@ -51,7 +51,10 @@ def test_a_perfect_trainee_scores_full_marks(
     assert [r.status for r in debrief.results] == [Status.ON_TIME] * len(debrief.results)
     assert debrief.score_pct == 100
     assert not debrief.unsafe
-    assert not debrief.overrides
+    # The only overrides a perfect trainee makes are the deliberate restarts a scenario expects.
+    expects_restart = any(r.expectation_id == "restart" for r in debrief.results)
+    assert all("restart after stop" in o.text for o in debrief.overrides)
+    assert bool(debrief.overrides) == expects_restart
     assert result.state.value == "closed"
     assert verify_log(result.audit_path).ok
     assert debrief.training_marked
@@ -90,17 +93,21 @@ def test_the_log_is_marked_training_throughout(
 
 
 @pytest.mark.parametrize("scenario_id", ["occlusion", "comms-loss", "power-reset"])
-def test_a_pump_fault_reaches_the_engine_as_an_alarm(
+def test_a_pump_fault_reaches_the_engine_which_follows_the_stopped_pump(
     scenario_id: str, library: Library, policy: LoadedPolicy, tmp_path: Path
 ) -> None:
     result = play(scenario_id, CarelessTrainee(), library, policy, tmp_path)
     items = read_training_log(result.audit_path)
-    alarms = [
-        item.event.code.value
+    followed = [
+        item.event
         for item in items
-        if item.event is not None and item.event.kind == "alarm_raised"
+        if item.event is not None
+        and item.event.kind == "rate_changed"
+        and "stopped by itself" in getattr(item.event, "cause", "")
     ]
-    assert "pump_rate_mismatch" in alarms
+    assert followed, "the engine learned that the pump stopped by itself"
+    assert getattr(followed[0], "to_ml_per_h", None) == 0
+    assert result.debrief.score_pct < 100, "the careless trainee never restarts deliberately"
 
 
 def test_the_real_protocol_over_a_pty(
