@@ -1,5 +1,7 @@
 """The README's quick start: exactly two commands, and CI runs the second one verbatim."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +34,13 @@ def test_the_readme_states_the_decision_support_disclaimer() -> None:
     assert "it does not replace the prescriber's order, the product label" in text.replace(
         "\n> ", " "
     )
+
+
+def test_the_readme_is_built_from_the_current_docs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
