@@ -19,6 +19,7 @@ from textual.widgets import Input, SelectionList, Static
 
 from tests.tui.conftest import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
+from titrator.clocks import ManualClock
 from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
 from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState
 from titrator.domain.events import AuditEvent, NurseDecided, SymptomsEntered, VitalsEntered
@@ -87,6 +88,15 @@ async def advance(
 ) -> None:
     """Move the manual clock, run one tick at the new time, and let the pump catch up."""
     built.clock.advance(minutes=minutes, seconds=seconds)
+    the_app(pilot).tick()
+    await settle(pilot)
+
+
+async def advance_clock(pilot: Pilot[Any], *, minutes: float = 0, seconds: float = 0) -> None:
+    """`advance` for an app whose `Built` is not at hand (its clock must be a ManualClock)."""
+    clock = the_app(pilot).services.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(minutes=minutes, seconds=seconds)
     the_app(pilot).tick()
     await settle(pilot)
 

@@ -43,9 +43,20 @@ _OVERRIDE_LABELS = {
 
 
 class VitalsModal(ModalScreen[bool]):
-    """A full set of vital signs; dismisses True once the engine accepted it."""
+    """A full set of vital signs; dismisses True once the engine accepted it.
 
-    BINDINGS: ClassVar[list[BindingType]] = _MODAL_BINDINGS
+    Enter and Tab move between fields as priority bindings: they act while the key is being
+    dispatched, so digits typed ahead of the screen (a fast nurse, a paste) land in the next
+    field. Through the Input's own Submitted message the move came later than the next keys,
+    which went into the previous field.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_MODAL_BINDINGS,
+        Binding("enter", "next_field", "Next field", priority=True, show=False),
+        Binding("tab", "move(1)", "Next field", priority=True, show=False),
+        Binding("shift+tab", "move(-1)", "Previous field", priority=True, show=False),
+    ]
 
     def __init__(self, submit: Submit, title: str = "Vital signs") -> None:
         super().__init__()
@@ -84,15 +95,28 @@ class VitalsModal(ModalScreen[bool]):
             check.update("✓")
             event.input.remove_class("-invalid")
 
-    @on(Input.Submitted, ".vital-input")
-    def _next_field(self) -> None:
+    def action_move(self, step: int) -> None:
+        """Tab / Shift+Tab: the next or previous field."""
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
+    def action_next_field(self) -> None:
+        """Enter: the next field, or record from the last one."""
         if self.focused is self.query(".vital-input").last():
             self.action_submit()
         else:
             self.focus_next()
 
     def action_submit(self) -> None:
+        """Hand the typed values to the engine once keys already typed have reached their field."""
+        self.call_after_refresh(self._submit_now)
+
+    def _submit_now(self) -> None:
         """Hand the typed values to the engine; stay open on a refusal."""
+        if not self.is_attached:
+            return
         raw = {box.id: box.value for box in self.query(".vital-input").results(Input) if box.id}
         refusal = self.submit(raw)
         if refusal is None:

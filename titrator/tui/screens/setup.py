@@ -74,10 +74,13 @@ class SetupScreen(Screen[SetupResult]):
         self.site = site
         self.today = today
         self.initial = dict(initial or {})
+        self._labels: dict[str, str] = {"risk_factors": "Risk factors"}
+        """Form label of each field, for the problem list."""
 
     # -- layout ----------------------------------------------------------------------------
 
     def _input(self, field: str, label: str, placeholder: str = "", width: int = 20) -> Horizontal:
+        self._labels[field] = label
         box = Input(
             value=self.initial.get(field, ""),
             placeholder=placeholder,
@@ -90,6 +93,7 @@ class SetupScreen(Screen[SetupResult]):
     def _select(
         self, field: str, label: str, options: list[tuple[str, str]], default: str | None = None
     ) -> Horizontal:
+        self._labels[field] = label
         value = self.initial.get(field, default)
         select: Select[str] = Select(
             options,
@@ -243,7 +247,14 @@ class SetupScreen(Screen[SetupResult]):
         self.dismiss(SetupResult(setup=setup, plan=plan))
 
     def _show_problems(self, problems: list[tuple[str, str]]) -> None:
-        lines = ["Please correct:"] + [f"  ✗ {field}: {text}" for field, text in problems]
+        # Field labels as on the form; the list has room for 5 lines at 80x24, so beyond four
+        # problems the rest are named on one line (each is also marked at its field).
+        named = [(self._labels.get(field, field), text) for field, text in problems]
+        lines = [f"Please correct ({len(named)}):"]
+        shown = named if len(named) <= 4 else named[:3]
+        lines += [f"  ✗ {label}: {text}" for label, text in shown]
+        if len(named) > len(shown):
+            lines.append("  ✗ also: " + ", ".join(label for label, _ in named[len(shown) :]))
         self.query_one("#problems", Static).update("\n".join(lines))
         first: Widget | None = None
         for field, _ in problems:
