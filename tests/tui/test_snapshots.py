@@ -199,7 +199,10 @@ class TestDialogs:
             await pilot.press("f2")
             refusal = modal.query_one("#vitals-refusal", Static)
             await wait_for(pilot, lambda: bool(str(refusal.content)), "the refusal")
-            modal.query_one("#hr_bpm", Input).focus()
+            temp = modal.query_one("#temp_c", Input)
+            temp.focus()
+            temp.cursor_position = len(temp.value)
+            await wait_for(pilot, lambda: modal.focused is temp, "the focus on temperature")
             await pilot.pause()
 
         snapshot(snap_compare, size, run_before)
