@@ -137,6 +137,10 @@ class InfusionController:
 
     def feed(self, event: InputEvent) -> Applied:
         """Process one input: engine, audit, then the commands that may go out."""
+        if self.closing and self.audit_ok:
+            # The log is sealed: a late input (say, a pump result after the close) still reaches
+            # the engine, which refuses it, but nothing more is recorded or sent.
+            return Applied(self.session.handle(event), ())
         rate_before = self.session.rate_ml_per_h
         decision = self.session.handle(event)
         error = self._record(decision)
@@ -176,7 +180,7 @@ class InfusionController:
 
         A failed write is handled like any other: the engine is told the log is failing.
         """
-        if self.audit is None:
+        if self.audit is None or self.closing:
             return None
         try:
             self.audit.append(dict(record), now=now.wall_utc, mono=now.mono_ms / 1000)

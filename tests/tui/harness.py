@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, SelectionList, Static
@@ -22,7 +21,14 @@ from titrator.audit.reader import read_audit
 from titrator.clocks import ManualClock
 from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
 from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState
-from titrator.domain.events import AuditEvent, NurseDecided, SymptomsEntered, VitalsEntered
+from titrator.domain.events import (
+    AUDIT_EVENT_ADAPTER,
+    AUDIT_KINDS,
+    AuditEvent,
+    NurseDecided,
+    SymptomsEntered,
+    VitalsEntered,
+)
 from titrator.tui.app import TitratorApp
 from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
 from titrator.tui.screens.modals import SymptomsModal, VitalsModal
@@ -257,24 +263,13 @@ async def start_infusion(pilot: Pilot[Any]) -> None:
 # -- the audit log -------------------------------------------------------------------------------
 
 
-class PumpWireTrace(BaseModel):
-    """The app's `pump_wire` byte trace: in the log, but not an engine event."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-    kind: Literal["pump_wire"]
-
-
-LOG_ADAPTER: TypeAdapter[AuditEvent | PumpWireTrace] = TypeAdapter(AuditEvent | PumpWireTrace)
-"""The engine's event schema plus the wire trace (the app logs both)."""
-
-
 def log_events(path: Path) -> list[AuditEvent]:
-    """Every engine event in a session log, in order, validated into the event schema."""
-    events: list[AuditEvent] = []
-    for entry in read_audit(path, LOG_ADAPTER):
-        if entry.event is not None and not isinstance(entry.event, PumpWireTrace):
-            events.append(entry.event)
-    return events
+    """Every engine event in a session log, in order (the app's `pump_wire` trace is skipped)."""
+    return [
+        entry.event
+        for entry in read_audit(path, AUDIT_EVENT_ADAPTER, AUDIT_KINDS)
+        if entry.event is not None
+    ]
 
 
 def kinds(events: Iterable[AuditEvent]) -> list[str]:

@@ -28,6 +28,7 @@ from tests.tui.harness import (
     the_app,
     wait_for,
 )
+from titrator.audit.verify import verify_log
 from titrator.domain.decisions import PromptKind, SessionState
 from titrator.domain.events import (
     InputRefused,
@@ -43,6 +44,7 @@ from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
+from titrator.tui.screens.summary import SummaryScreen
 
 
 async def at_baseline_done(pilot: Pilot[Any]) -> None:
@@ -189,13 +191,16 @@ async def test_stop_during_a_rate_confirmation_records_the_stop_and_voids_the_ch
         await on_screen(pilot, RateConfirmModal)
         await pilot.press("f9")
         await settle(pilot)
-        assert isinstance(app.screen, RunScreen)  # the start is no longer on screen
+        # The start is no longer on screen: the aborted session's log is closed and summarised.
+        assert not isinstance(app.screen, RateConfirmModal)
+        assert isinstance(app.screen, SummaryScreen)
         assert decision(app).state is SessionState.ABORTED
-        await pilot.press("enter", "c")
+        await pilot.press("c")
         await settle(pilot)
         assert decision(app).state is SessionState.ABORTED
     assert "RUN" not in built.fake_pump.sent
     assert any(isinstance(e, StopRequested) for e in log_events(built.log_path))
+    assert verify_log(built.log_path).ok  # closed and intact
 
 
 # -- the rate-change confirmation -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, SelectionList, Static
+from textual.widgets import SelectionList, Static
 
 from tests.tui.conftest import FEVER_VITALS, NORMAL_VITALS, PumpKind, build_app
 from tests.tui.harness import (
@@ -196,13 +196,11 @@ class TestDialogs:
             modal = await fill_vitals(pilot, {**NORMAL_VITALS, "temp_c": "370"})
             checks = list(modal.query(".vital-check").results(Static))
             await wait_for(pilot, lambda: all(str(c.content) for c in checks), "inline checks")
-            await pilot.press("f2")
-            refusal = modal.query_one("#vitals-refusal", Static)
-            await wait_for(pilot, lambda: bool(str(refusal.content)), "the refusal")
-            temp = modal.query_one("#temp_c", Input)
-            temp.focus()
-            temp.cursor_position = len(temp.value)
-            await wait_for(pilot, lambda: modal.focused is temp, "the focus on temperature")
+            # Before submitting: the inline check names the problem. (The engine's refusal after
+            # F2 also redraws the run screen under the dialog, whose reflow under a modal is not
+            # deterministic; the refusal itself is covered by tests/tui/test_inputs.py.)
+            modal.set_focus(None)
+            await wait_for(pilot, lambda: modal.focused is None, "no focused input")
             await pilot.pause()
 
         snapshot(snap_compare, size, run_before)

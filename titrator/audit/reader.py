@@ -9,6 +9,7 @@ validates each event payload into the engine's event schema through a pydantic `
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -119,7 +120,9 @@ def read_for_review(path: str | os.PathLike[str], key: bytes | None = None) -> R
 
 
 def read_audit(
-    path: str | os.PathLike[str], adapter: TypeAdapter[EventT]
+    path: str | os.PathLike[str],
+    adapter: TypeAdapter[EventT],
+    kinds: Collection[str] | None = None,
 ) -> list[AuditEntry[EventT]]:
     """Read a log and validate each event payload with the event schema.
 
@@ -130,6 +133,9 @@ def read_audit(
     Args:
         path: the log.
         adapter: e.g. `TypeAdapter(AuditEvent)` for the discriminated union of events.
+        kinds: the kinds the adapter describes (e.g. `titrator.domain.events.AUDIT_KINDS`);
+            records of other kinds (the app's `pump_wire` trace, training marks) come back
+            with `event=None` instead of failing. None: every record must fit the adapter.
 
     Returns:
         One entry per record, in order; records the writer made itself (`from_writer`) carry
@@ -141,7 +147,7 @@ def read_audit(
     """
     entries: list[AuditEntry[EventT]] = []
     for n, record in enumerate(read_records(path), start=1):
-        if record.from_writer:
+        if record.from_writer or (kinds is not None and record.kind not in kinds):
             entries.append(AuditEntry(record, None))
             continue
         try:

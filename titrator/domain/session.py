@@ -247,8 +247,10 @@ class InfusionSession:
             self._dispatch(ev, out)
             self._check_clock(out)
             self._reevaluate(out)
-            if d.mode is SessionState.CLOSED and saved.mode is not SessionState.CLOSED:
-                # The log's last record: the shell closes the log with it.
+            ended = (SessionState.CLOSED, SessionState.ABORTED)
+            if d.mode in ended and saved.mode not in ended:
+                # The log's last record (also for a session aborted before the start): the shell
+                # closes the log with it.
                 out.events.append(SessionClosed(at=out.now, volume_ml=d.volume_ml))
         except Refused as refused:
             self._d = d = saved

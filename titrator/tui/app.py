@@ -231,7 +231,8 @@ class TitratorApp(App[int]):
         if applied.audit_error:
             self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
         self._refresh_run()
-        if applied.decision.state is SessionState.CLOSED and self.controller.head is not None:
+        ended = applied.decision.state in (SessionState.CLOSED, SessionState.ABORTED)
+        if ended and self.controller.head is not None:
             self._show_summary()
         return applied.decision
 
