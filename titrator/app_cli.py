@@ -137,6 +137,40 @@ def run_main(argv: Sequence[str]) -> int:
         )
 
 
+def resume_main(argv: Sequence[str]) -> int:
+    """``titrator resume``: list, show, or take over an unfinished session in the app.
+
+    `--pump`, `--config`, `--library` and `--policy` are the app's (as for `titrator run`); the
+    rest (`--list`, `SESSION`, `--show`, `--data-dir`, `--key-file`, `--json`) is
+    `titrator.resume.resume_main`'s.
+    """
+    from titrator.resume import ResumeRequest
+    from titrator.resume import resume_main as resume_cli
+
+    app_parser = argparse.ArgumentParser(prog="titrator resume", add_help=False)
+    app_parser.add_argument("--pump", default="manual")
+    app_parser.add_argument("--config", type=Path)
+    app_parser.add_argument("--library", type=Path, action="append", default=[])
+    app_parser.add_argument("--policy", type=Path)
+    args, rest = app_parser.parse_known_args(argv)
+
+    def open_app(request: ResumeRequest) -> int:
+        args.data_dir = request.data_dir
+        with _pump_source(args.pump, 1.0) as (factory, kind):
+
+            def build() -> AppServices:
+                services = _services(
+                    args, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
+                )
+                services.resume_session_id = request.session_id
+                services.key_file = request.key_file or services.key_file
+                return services
+
+            return _launch(build)
+
+    return resume_cli(rest, open_app=open_app)
+
+
 def demo_main(argv: Sequence[str]) -> int:
     """``titrator demo [--speed N]``: the app on the bundled simulator, marked TRAINING."""
     args = _parser("titrator demo", demo=True).parse_args(argv)

@@ -40,6 +40,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "audit": ("titrator.audit.cli:audit_main", "verify audit logs (titrator audit verify PATH)"),
     "run": ("titrator.app_cli:run_main", "the bedside app (manual pump by default)"),
     "demo": ("titrator.app_cli:demo_main", "the app on the bundled simulator, marked TRAINING"),
+    "resume": ("titrator.app_cli:resume_main", "list, show or resume unfinished sessions"),
     "train": ("titrator.training.cli:train_main", "training scenarios on the simulator"),
     "review": ("titrator.review.cli:review_main", "review audit logs (a file or a folder)"),
     "export": ("titrator.review.cli:export_main", "export a log as CSV, FHIR R4 or HTML"),

@@ -9,6 +9,8 @@ head hash. States are reached by feeding the engine directly where the keys are 
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +40,7 @@ from titrator.domain.events import (
     SymptomsEntered,
     VitalsEntered,
 )
+from titrator.simulate import simulate_main
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.modals import (
     ManualPumpModal,
@@ -47,6 +50,7 @@ from titrator.tui.screens.modals import (
 )
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.rate_confirm import RateConfirmModal
+from titrator.tui.screens.resume import ResumeScreen
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
 
@@ -287,5 +291,34 @@ class TestSummary:
             accept_now(pilot)  # observation complete: close
             await on_screen(pilot, SummaryScreen)
             await wait_for(pilot, lambda: decision(app).volume_ml > Decimal(0), "the totals")
+
+        snapshot(snap_compare, size, run_before)
+
+
+class TestResume:
+    @pytest.mark.parametrize("size", SIZES)
+    def test_resume_screen(self, snap_compare: Snap, size: tuple[int, int], in_tmp: Path) -> None:
+        # An unfinished session on disk, written headless (fixed times), left open as a crash
+        # would leave it.
+        script = in_tmp / "script.jsonl"
+        script.write_text(
+            '{"t_min": -10, "vitals": {"temp_c": 36.8, "hr_bpm": 76, "sbp_mmhg": 122, '
+            '"dbp_mmhg": 78, "rr_bpm": 16, "spo2_pct": 98}}\n'
+            '{"t_min": -10, "symptoms": []}\n'
+            '{"t_min": 14, "vitals": {"temp_c": 36.9, "hr_bpm": 78, "sbp_mmhg": 120, '
+            '"dbp_mmhg": 76, "rr_bpm": 16, "spo2_pct": 98}}\n'
+        )
+        argv = [
+            "--product", "privigen", "--indication", "pi", "--weight-kg", "70",
+            "--dose-g-per-kg", "0.4", "--auto-accept", "--events", str(script),
+            "--audit-dir", "sessions", "--session-id", "crashed-0001", "--leave-open",
+            "--start-utc", "2026-11-20T08:00:00Z",
+        ]  # fmt: skip
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert simulate_main(argv) == 0
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await on_screen(pilot, ResumeScreen)
+            await pilot.pause()
 
         snapshot(snap_compare, size, run_before)

@@ -17,6 +17,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from titrator.audit.errors import AuditError
+from titrator.audit.reconstruct import ResumeError
+from titrator.audit.unfinished import find_unfinished
 from titrator.controller import InfusionController, execute_command, link_input, wire_record
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
@@ -57,6 +60,7 @@ from titrator.pump.base import (
     WireRecord,
 )
 from titrator.pump.manual import ManualAction, ManualPump
+from titrator.resume import resume_session
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.modals import (
     LotModal,
@@ -69,6 +73,7 @@ from titrator.tui.screens.modals import (
 )
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.rate_confirm import RateConfirmModal
+from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupResult, SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
@@ -150,7 +155,59 @@ class TitratorApp(App[int]):
         self.title = self.title_text()
         self.pump = self.services.pump_factory(self._on_wire, self._on_pump_event)
         self._pump_worker()
-        self._open_setup()
+        if not self._offer_resume():
+            self._open_setup()
+
+    # -- resuming an unfinished session ----------------------------------------------------------
+
+    def _offer_resume(self) -> bool:
+        """Show the resume screen if there is something to resume; True when shown."""
+        services = self.services
+        wanted = services.resume_session_id
+        if not services.offer_resume and wanted is None:
+            return False
+        sessions = find_unfinished(services.data_dir, key_file=services.key_file)
+        if wanted is not None:
+            sessions = [s for s in sessions if s.session_id == wanted]
+        if not any(s.resumable for s in sessions):
+            if wanted is not None:
+                self.notify(f"Session {wanted} cannot be resumed.", severity="error")
+            return False
+        screen = ResumeScreen(sessions, key_file=services.key_file, allow_new=wanted is None)
+        self.push_screen(screen, self._resume_chosen)
+        return True
+
+    def _resume_chosen(self, choice: ResumeChoice | None) -> None:
+        if choice is None:
+            self._open_setup()
+            return
+        services = self.services
+        try:
+            resumed = resume_session(
+                choice.session_id,
+                station_id=services.config.station_id,
+                nurse_id=choice.nurse_id,
+                data_dir=services.data_dir,
+                key_file=services.key_file,
+                clock=services.clock,
+                detail=f"resumed by {choice.nurse_id} on {services.config.station_id}",
+                sync_each_record=services.sync_each_record,
+            )
+        except (ResumeError, AuditError, OSError) as error:
+            self.notify(f"Cannot resume {choice.session_id}: {error}", severity="error")
+            if not self._offer_resume():
+                self._open_setup()
+            return
+        opened = resumed.reconstructed.opened
+        self.controller = resumed.controller
+        self.plan, self.setup = opened.plan, opened.setup
+        self.decision = resumed.applied.decision
+        for command in resumed.applied.commands:  # the status read (never a re-sent increase)
+            self._commands.put(command)
+        self.push_screen(RunScreen())
+        self.title = self.title_text()
+        self.set_interval(1.0, self.tick)
+        self.notify("Session resumed: reading the pump before anything else.", severity="warning")
 
     def _open_setup(self) -> None:
         defaults = dict(self.services.setup_defaults)

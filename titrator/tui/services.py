@@ -69,6 +69,8 @@ class AppServices:
         sync_each_record: fsync every audit record (always, except in benchmarks).
         session_id: makes a new session's id from the wall time (tests fix it).
         key_monotonic: the clock the rate confirmation times keys with (bounce detection).
+        offer_resume: look for unfinished sessions at start-up and offer to resume them.
+        resume_session_id: `titrator resume SESSION`: offer only this session (no new one).
     """
 
     library: Library
@@ -86,6 +88,8 @@ class AppServices:
     sync_each_record: bool = True
     session_id: Callable[[datetime], str] = new_session_id
     key_monotonic: Callable[[], float] = time.monotonic
+    offer_resume: bool = True
+    resume_session_id: str | None = None
 
     @property
     def site(self) -> dict[str, Decimal | None]:
