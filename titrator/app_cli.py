@@ -9,18 +9,19 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from simulator import ModelConfig, Simulator
 from titrator.audit.paths import default_data_dir
 from titrator.clocks import Clock, ScaledClock, SystemClock
 from titrator.config import AppConfig, load_config
-from titrator.library_files import LibraryFileError, load_library
-from titrator.policy_files import load_policy
+from titrator.library_files import Library, LibraryFileError, load_library
+from titrator.policy_files import LoadedPolicy, load_policy
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.pump.manual import ManualPump
 from titrator.pump.newera import NewEraPump
+from titrator.training.scenarios import TrainingScenario
 from titrator.tui.services import AppServices, PumpFactory
 
 DEMO_PATIENT = {
@@ -36,6 +37,11 @@ DEMO_PATIENT = {
     "last_product_id": "never",
 }
 """The demo's pre-filled patient (a treatment-naive first infusion)."""
+
+
+def local_today() -> date:
+    """Today's date on this workstation (the 8-week first-infusion rule counts local days)."""
+    return datetime.now().astimezone().date()
 
 
 def _parser(prog: str, demo: bool) -> argparse.ArgumentParser:
@@ -108,7 +114,7 @@ def _services(
         data_dir=data_dir,
         key_file=config.key_file,
         training=training,
-        today=date.today,
+        today=local_today,
         setup_defaults=dict(DEMO_PATIENT) if training else {},
     )
 
@@ -187,3 +193,39 @@ def demo_main(argv: Sequence[str]) -> int:
                 training=True,
             )
         )
+
+
+def train_app(
+    training_scenario: TrainingScenario,
+    library: Library,
+    loaded: LoadedPolicy,
+    *,
+    speed: float,
+    data_dir: Path | None,
+) -> int:
+    """``titrator train SCENARIO``: the app on the simulator with the scenario's patient."""
+    from titrator.training.session import TrainingSession
+    from titrator.tui.app import TitratorApp
+
+    config = load_config(None)
+    config = config.model_copy(update={"station_id": TrainingSession.station_id(config.station_id)})
+    with TrainingSession(training_scenario, speed=speed) as training:
+        url = training.start_pump("pty")
+        services = AppServices(
+            library=library,
+            policy=loaded.policy,
+            policy_sha256=loaded.sha256,
+            config=config,
+            clock=ScaledClock(speed),
+            pump_factory=_serial_factory(url),
+            pump_kind="simulator",
+            data_dir=(data_dir or config.data_dir or default_data_dir()) / "training",
+            key_file=config.key_file,
+            training=True,
+            today=local_today,
+            setup_defaults=training.setup_defaults(local_today()),
+            offer_resume=False,
+            training_hooks=training,
+        )
+        result = TitratorApp(services).run()
+    return result if isinstance(result, int) else 0

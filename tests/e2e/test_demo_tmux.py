@@ -54,7 +54,7 @@ class Tmux:
         """Send keys (tmux key names: Enter, F2, F9, Tab...)."""
         self.run("send-keys", "-t", self.target, *keys)
 
-    def wait(self, what: str, check: Callable[[str], bool], timeout: float = 30.0) -> str:
+    def wait(self, what: str, check: Callable[[str], bool], timeout: float = 60.0) -> str:
         """Poll the pane until `check(text)` holds; fail with the last screen after `timeout`."""
         deadline = time.monotonic() + timeout
         text = self.screen()
@@ -65,7 +65,7 @@ class Tmux:
             text = self.screen()
         return text
 
-    def wait_text(self, needle: str, timeout: float = 30.0) -> str:
+    def wait_text(self, needle: str, timeout: float = 60.0) -> str:
         """Wait until `needle` is on screen."""
         return self.wait(repr(needle), lambda text: needle in text, timeout)
 
@@ -148,7 +148,7 @@ def test_demo_from_setup_to_stop_in_a_real_terminal(tmux: Tmux, tmp_path: Path) 
     assert "step 1 of" in screen
 
     # The first vitals fall due (15 demo minutes); one set, recorded.
-    tmux.wait_text("Vital signs due", timeout=60)
+    tmux.wait_text("Vital signs due", timeout=120)
     tmux.keys("v")
     tmux.wait_text("(F2 record, Esc cancel)")
     for n, value in enumerate(("36.9", "78", "120", "76", "16", "98"), start=1):

@@ -78,12 +78,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             print(f"titrator train: {line}", file=sys.stderr)
         return 2
     if args.headless is None:
-        print(
-            "titrator train: running a scenario in the app is wired by the app "
-            "(titrator/training/app_hooks.md); use --headless perfect|careless for now",
-            file=sys.stderr,
-        )
-        return 2
+        from titrator.app_cli import train_app  # the app only when it is wanted
+
+        return train_app(training, library, loaded, speed=args.speed, data_dir=args.data_dir)
     with tempfile.TemporaryDirectory(prefix="titrator-train-") as scratch:
         data_dir = args.data_dir or Path(scratch)
         run = HeadlessRun(

@@ -29,7 +29,7 @@ from titrator.training.records import (
     read_training_log,
     training_station_id,
 )
-from titrator.training.report import write_html
+from titrator.training.report import render_text, write_html
 from titrator.training.scenarios import TrainingScenario, mark_training
 
 
@@ -140,6 +140,12 @@ class TrainingSession:
     def write_debrief(self, audit_path: str | Path, html_path: str | Path) -> Path:
         """Write the debrief as a self-contained HTML page; returns its path."""
         return write_html(self.debrief(audit_path), Path(html_path))
+
+    def debrief_text(self, audit_path: Path, html_path: Path) -> str:
+        """Write the debrief page and return the debrief as text (for the app's last screen)."""
+        debrief = self.debrief(audit_path)
+        page = write_html(debrief, html_path)
+        return f"{render_text(debrief)}\nDebrief page: {page}\n"
 
     def close(self) -> None:
         """Stop the simulator."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 from decimal import Decimal
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -77,6 +78,7 @@ from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupResult, SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
+from titrator.tui.screens.text import TextScreen
 from titrator.tui.services import AppServices
 
 _LINK_MARK = {
@@ -140,6 +142,7 @@ class TitratorApp(App[int]):
         self._commands: queue.Queue[PumpCommand | None] = queue.Queue()
         self._early_wire: list[WireRecord] = []
         self._last_poll: dict[Direction, str] = {}
+        self._complaints = ""
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -213,13 +216,17 @@ class TitratorApp(App[int]):
         defaults = dict(self.services.setup_defaults)
         if self.setup is not None:
             defaults = dict(self.setup.raw)
+        hooks = self.services.training_hooks
         screen = SetupScreen(
             self.services.library.products,
             self.services.site,
             self.services.today(),
             initial=defaults,
+            risks=hooks.risk_factors() if hooks is not None else (),
         )
         self.push_screen(screen, self._setup_done)
+        if hooks is not None and self.setup is None:
+            self.push_screen(TextScreen("Training briefing", hooks.briefing(), "Enter: to setup"))
 
     def _setup_done(self, result: SetupResult | None) -> None:
         if result is None:
@@ -251,6 +258,9 @@ class TitratorApp(App[int]):
         writer = self.services.open_audit(session_id, self.setup.nurse_id)
         session = InfusionSession(self.plan, self.services.policy, session_id)
         self.controller = InfusionController(session, writer)
+        hooks = self.services.training_hooks
+        if hooks is not None:
+            self.setup = hooks.mark_setup(self.setup)
         library = self.services.library
         self.feed(
             SessionOpened(
@@ -263,6 +273,8 @@ class TitratorApp(App[int]):
                 setup=self.setup,
             )
         )
+        if hooks is not None:
+            hooks.attach(self.controller, now)
         for record in self._early_wire:
             self.controller.record_extra(wire_record(record), now)
         self._early_wire.clear()
@@ -285,6 +297,9 @@ class TitratorApp(App[int]):
         for command in applied.commands:
             self._commands.put(command)
         self._log_events(applied.decision)
+        hooks = self.services.training_hooks
+        if hooks is not None:
+            self._cues(hooks.on_decision(applied.decision, self.now()))
         if applied.audit_error:
             self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
         self._refresh_run()
@@ -311,6 +326,23 @@ class TitratorApp(App[int]):
             for command in recovered.commands:
                 self._commands.put(command)
         self.feed(Tick(at=now))
+        self._training_tick(now)
+
+    def _cues(self, notices: list[str]) -> None:
+        """Training: show bedside cues (a beeping pump, a new bag) as the trainee would see them."""
+        for notice in notices:
+            self.notify(notice, title="TRAINING", severity="warning", timeout=15)
+
+    def _training_tick(self, now: Instant) -> None:
+        hooks = self.services.training_hooks
+        if hooks is None:
+            return
+        self._cues(hooks.tick(now))
+        said = " ".join(hooks.complaints())
+        if said != self._complaints:
+            self._complaints = said
+            if said:
+                self.notify(f"The patient says: {said}", title="TRAINING", timeout=20)
 
     def _refresh_run(self) -> None:
         if isinstance(self.screen, RunScreen):
@@ -400,9 +432,15 @@ class TitratorApp(App[int]):
         self.push_screen(OverrideModal(submit, decision.prompt.title))
 
     def open_vitals(self) -> None:
-        """The vitals dialog."""
+        """The vitals dialog (in training, with the simulated monitor's reading above it)."""
+        title = "Vital signs"
+        hooks = self.services.training_hooks
+        if hooks is not None:
+            shown = "  ".join(f"{k} {v}" for k, v in hooks.monitor().items())
+            said = " ".join(hooks.complaints()) or "nothing"
+            title = f"Patient monitor (TRAINING): {shown}\nThe patient says: {said}\nVital signs"
         self.push_screen(
-            VitalsModal(lambda raw: self.submit(VitalsEntered(at=self.now(), raw=raw)))
+            VitalsModal(lambda raw: self.submit(VitalsEntered(at=self.now(), raw=raw)), title)
         )
 
     def open_symptoms(self) -> None:
@@ -461,6 +499,11 @@ class TitratorApp(App[int]):
         audit = self.controller.audit
         path = str(getattr(audit, "path", ""))
         self.push_screen(SummaryScreen(self.plan, self.decision, self.controller.head, path))
+        hooks = self.services.training_hooks
+        if hooks is not None and path:
+            log = Path(path)
+            text = hooks.debrief_text(log, log.with_suffix(".debrief.html"))
+            self.push_screen(TextScreen("Debrief (TRAINING)", text, "Enter: to the summary"))
 
     # -- the pump ------------------------------------------------------------------------------
 

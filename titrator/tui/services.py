@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from titrator.audit.writer import AuditWriter
 from titrator.clocks import Clock
 from titrator.config import AppConfig
+from titrator.controller import InfusionController
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import Decision
 from titrator.domain.policy import Policy
+from titrator.domain.setup import InfusionSetup, RiskFactor
 from titrator.library_files import Library
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
 
@@ -49,6 +54,46 @@ class AuditClock:
         return self._clock.now().mono_ms / 1000
 
 
+class TrainingHooks(Protocol):
+    """What a training scenario adds to the app (`titrator.training.session.TrainingSession`)."""
+
+    def briefing(self) -> str:
+        """What the trainee is told before the start."""
+        ...
+
+    def risk_factors(self) -> tuple[RiskFactor, ...]:
+        """Risk factors to tick on the setup screen."""
+        ...
+
+    def mark_setup(self, setup: InfusionSetup) -> InfusionSetup:
+        """The setup with the training marks (recorded in `session_opened`)."""
+        ...
+
+    def attach(self, controller: InfusionController, now: Instant) -> None:
+        """Called right after `session_opened` is recorded."""
+        ...
+
+    def tick(self, now: Instant) -> list[str]:
+        """Bedside cues that fall due now."""
+        ...
+
+    def on_decision(self, decision: Decision, now: Instant) -> list[str]:
+        """Called after every applied decision; cues to show."""
+        ...
+
+    def monitor(self) -> dict[str, str]:
+        """The simulated monitor's vital signs, as text."""
+        ...
+
+    def complaints(self) -> list[str]:
+        """What the patient says now."""
+        ...
+
+    def debrief_text(self, audit_path: Path, html_path: Path) -> str:
+        """The debrief as text, after writing it as a page at `html_path`."""
+        ...
+
+
 @dataclass
 class AppServices:
     """Everything the app needs from outside.
@@ -71,6 +116,7 @@ class AppServices:
         key_monotonic: the clock the rate confirmation times keys with (bounce detection).
         offer_resume: look for unfinished sessions at start-up and offer to resume them.
         resume_session_id: `titrator resume SESSION`: offer only this session (no new one).
+        training_hooks: a running training scenario (the simulated patient, cues, debrief).
     """
 
     library: Library
@@ -90,6 +136,7 @@ class AppServices:
     key_monotonic: Callable[[], float] = time.monotonic
     offer_resume: bool = True
     resume_session_id: str | None = None
+    training_hooks: TrainingHooks | None = None
 
     @property
     def site(self) -> dict[str, Decimal | None]:

@@ -68,8 +68,10 @@ class SetupScreen(Screen[SetupResult]):
         today: date,
         *,
         initial: Mapping[str, str] | None = None,
+        risks: tuple[RiskFactor, ...] = (),
     ) -> None:
         super().__init__()
+        self.risks = risks
         self.products = products
         self.site = site
         self.today = today
@@ -133,7 +135,8 @@ class SetupScreen(Screen[SetupResult]):
             )
             yield Label("Risk factors (renal / thrombosis): space to tick", classes="section")
             yield SelectionList[RiskFactor](
-                *[(factor.label, factor) for factor in RiskFactor], id="risk_factors"
+                *[(factor.label, factor, factor in self.risks) for factor in RiskFactor],
+                id="risk_factors",
             )
             yield Static("", id="derived")
             yield Static(DISCLAIMER, id="disclaimer")
