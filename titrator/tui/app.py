@@ -9,19 +9,15 @@ STOP (F9) is a priority binding: no focused input can swallow it, and it works o
 from __future__ import annotations
 
 import queue
-from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
-from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.message import Message
 
 from titrator.audit.errors import AuditError
 from titrator.audit.reconstruct import ResumeError
 from titrator.audit.unfinished import find_unfinished
-from titrator.controller import InfusionController, execute_command, link_input, wire_record
+from titrator.controller import InfusionController, wire_record
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import (
@@ -31,14 +27,11 @@ from titrator.domain.decisions import (
     PumpCommand,
     SessionState,
 )
-from titrator.domain.decisions import LinkState as EngineLink
 from titrator.domain.events import (
     ChecklistAnswered,
     InputEvent,
     LotRecorded,
     NurseDecided,
-    PumpLinkChanged,
-    PumpStatusRead,
     SessionOpened,
     StopRequested,
     SymptomsEntered,
@@ -52,21 +45,16 @@ from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import show_ml_per_h
 from titrator.pump.base import (
     Direction,
-    EventKind,
     LinkState,
     PumpAdapter,
-    PumpError,
-    PumpEvent,
     PumpStatus,
     WireRecord,
 )
-from titrator.pump.manual import ManualAction, ManualPump
 from titrator.resume import resume_session
+from titrator.tui.pump_bridge import PumpBridge
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.modals import (
     LotModal,
-    ManualAnswer,
-    ManualPumpModal,
     OverrideModal,
     QuitModal,
     SymptomsModal,
@@ -75,49 +63,14 @@ from titrator.tui.screens.modals import (
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
-from titrator.tui.screens.run import RunScreen
+from titrator.tui.screens.run import RunScreen, describe_event
 from titrator.tui.screens.setup import SetupResult, SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
 from titrator.tui.screens.text import TextScreen
 from titrator.tui.services import AppServices
 
-_LINK_MARK = {
-    LinkState.CONNECTED: "● CONNECTED",
-    LinkState.UNCERTAIN: "▲ UNCERTAIN",
-    LinkState.LOST: "✗ LINK LOST",
-    LinkState.DISCONNECTED: "○ NOT CONNECTED",
-}
 
-
-class PumpWire(Message):
-    """Bytes on the pump wire (posted from a pump thread)."""
-
-    def __init__(self, record: WireRecord) -> None:
-        super().__init__()
-        self.record = record
-
-
-class PumpNotice(Message):
-    """An adapter event: link change, alarm, manual instruction (posted from a pump thread)."""
-
-    def __init__(self, event: PumpEvent) -> None:
-        super().__init__()
-        self.event = event
-
-
-class PumpResult(Message):
-    """The engine inputs that follow from one pump command (posted by the pump worker)."""
-
-    def __init__(
-        self, inputs: list[InputEvent], link: LinkState, status: PumpStatus | None
-    ) -> None:
-        super().__init__()
-        self.inputs = inputs
-        self.link = link
-        self.status = status
-
-
-class TitratorApp(App[int]):
+class TitratorApp(PumpBridge):
     """The nurse's app for one infusion."""
 
     CSS_PATH = "app.tcss"
@@ -285,10 +238,6 @@ class TitratorApp(App[int]):
 
     # -- feeding the engine --------------------------------------------------------------------
 
-    def now(self) -> Instant:
-        """The clock's current instant."""
-        return self.services.clock.now()
-
     def feed(self, event: InputEvent) -> Decision:
         """Feed one input: engine, audit log, then queue the released pump commands."""
         assert self.controller is not None
@@ -307,10 +256,6 @@ class TitratorApp(App[int]):
         if ended and self.controller.head is not None:
             self._show_summary()
         return applied.decision
-
-    def _restamped(self, event: InputEvent) -> InputEvent:
-        """Pump results are stamped when they are fed, so time never runs backwards."""
-        return event.model_copy(update={"at": self.now()})
 
     def tick(self) -> None:
         """Let time pass: retry a failing audit log, then feed a Tick at the clock's time.
@@ -504,157 +449,3 @@ class TitratorApp(App[int]):
             log = Path(path)
             text = hooks.debrief_text(log, log.with_suffix(".debrief.html"))
             self.push_screen(TextScreen("Debrief (TRAINING)", text, "Enter: to the summary"))
-
-    # -- the pump ------------------------------------------------------------------------------
-
-    def _on_wire(self, record: WireRecord) -> None:
-        self.post_message(PumpWire(record))
-
-    def _on_pump_event(self, event: PumpEvent) -> None:
-        self.post_message(PumpNotice(event))
-
-    @work(thread=True, group="pump", exit_on_error=False, name="pump")
-    def _pump_worker(self) -> None:
-        """Connect, then send commands one at a time, in order, for the life of the app."""
-        pump = self.pump
-        assert pump is not None
-        try:
-            info = pump.connect(requester="titrator", reason="start-up")
-            self.last_pump_status = info.status
-        except PumpError as error:
-            self.pump_problem = f"{type(error).__name__}: {error}"
-        self.pump_link = pump.link_state
-        while True:
-            command = self._commands.get()
-            if command is None:
-                return
-            inputs, status = execute_command(pump, command, self.now())
-            self.post_message(PumpResult(inputs, pump.link_state, status))
-
-    def on_pump_result(self, message: PumpResult) -> None:
-        """Feed a pump command's outcome (stamped now)."""
-        self.pump_link = message.link
-        if message.status is not None:
-            self.last_pump_status = message.status
-        for event in message.inputs:
-            self.feed(self._restamped(event))
-
-    def on_pump_wire(self, message: PumpWire) -> None:
-        """Record the bytes in the audit log (kept until the log exists).
-
-        The keepalive's routine status polls repeat every second; a poll is recorded when its
-        bytes differ from the previous poll in the same direction or carry a note (unsolicited
-        alarm, garbage, stale reply), so every change on the wire is kept without thousands of
-        identical lines.
-        """
-        record = message.record
-        if record.requester == "keepalive" and not record.note:
-            if self._last_poll.get(record.direction) == record.data_hex:
-                return
-            self._last_poll[record.direction] = record.data_hex
-        if self.controller is None:
-            self._early_wire.append(message.record)
-            return
-        self.controller.record_extra(wire_record(message.record), self.now())
-
-    def on_pump_notice(self, message: PumpNotice) -> None:
-        """Link changes and alarms reach the engine at once; manual instructions are shown."""
-        event = message.event
-        self.pump_link = event.status.link_state
-        self.last_pump_status = event.status
-        if event.kind is EventKind.INSTRUCTION:
-            self._show_instruction()
-            return
-        if self.controller is None:
-            self._refresh_run()
-            return
-        link = link_input(event, self.now())
-        if link is not None and self._link_news(link):
-            self.feed(link)
-        elif event.kind in (EventKind.ALARM, EventKind.VTBI_COMPLETE):
-            status = event.status
-            self.notify(f"PUMP: {event.detail}", severity="error")
-            rate = status.rate_ml_per_h if status.infusing else Decimal(0)
-            if rate is not None:
-                self.feed(
-                    PumpStatusRead(at=self.now(), running=status.infusing, rate_ml_per_h=rate)
-                )
-        self._refresh_run()
-
-    def _link_news(self, link: InputEvent) -> bool:
-        """Whether a link change is news to the engine.
-
-        The adapter reports "connected" whenever its link settles, also after a status read has
-        resolved UNCERTAIN; the engine only expects "link back" after it was told it was lost.
-        """
-        assert self.controller is not None
-        lost = self.controller.session.link is EngineLink.LOST
-        return isinstance(link, PumpLinkChanged) and link.up == lost
-
-    def _show_instruction(self) -> None:
-        pump = self.pump
-        if not isinstance(pump, ManualPump):
-            return
-        instruction = pump.pending
-        if instruction is None:
-            return
-        nurse = self.setup.nurse_id if self.setup else "nurse"
-        ask_rate = instruction.action in (ManualAction.SET_RATE, ManualAction.READ_STATUS)
-        ask_infusing = instruction.action is ManualAction.READ_STATUS
-
-        def answered(answer: ManualAnswer | None) -> None:
-            try:
-                if answer is None:
-                    pump.decline(instruction.id, nurse=nurse, reason="nurse could not do it")
-                else:
-                    pump.confirm(
-                        instruction.id,
-                        nurse=nurse,
-                        displayed_rate_ml_per_h=answer.displayed_rate_ml_per_h,
-                        infusing=answer.infusing,
-                    )
-            except KeyError:
-                self.notify("That pump instruction is no longer pending.", severity="warning")
-
-        self.push_screen(ManualPumpModal(instruction.text, ask_rate, ask_infusing), answered)
-
-    def pump_text(self) -> str:
-        """The pump line: kind, link and state as words and marks, never colour alone."""
-        link = _LINK_MARK[self.pump_link]
-        status = self.last_pump_status
-        state = status.pump_state.value.upper() if status else "UNKNOWN"
-        rate = (
-            show_ml_per_h(status.rate_ml_per_h)
-            if status and status.rate_ml_per_h is not None
-            else "rate unknown"
-        )
-        problem = f" · {self.pump_problem}" if self.pump_problem else ""
-        return f"PUMP ({self.services.pump_kind}) {link} · {state} · {rate}{problem}"
-
-    def on_unmount(self) -> None:
-        """Stop the pump worker (a manual instruction still waiting for the nurse is dropped)."""
-        self._commands.put(None)
-        if isinstance(self.pump, ManualPump):
-            self.pump.close()  # supersedes a pending instruction; the worker would wait for it
-
-
-def describe_event(event: object) -> str:
-    """One human line for an audit event worth showing in the recent events, or ''."""
-    kind = getattr(event, "kind", "")
-    if kind == "state_changed":
-        return f"state → {getattr(event, 'to_state', '')}"
-    if kind == "rate_changed":
-        return f"rate → {show_ml_per_h(getattr(event, 'to_ml_per_h', Decimal(0)))}"
-    if kind == "input_refused":
-        return f"✗ refused: {getattr(event, 'reason', '')}"
-    if kind == "reaction_opened":
-        return "!! reaction recorded"
-    if kind == "override_recorded":
-        return "override recorded"
-    if kind == "vitals_accepted":
-        return "vitals recorded"
-    if kind == "alarm_raised":
-        return f"!! alarm: {getattr(event, 'code', '')}"
-    if kind == "stop_requested":
-        return "STOP pressed"
-    return ""

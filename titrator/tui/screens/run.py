@@ -27,6 +27,7 @@ from titrator.domain.units import (
     plain,
     show_mg_per_kg_min,
     show_ml,
+    show_ml_per_h,
     show_ml_per_kg_min,
 )
 
@@ -244,3 +245,25 @@ class RunScreen(Screen[None]):
         """The kind of the prompt on screen (for tests)."""
         decision = self.titrator.decision
         return decision.prompt.kind if decision and decision.prompt else None
+
+
+def describe_event(event: object) -> str:
+    """One human line for an audit event worth showing in the recent events, or ''."""
+    kind = getattr(event, "kind", "")
+    if kind == "state_changed":
+        return f"state → {getattr(event, 'to_state', '')}"
+    if kind == "rate_changed":
+        return f"rate → {show_ml_per_h(getattr(event, 'to_ml_per_h', Decimal(0)))}"
+    if kind == "input_refused":
+        return f"✗ refused: {getattr(event, 'reason', '')}"
+    if kind == "reaction_opened":
+        return "!! reaction recorded"
+    if kind == "override_recorded":
+        return "override recorded"
+    if kind == "vitals_accepted":
+        return "vitals recorded"
+    if kind == "alarm_raised":
+        return f"!! alarm: {getattr(event, 'code', '')}"
+    if kind == "stop_requested":
+        return "STOP pressed"
+    return ""
