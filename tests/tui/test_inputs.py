@@ -393,3 +393,30 @@ async def test_a_manual_pump_dialog_refuses_an_unreadable_rate(make_app: AppFact
         await settle(pilot)
         assert decision(app).state is SessionState.RUNNING
     assert built.manual_pump.records[0].answer is not None
+
+
+async def test_stop_does_not_wait_behind_an_unanswered_manual_instruction(
+    make_app: AppFactory,
+) -> None:
+    built = make_app(pump="manual")
+    app = built.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await at_baseline_done(pilot)
+        await pilot.press("a", "enter", "c")
+        await on_screen(pilot, ManualPumpModal)  # "program the pump to 21 mL/h", unanswered
+        await pilot.press("f9")
+        # The stop instruction comes next at once (it does not wait for the old one to time out).
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ManualPumpModal)
+                and "stop" in static_text(app.screen, "#instruction").lower()
+            ),
+            "the stop instruction",
+        )
+        await _answer_manual(pilot, None)
+        await settle(pilot)
+        assert decision(app).state in (SessionState.ABORTED, SessionState.STOPPED)
+    records = built.manual_pump.records
+    assert records[0].outcome is Outcome.DECLINED
+    assert any(r.instruction.action is ManualAction.STOP for r in records)

@@ -8,6 +8,7 @@ STOP (F9) is a priority binding: no focused input can swallow it, and it works o
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from pathlib import Path
 from typing import ClassVar
@@ -50,11 +51,13 @@ from titrator.pump.base import (
     PumpStatus,
     WireRecord,
 )
+from titrator.pump.manual import ManualPump
 from titrator.resume import resume_session
 from titrator.tui.pump_bridge import PumpBridge
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.modals import (
     LotModal,
+    ManualPumpModal,
     OverrideModal,
     QuitModal,
     SymptomsModal,
@@ -413,8 +416,25 @@ class TitratorApp(PumpBridge):
             return
         if isinstance(self.screen, RateConfirmModal):
             self.screen.dismiss(False)  # a rate change on screen is void once STOP is pressed
+        self._supersede_manual_instruction()
         self.feed(StopRequested(at=self.now(), reason="STOP key (F9)"))
         self.notify("STOP recorded: the pump is being stopped.", severity="error")
+
+    def _supersede_manual_instruction(self) -> None:
+        """Manual pump: STOP must not wait behind an instruction the nurse has not answered.
+
+        The pending instruction is declined (its command is reported as not done) and its
+        dialog closed, so the worker goes straight on to the stop instruction.
+        """
+        pump = self.pump
+        if not isinstance(pump, ManualPump) or pump.pending is None:
+            return
+        nurse = self.setup.nurse_id if self.setup else "nurse"
+        # KeyError: answered or timed out meanwhile, so nothing is blocking the stop.
+        with contextlib.suppress(KeyError):
+            pump.decline(pump.pending.id, nurse=nurse, reason="superseded by STOP")
+        if isinstance(self.screen, ManualPumpModal):
+            self.screen.dismiss(None)  # its instruction is no longer pending: nothing to answer
 
     @property
     def infusion_active(self) -> bool:

@@ -198,6 +198,9 @@ class PumpBridge(App[int]):
         ask_infusing = instruction.action is ManualAction.READ_STATUS
 
         def answered(answer: ManualAnswer | None) -> None:
+            current = pump.pending
+            if current is None or current.id != instruction.id:
+                return  # superseded (STOP) or timed out: the pump recorded how it ended
             try:
                 if answer is None:
                     pump.decline(instruction.id, nurse=nurse, reason="nurse could not do it")
