@@ -177,7 +177,8 @@ def pump_rate_ml_per_h(
     if Fraction(decimal_path) != exact_floor:
         raise CrossCheckError(
             f"rate cross-check failed for {rate.value} {rate.unit} at {weight_kg} kg: "
-            f"{decimal_path} mL/h (decimal) vs {float(exact_floor)} mL/h (exact)"
+            f"{decimal_path} mL/h (decimal) vs "
+            f"{Decimal(exact_floor.numerator) / Decimal(exact_floor.denominator)} mL/h (exact)"
         )
     return decimal_path
 
