@@ -107,6 +107,13 @@ class LotRecorded(_Event):
     lot: str
 
 
+class PauseRequested(_Event):
+    """The nurse pauses the infusion for a reason that is not a reaction (a line, a bathroom)."""
+
+    kind: Literal["pause_requested"] = "pause_requested"
+    reason: str
+
+
 class StopRequested(_Event):
     """The nurse pressed STOP (accepted in every state)."""
 
@@ -340,6 +347,7 @@ InputEvent = Annotated[
     | SymptomsEntered
     | NurseDecided
     | LotRecorded
+    | PauseRequested
     | StopRequested
     | PumpOutcome
     | PumpStatusRead
@@ -357,6 +365,7 @@ AuditEvent = Annotated[
     | SymptomsEntered
     | NurseDecided
     | LotRecorded
+    | PauseRequested
     | StopRequested
     | PumpOutcome
     | PumpStatusRead
@@ -397,6 +406,7 @@ INPUT_KINDS: Final = frozenset(
         "symptoms_entered",
         "nurse_decided",
         "lot_recorded",
+        "pause_requested",
         "stop_requested",
         "pump_outcome",
         "pump_status",

@@ -41,6 +41,7 @@ from titrator.domain.events import (
     InputRefused,
     LotRecorded,
     NurseDecided,
+    PauseRequested,
     PromptShown,
     PumpLinkChanged,
     PumpOutcome,
@@ -62,6 +63,7 @@ from titrator.domain.session_decide import apply_decision, begin_observation
 from titrator.domain.session_inputs import (
     check_pause_resolved,
     on_lot,
+    on_pause,
     on_stop,
     on_symptoms,
     on_vitals,
@@ -230,6 +232,10 @@ class InfusionSession:
         """Take the session over after a restart (`now` from the new process's clocks)."""
         return self.handle(SessionResumed(at=now, detail=detail))
 
+    def pause(self, reason: str, now: Instant) -> Decision:
+        """The nurse pauses the infusion (not for a reaction); it resumes at the same rate."""
+        return self.handle(PauseRequested(at=now, reason=reason))
+
     def stop(self, reason: str, now: Instant) -> Decision:
         """STOP: accepted in every state."""
         return self.handle(StopRequested(at=now, reason=reason))
@@ -341,7 +347,9 @@ class InfusionSession:
             return
         if d.mode in ENDED_MODES:
             raise Refused(f"the session is {d.mode.value}")
-        if isinstance(ev, VitalsEntered):
+        if isinstance(ev, PauseRequested):
+            on_pause(d, ev, out)
+        elif isinstance(ev, VitalsEntered):
             on_vitals(d, ev, out)
         elif isinstance(ev, SymptomsEntered):
             on_symptoms(d, ev, out)

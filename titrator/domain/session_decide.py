@@ -229,9 +229,13 @@ def apply_decision(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
             raise Refused("cannot resume: " + "; ".join(blockers))
         rate = data.resume_rate
         data.step = data.step_for_rate(rate)
-        data.restarted_after_reaction = True
         data.paused_until_ms = None
-        data.mode = SessionState.SLOWED
+        if data.nurse_pause:  # not a reaction: back where it was, at the same rate
+            data.nurse_pause = False
+            data.mode = SessionState.SLOWED if data.reaction_open else SessionState.RUNNING
+        else:
+            data.restarted_after_reaction = True
+            data.mode = SessionState.SLOWED
         set_rate(data, out, rate, "resume after pause", start=True)
     elif kind is PromptKind.HOLDING:
         _clear_reaction(data, out, ev)

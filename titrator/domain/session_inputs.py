@@ -5,11 +5,15 @@ Functions over the session's `SessionData`; each raises `Refused` before changin
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from titrator.domain.assess import Recommendation, assess
+from titrator.domain.clock import minutes_to_ms
 from titrator.domain.decisions import Prompt, PromptKind, SessionState
 from titrator.domain.events import (
     AssessmentMade,
     LotRecorded,
+    PauseRequested,
     ReactionOpened,
     StopRequested,
     SymptomsEntered,
@@ -26,6 +30,7 @@ from titrator.domain.session_state import (
     Outbox,
     Refused,
     SessionData,
+    set_rate,
 )
 from titrator.domain.units import InputError
 from titrator.domain.vitals import VitalsError, parse_symptoms, parse_vitals
@@ -48,6 +53,22 @@ def on_stop(data: SessionData, ev: StopRequested, out: Outbox) -> None:
     if d.mode in RUNNING_MODES or d.mode is SessionState.PAUSED:
         d.mode = SessionState.STOPPED
         d.paused_until_ms = None
+
+
+def on_pause(data: SessionData, ev: PauseRequested, out: Outbox) -> None:
+    """The nurse pauses a running infusion (not for a reaction); it resumes at the same rate."""
+    d = data
+    reason = ev.reason.strip()
+    if not reason:
+        raise Refused("say why the infusion is paused", field="reason", raw=ev.reason)
+    if d.mode not in RUNNING_MODES or d.rate == 0:
+        raise Refused("nothing is running to pause")
+    d.resume_rate = d.rate
+    set_rate(d, out, Decimal(0), f"pause: {reason}")
+    d.mode = SessionState.PAUSED
+    d.paused_until_ms = None
+    d.pause_expired = True  # no minimum pause: the nurse resumes when ready
+    d.nurse_pause = True
 
 
 def on_vitals(data: SessionData, ev: VitalsEntered, out: Outbox) -> None:
@@ -159,6 +180,14 @@ def open_reaction(data: SessionData, out: Outbox, rec: Recommendation) -> None:
             )
         )
     d.reaction_open = True
+    if d.nurse_pause and d.resume_rate is not None:
+        # A reaction during the nurse's pause makes it a reaction pause: the policy's time,
+        # and a resume only lower, once it has settled.
+        d.nurse_pause = False
+        d.resume_rate = d.slow_target(d.resume_rate)
+        d.paused_until_ms = out.now.mono_ms + minutes_to_ms(d.policy.restart.pause_min)
+        d.pause_expired = False
+        d.had_pause = True
     if not new_rules and rec.action.rank <= d.acknowledged_rank:
         return
     if d.mode is SessionState.PAUSED and rec.action.rank <= Action.PAUSE.rank:

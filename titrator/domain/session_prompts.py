@@ -163,7 +163,11 @@ def _paused_prompt(data: SessionData, now_ms: int) -> Prompt:
     blockers = resume_blockers(data, now_ms)
     if not blockers and data.resume_rate is not None:
         resume = rate_text(data.plan, data.resume_rate)
-        text = f"The pause is over and the reaction has settled: resume at {resume}."
+        text = (
+            f"Paused by the nurse: resume at {resume} when ready."
+            if data.nurse_pause
+            else f"The pause is over and the reaction has settled: resume at {resume}."
+        )
         rec = Recommendation(
             action=Action.CONTINUE,
             rule_ids=(RESUME_RULE,),
@@ -172,7 +176,7 @@ def _paused_prompt(data: SessionData, now_ms: int) -> Prompt:
         )
         return _prompt(
             PromptKind.RESUME,
-            "Resume at a lower rate",
+            "Resume" if data.nurse_pause else "Resume at a lower rate",
             text,
             recommendation=rec,
             proposed_rate_ml_per_h=data.resume_rate,

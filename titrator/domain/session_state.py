@@ -130,6 +130,8 @@ class SessionData:
     resumed_ms: int | None = None
     """When the session was last taken over after a restart: older vitals allow no increase."""
     lot: str | None = None
+    nurse_pause: bool = False
+    """The current pause was the nurse's (not a reaction): resume at the same rate."""
     stop_note: str = ""
     """Why the infusion is stopped, when titrator did not stop it (the pump stopped by itself)."""
 

@@ -82,6 +82,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.link = LinkState.OK
         self.reaction_open = False
         self.rate_at_reaction = Decimal(0)
+        self.last_running_rate = Decimal(0)
         self.never_restart = False
         self.rate = Decimal(0)
         self.step: int | None = None
@@ -154,8 +155,8 @@ class SessionMachine(RuleBasedStateMachine):
         elif isinstance(event, LinkStateChanged):
             self.link = event.link
         elif isinstance(event, ReactionOpened):
-            if not self.reaction_open:
-                self.rate_at_reaction = self.rate
+            if not self.reaction_open:  # (during a pause: the rate it ran at before)
+                self.rate_at_reaction = self.rate or self.last_running_rate
             self.reaction_open = True
             self.never_restart = self.never_restart or event.never_restart
         elif isinstance(event, ReactionCleared):
@@ -191,7 +192,11 @@ class SessionMachine(RuleBasedStateMachine):
                 assert now_ms - self.vitals_ms <= limit, "only with fresh vitals"
             elif self.reaction_open:
                 assert to < self.rate_at_reaction, "a resume is always lower"
+            elif self.last_running_rate > 0:
+                assert to <= self.last_running_rate, "a restart never climbs above the last rate"
         self.rate = to
+        if to > 0:
+            self.last_running_rate = to
         self.step = event.step
         self.rate_changed_ms = now_ms
 
@@ -268,6 +273,14 @@ class SessionMachine(RuleBasedStateMachine):
         assert decision.refusal is None, "stop is always accepted"
         assert decision.rate_ml_per_h == 0
         assert isinstance(decision.events[0], StopRequested)
+
+    @rule(roll=st.integers(0, 2))
+    def nurse_pause(self, roll: int) -> None:
+        if roll:  # rarer than the other inputs, like a stop
+            return
+        decision = self.apply(self.session.pause("generated", self.now))
+        if decision.refusal is None:
+            assert decision.rate_ml_per_h == 0
 
     @rule(lot=st.sampled_from(["L1", "L2", "L3"]))
     def lot(self, lot: str) -> None:
