@@ -40,6 +40,7 @@ from titrator.domain.events import (
     InputEvent,
     LotRecorded,
     NurseDecided,
+    PauseRequested,
     PumpOutcome,
     PumpStatusRead,
     SessionOpened,
@@ -62,7 +63,7 @@ ORIGIN_MONO_MS = 24 * 60 * MS_PER_MIN
 DEFAULT_START = "2026-01-05T08:00:00Z"
 TAIL_LIMIT_MS = 48 * 60 * MS_PER_MIN
 """After the last line, time runs on at most this long (or until nothing more is due)."""
-INPUT_KEYS = ("vitals", "symptoms", "decision", "lot", "stop")
+INPUT_KEYS = ("vitals", "symptoms", "decision", "lot", "pause", "stop")
 
 
 class ScriptError(ValueError):
@@ -359,6 +360,8 @@ class Runner:
                 event = NurseDecided(at=now, choice=Choice.OVERRIDE, reason=reason, note=note)
         elif "lot" in data:
             event = LotRecorded(at=now, lot=data["lot"])
+        elif "pause" in data:
+            event = PauseRequested(at=now, reason=data["pause"])
         else:
             event = StopRequested(at=now, reason=data["stop"])
         self.feed(event, f"line {line.number}")

@@ -37,9 +37,11 @@ from titrator.domain.events import (
     VitalsAccepted,
     VitalsEntered,
 )
+from titrator.pump.base import PumpState
+from titrator.pump.fake import FakePump
 from titrator.pump.manual import ManualAction, Outcome
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.modals import ManualPumpModal, OverrideModal, VitalsModal
+from titrator.tui.screens.modals import ManualPumpModal, OverrideModal, ReasonModal, VitalsModal
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.run import RunScreen
@@ -420,3 +422,39 @@ async def test_stop_does_not_wait_behind_an_unanswered_manual_instruction(
     records = built.manual_pump.records
     assert records[0].outcome is Outcome.DECLINED
     assert any(r.instruction.action is ManualAction.STOP for r in records)
+
+
+async def test_the_nurse_pauses_with_a_reason_and_resumes_at_the_same_rate(
+    make_app: AppFactory,
+) -> None:
+    built = make_app()
+    app = built.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quick_start(pilot)
+        await settle(pilot)
+        rate = decision(app).rate_ml_per_h
+        pump = built.fake_pump
+        await pilot.press("p")
+        await on_screen(pilot, ReasonModal)
+        await pilot.press("f2")  # no reason: refused by the engine, the dialog stays
+        await wait_for(
+            pilot, lambda: "Not recorded" in static_text(app.screen, "#reason-refusal"), "refusal"
+        )
+        await pilot.press(*"line check", "f2")
+        await on_screen(pilot, RunScreen)
+        await settle(pilot)
+        assert decision(app).state is SessionState.PAUSED
+        assert not delivering(pump)
+        assert prompt_kind(app) is PromptKind.RESUME
+        await accept(pilot)  # OLD 0 -> NEW rate: a start, two deliberate keys
+        await settle(pilot)
+        assert decision(app).state is SessionState.RUNNING
+        assert decision(app).rate_ml_per_h == rate
+        assert pump.true_rate_ml_per_h == rate
+    events = log_events(built.log_path)
+    pauses = [e for e in events if e.kind == "pause_requested"]
+    assert [getattr(e, "reason", "") for e in pauses] == ["", "line check"]
+
+
+def delivering(pump: FakePump) -> bool:
+    return pump.true_state is PumpState.INFUSING

@@ -33,6 +33,7 @@ from titrator.domain.events import (
     InputEvent,
     LotRecorded,
     NurseDecided,
+    PauseRequested,
     SessionOpened,
     StopRequested,
     SymptomsEntered,
@@ -60,6 +61,7 @@ from titrator.tui.screens.modals import (
     ManualPumpModal,
     OverrideModal,
     QuitModal,
+    ReasonModal,
     SymptomsModal,
     VitalsModal,
 )
@@ -402,6 +404,16 @@ class TitratorApp(PumpBridge):
 
         present = frozenset(s.value for s in session.symptoms)
         self.push_screen(SymptomsModal(submit, present, session.symptoms_other))
+
+    def open_pause(self) -> None:
+        """The pause dialog: a reason, then the pump is paused (resume is offered at once)."""
+        self.push_screen(
+            ReasonModal(
+                "Pause the infusion (not for a reaction: record symptoms for that)",
+                "Reason",
+                lambda text: self.submit(PauseRequested(at=self.now(), reason=text)),
+            )
+        )
 
     def open_lot(self) -> None:
         """The lot-change dialog."""

@@ -219,6 +219,39 @@ class OverrideModal(ModalScreen[bool]):
         self.dismiss(False)
 
 
+class ReasonModal(ModalScreen[bool]):
+    """One line of text for the engine (a pause's reason)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = _MODAL_BINDINGS
+
+    def __init__(self, heading: str, label: str, submit: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.heading = heading
+        self.label = label
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        """The heading and one field."""
+        with Vertical(id="reason-modal", classes="modal"):
+            yield Static(f"{self.heading}  (F2 record, Esc cancel)", classes="modal-title")
+            with Horizontal(classes="form-row"):
+                yield Label(self.label, classes="vital-label")
+                yield Input(id="reason-text", compact=True)
+            yield Static("", id="reason-refusal", classes="refusal")
+
+    def action_submit(self) -> None:
+        """Hand the text to the engine; stay open on a refusal."""
+        refusal = self.submit(self.query_one("#reason-text", Input).value)
+        if refusal is None:
+            self.dismiss(True)
+        else:
+            self.query_one("#reason-refusal", Static).update(f"✗ Not recorded: {refusal}")
+
+    def action_cancel(self) -> None:
+        """Close without recording."""
+        self.dismiss(False)
+
+
 class LotModal(ModalScreen[bool]):
     """Record the lot (batch) number of a new bag or vial."""
 

@@ -63,6 +63,7 @@ class RunScreen(Screen[None]):
         Binding("o", "override", "Override", id="run-override"),
         Binding("v", "vitals", "Vitals", id="run-vitals"),
         Binding("s", "symptoms", "Symptoms", id="run-symptoms"),
+        Binding("p", "pause", "Pause", id="run-pause"),
         Binding("l", "lot", "New lot", id="run-lot"),
     ]
 
@@ -206,6 +207,9 @@ class RunScreen(Screen[None]):
         )
         if action in ("vitals", "symptoms", "lot"):
             return None if ended else True
+        if action == "pause":
+            running = decision is not None and decision.rate_ml_per_h > 0
+            return True if running and not ended else None
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -235,6 +239,10 @@ class RunScreen(Screen[None]):
     def action_symptoms(self) -> None:
         """Record the symptoms present now (a reaction can be recorded at any time)."""
         self.titrator.open_symptoms()
+
+    def action_pause(self) -> None:
+        """Pause the infusion for a reason that is not a reaction."""
+        self.titrator.open_pause()
 
     def action_lot(self) -> None:
         """Record a new lot or bag."""
