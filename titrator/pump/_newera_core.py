@@ -96,7 +96,8 @@ class NewEraCore:
         self._vtbi: Decimal | None = None
         self._vtbi_complete = False
         self._alarms: list[AlarmEvent] = []
-        self._last_alarm: tuple[AlarmKind, float] | None = None
+        self._standing_alarm: AlarmKind | None = None
+        """The alarm reported and not yet cleared (no normal prompt since)."""
         self._op_alarm: AlarmKind | None = None
         self._last_ok_s = self._last_tx_s = 0.0
         self._settle = self._stopping = self._connecting = False
@@ -174,25 +175,29 @@ class NewEraCore:
         self._set_link(LinkState.LOST, detail)
 
     def note_alarm(self, kind: AlarmKind, solicited: bool) -> None:
-        """Record an alarm (a repeat of the same alarm within 2 s is the same alarm)."""
-        now_s = self._clock()
+        """Record an alarm and put the pump in ALARM (every New Era alarm stops it).
+
+        The state changes before anyone is told, so the event itself says the pump is not
+        infusing. The same alarm seen again before the pump has shown a normal prompt (the Safe-mode
+        packet, then the acknowledging reply) is the same alarm and is reported once.
+        """
         self._op_alarm = kind
+        self._pump_state = PumpState.ALARM
         if kind is AlarmKind.POWER_RESET:
             self._rate = None  # a rate set while running is not kept over a power cut
-        last = self._last_alarm
-        self._last_alarm = (kind, now_s)
-        if last is not None and last[0] is kind and now_s - last[1] < 2.0:
+        if self._standing_alarm is kind:
             return
-        self._alarms.append(AlarmEvent(kind, now_s, solicited))
+        self._standing_alarm = kind
+        self._alarms.append(AlarmEvent(kind, self._clock(), solicited))
         self._emit(EventKind.ALARM, f"pump alarm: {kind}", kind)
 
     def _absorb(self, reply: Reply) -> None:
         if reply.alarm is not None:
-            self._pump_state = PumpState.ALARM
             self.note_alarm(ALARM_KIND[reply.alarm], solicited=True)
             return
         if reply.prompt is None:  # pragma: no cover - the grammar gives one or the other
             return
+        self._standing_alarm = None  # a normal prompt: the alarm was acknowledged
         new, old = PROMPT_STATE[reply.prompt], self._pump_state
         self._pump_state = new
         stopped_itself = old is PumpState.INFUSING and new is PumpState.STOPPED

@@ -205,8 +205,8 @@ class HeadlessRun:
     def _driver_clock(self) -> float:
         """The driver's clock: the run's simulated time.
 
-        The driver's alarm de-duplication (2 s) and its record times then follow the scenario,
-        not the fraction of a second the run really takes.
+        The driver's record times then follow the scenario, not the fraction of a second the
+        run really takes.
         """
         return self.now.mono_ms / 1000
 

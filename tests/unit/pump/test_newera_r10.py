@@ -23,6 +23,7 @@ from titrator.pump.base import (
     FramingError,
     LinkLostError,
     LinkState,
+    PumpEvent,
     PumpState,
     WireRecord,
 )
@@ -207,3 +208,35 @@ def test_a_reply_that_does_not_fit_the_command_is_not_its_answer(
         assert len(_set_rate_tx(wire)) == 1
         assert _hex(frame_reply("00S5.000MH", safe=True)) in [r.data_hex for r in _rx(wire)]
         assert pump.status(**WHO).rate_ml_per_h == Decimal(10)  # the pump did carry it out
+
+
+@pytest.mark.parametrize("code", ["S", "T", "R"])
+def test_an_unsolicited_alarm_found_before_a_command_says_the_pump_stopped(
+    monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    """The Safe-mode alarm packet is already waiting when the next poll goes out (it is drained
+    before the command). The alarm event must already say the pump is not infusing: a listener
+    that follows the pump's state (the engine) learns of the stop from that one event, because
+    the acknowledgement that follows is the same alarm within 2 s and is not reported again."""
+    port = install(monkeypatch, ModelConfig(safe_timeout_s=10, power_up_quirk=False))
+    events: list[PumpEvent] = []
+    with NewEraPump(
+        "scripted://pump", reply_timeout_s=0.05, keepalive_s=None, on_event=events.append
+    ) as pump:
+        pump.connect(**WHO)
+        pump.set_rate(Decimal(5), **WHO)
+        pump.start(**WHO)
+        events.clear()
+        if code == "R":
+            port.model.power_reset()
+        else:
+            port.model.raise_alarm(code)
+
+        status = pump.status(**WHO)
+
+        alarms = [e for e in events if e.kind is EventKind.ALARM]
+        assert len(alarms) == 1
+        assert not alarms[0].status.infusing
+        assert alarms[0].status.pump_state is PumpState.ALARM
+        assert not status.infusing
+        assert port.model.snapshot()["prompt"] == "S"
