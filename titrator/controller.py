@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from titrator.audit.errors import AuditWriteError
 from titrator.domain.clock import Instant
@@ -291,6 +291,25 @@ def link_input(event: PumpEvent, at: Instant) -> InputEvent | None:
     if state is LinkState.CONNECTED:
         return PumpLinkChanged(at=at, up=True, detail=event.detail)
     return None
+
+
+STATE_NEWS: Final = frozenset({EventKind.ALARM, EventKind.VTBI_COMPLETE, EventKind.STATE_CHANGED})
+"""Adapter events that say what the pump is doing now."""
+
+
+def state_input(event: PumpEvent, at: Instant) -> PumpStatusRead | None:
+    """The status read an adapter event amounts to, if it is one and the rate is known.
+
+    An alarm, the end of the VTBI or a change at the keypad: the engine follows a slower or
+    stopped pump and sets a faster one back.
+    """
+    if event.kind not in STATE_NEWS:
+        return None
+    status = event.status
+    rate = status.rate_ml_per_h if status.infusing else Decimal(0)
+    if rate is None:
+        return None
+    return PumpStatusRead(at=at, running=status.infusing, rate_ml_per_h=rate)
 
 
 def wire_record(record: WireRecord) -> dict[str, Any]:

@@ -75,6 +75,9 @@ class EventKind(StrEnum):
     COMMS_FAULT = "comms_fault"
     """A timeout, bad frame or bad checksum, even one a bounded query retry recovered from."""
     VTBI_COMPLETE = "vtbi_complete"
+    STATE_CHANGED = "state_changed"
+    """The background poll found the pump started, stopped or at another rate, by no command
+    of the adapter's (someone at the pump's keypad)."""
     INSTRUCTION = "instruction"
     """Manual pump: a new instruction for the nurse to carry out and confirm."""
 

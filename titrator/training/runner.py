@@ -23,7 +23,7 @@ from simulator import ModelConfig
 from simulator.clock import ManualClock
 from titrator.audit.writer import AuditWriter
 from titrator.config import AppConfig
-from titrator.controller import InfusionController, execute_command, link_input
+from titrator.controller import InfusionController, execute_command, link_input, state_input
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_HOUR, Instant
 from titrator.domain.decisions import Decision, SessionState
@@ -31,14 +31,13 @@ from titrator.domain.events import (
     ChecklistAnswered,
     InputEvent,
     LotRecorded,
-    PumpStatusRead,
     SessionOpened,
     Tick,
 )
 from titrator.domain.session import InfusionSession
 from titrator.library_files import Library
 from titrator.policy_files import LoadedPolicy
-from titrator.pump.base import EventKind, PumpError, PumpEvent
+from titrator.pump.base import PumpError, PumpEvent
 from titrator.pump.newera import NewEraPump
 from titrator.training.debrief import Debrief
 from titrator.training.records import training_station_id
@@ -262,16 +261,9 @@ class HeadlessRun:
         """Link changes and alarms reach the engine at once (as the app's `on_pump_notice`)."""
         while self._pump_events:
             event = self._pump_events.pop(0)
-            link = link_input(event, self.now)
-            if link is not None:
-                self._feed(link)
-            elif event.kind in (EventKind.ALARM, EventKind.VTBI_COMPLETE):
-                status = event.status
-                rate = status.rate_ml_per_h if status.infusing else Decimal(0)
-                if rate is not None:
-                    self._feed(
-                        PumpStatusRead(at=self.now, running=status.infusing, rate_ml_per_h=rate)
-                    )
+            news = link_input(event, self.now) or state_input(event, self.now)
+            if news is not None:
+                self._feed(news)
 
     def _act(self) -> None:
         """Let the trainee act until it has nothing more to do at this instant."""

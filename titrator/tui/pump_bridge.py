@@ -9,17 +9,23 @@ manual instructions) may fire on the adapter's threads; they only post messages.
 from __future__ import annotations
 
 import queue
-from decimal import Decimal
 
 from textual import work
 from textual.app import App
 from textual.message import Message
 
-from titrator.controller import InfusionController, execute_command, link_input, wire_record
+from titrator.controller import (
+    STATE_NEWS,
+    InfusionController,
+    execute_command,
+    link_input,
+    state_input,
+    wire_record,
+)
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision, PumpCommand
 from titrator.domain.decisions import LinkState as EngineLink
-from titrator.domain.events import InputEvent, PumpLinkChanged, PumpStatusRead
+from titrator.domain.events import InputEvent, PumpLinkChanged
 from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import show_ml_per_h
 from titrator.pump.base import (
@@ -166,14 +172,11 @@ class PumpBridge(App[int]):
         link = link_input(event, self.now())
         if link is not None and self._link_news(link):
             self.feed(link)
-        elif event.kind in (EventKind.ALARM, EventKind.VTBI_COMPLETE):
-            status = event.status
+        elif event.kind in STATE_NEWS:
             self.notify(f"PUMP: {event.detail}", severity="error")
-            rate = status.rate_ml_per_h if status.infusing else Decimal(0)
-            if rate is not None:
-                self.feed(
-                    PumpStatusRead(at=self.now(), running=status.infusing, rate_ml_per_h=rate)
-                )
+            read = state_input(event, self.now())
+            if read is not None:
+                self.feed(read)
         self._refresh_run()
 
     def _link_news(self, link: InputEvent) -> bool:
