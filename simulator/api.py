@@ -92,6 +92,11 @@ class Simulator:
 
             return handler
 
+        def keypad(req: dict[str, Any]) -> dict[str, Any]:
+            rate = req.get("rate_ml_per_h")
+            self.model.keypad(str(req.get("key")), None if rate is None else Decimal(str(rate)))
+            return {}
+
         def clear(_req: dict[str, Any]) -> dict[str, Any]:
             self.faults.clear()
             return {}
@@ -107,6 +112,7 @@ class Simulator:
             "power_reset": now(FaultKind.POWER_RESET),
             "comms_timeout": now(FaultKind.COMMS_TIMEOUT),
             "disconnect": now(FaultKind.DISCONNECT),
+            "keypad": keypad,
         }
 
     def inject(self, fault: Fault) -> None:

@@ -193,6 +193,33 @@ class PumpModel:
             s.ignore_next = self.config.power_up_quirk
             self._raise("R")
 
+    def keypad(self, key: str, rate_ml_per_h: Decimal | None = None) -> None:
+        """Someone at the pump's keypad (not a packet: the watchdog is not fed).
+
+        Keys: "stop" (pauses a running pump; pressed again, stops it), "run", and "rate" (a new
+        rate in mL/h, also while running). A pending alarm is only acknowledged by the press.
+
+        Raises:
+            ValueError: an unknown key, or a rate missing or outside the pump's limits.
+        """
+        if key not in ("stop", "run", "rate"):
+            raise ValueError(f"unknown keypad key {key!r}; keys: stop, run, rate")
+        with self._lock:
+            self._advance()
+            s = self._s
+            if s.alarm is not None:
+                s.alarm = None
+                return
+            if key == "stop":
+                self._stp("")
+            elif key == "run":
+                self._run("")
+            else:
+                limits = (self.config.min_rate_ml_per_h, self.config.max_rate_ml_per_h)
+                if rate_ml_per_h is None or not limits[0] <= rate_ml_per_h <= limits[1]:
+                    raise ValueError(f"keypad rate {rate_ml_per_h} mL/h is outside {limits}")
+                s.rate, s.rate_units = rate_ml_per_h, "MH"
+
     def snapshot(self) -> dict[str, Any]:
         """The pump's state as plain JSON-ready values."""
         with self._lock:

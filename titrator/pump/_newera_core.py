@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from titrator.pump._link import Context, SerialLink
 from titrator.pump._newera_replies import (
@@ -59,6 +59,14 @@ from titrator.pump.codec import (
 
 T = TypeVar("T")
 
+RUNNING: Final = (PumpState.INFUSING, PumpState.WITHDRAWING, PumpState.PURGING)
+RATE_CHECK_EVERY: Final = 5
+"""While the pump runs, every fifth background poll also reads the rate (a keypad change)."""
+
+
+def _ml(rate: Decimal | None) -> str:
+    return "unknown" if rate is None else f"{rate.normalize():f} mL/h"
+
 
 class NewEraCore:
     """The state and the exchange machinery of one New Era pump link (see `NewEraPump`)."""
@@ -96,6 +104,9 @@ class NewEraCore:
         self._vtbi: Decimal | None = None
         self._vtbi_complete = False
         self._alarms: list[AlarmEvent] = []
+        self._news = 0
+        """How many alarm and VTBI-end events have been reported (the poll's own news)."""
+        self._polls = 0
         self._standing_alarm: AlarmKind | None = None
         """The alarm reported and not yet cleared (no normal prompt since)."""
         self._op_alarm: AlarmKind | None = None
@@ -189,6 +200,7 @@ class NewEraCore:
             return
         self._standing_alarm = kind
         self._alarms.append(AlarmEvent(kind, self._clock(), solicited))
+        self._news += 1
         self._emit(EventKind.ALARM, f"pump alarm: {kind}", kind)
 
     def _absorb(self, reply: Reply) -> None:
@@ -204,6 +216,7 @@ class NewEraCore:
         if stopped_itself and not self._stopping and self._vtbi is not None and self._vtbi > 0:
             # Inferred: alarms show first as A?x, our STP gives P; only VTBI end goes I -> S.
             self._vtbi_complete = True
+            self._news += 1
             self._emit(EventKind.VTBI_COMPLETE, "volume to be infused reached; pump stopped")
 
     # -- exchanges ----------------------------------------------------------------------------
@@ -353,12 +366,36 @@ class NewEraCore:
                     continue
                 self._begin()
                 try:
-                    self._query(Context("keepalive", "watchdog refresh and status poll", ""))
+                    self._poll()
                     self._check_loss()
                 except PumpError as exc:
                     self.last_keepalive_error = exc
             finally:
                 self._lock.release()
+
+    def _poll(self) -> None:
+        """One background poll: the status (which feeds the watchdog), now and then the rate.
+
+        A start, a stop or a rate change that no command of ours made (someone at the
+        keypad) is reported as STATE_CHANGED, unless an alarm or the VTBI end already said so.
+        """
+        ctx = Context("keepalive", "watchdog refresh and status poll", "")
+        was_running, rate, news = self._pump_state in RUNNING, self._rate, self._news
+        self._query(ctx)
+        running = self._pump_state in RUNNING
+        self._polls += 1
+        if running and (not was_running or self._polls % RATE_CHECK_EVERY == 0):
+            self.read_rate(Context("keepalive", "rate check (keypad changes)", "RAT"))
+        if self._news != news or self._guard.state is not LinkState.CONNECTED:
+            return
+        if running != was_running:
+            what = "started" if running else "stopped"
+            self._emit(EventKind.STATE_CHANGED, f"pump {what} outside titrator (at its keypad?)")
+        elif running and rate is not None and self._rate != rate:
+            self._emit(
+                EventKind.STATE_CHANGED,
+                f"pump rate changed outside titrator: {_ml(rate)} -> {_ml(self._rate)}",
+            )
 
     def _shutdown(self) -> None:
         self._halt.set()

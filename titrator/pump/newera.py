@@ -18,7 +18,7 @@ from decimal import Decimal
 from types import TracebackType
 
 from titrator.pump._link import Context, SerialLink
-from titrator.pump._newera_core import NewEraCore
+from titrator.pump._newera_core import RUNNING, NewEraCore
 from titrator.pump._newera_replies import parse_or_framing_error, to_pump_number
 from titrator.pump._newera_setup import establish
 from titrator.pump.base import (
@@ -36,7 +36,6 @@ from titrator.pump.base import (
 )
 from titrator.pump.codec import Framing, parse_dispensed
 
-_RUNNING = (PumpState.INFUSING, PumpState.WITHDRAWING, PumpState.PURGING)
 _STOP_ATTEMPTS = 3
 
 
@@ -123,7 +122,7 @@ class NewEraPump(NewEraCore):
         with self._lock:
             self._begin()
             self._guard.require("set")
-            running = self._pump_state in _RUNNING
+            running = self._pump_state in RUNNING
             ctx = Context(requester, reason, f"RAT{text}" if running else f"RAT{text}MH")
             self._command(ctx)
             rat = Context(requester, reason, "RAT")
@@ -163,7 +162,7 @@ class NewEraPump(NewEraCore):
                     except (UncertainOutcomeError, PumpAlarmError) as exc:
                         last = exc
                         continue
-                    if self._pump_state not in _RUNNING:
+                    if self._pump_state not in RUNNING:
                         return self._snapshot()
             finally:
                 self._stopping = False
