@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from titrator.audit.canonical import canonical_json, parse_json_line
 from titrator.audit.errors import AuditFormatError, AuditReadError
 from titrator.audit.record import AuditRecord
-from titrator.audit.verify import VerifyResult, verify_log
+from titrator.audit.verify import Outcome, VerifyResult, walk_log
 
 EventT = TypeVar("EventT")
 
@@ -101,22 +101,38 @@ def read_for_review(path: str | os.PathLike[str], key: bytes | None = None) -> R
         path: the log.
         key: the HMAC key for verification, if available.
 
+    The file is read once: the chain verification hands over the records it vouches for, and
+    the lines from the first damage on are parsed one by one.
+
     Returns:
         Readable records, unreadable lines, and the verification result.
 
     Raises:
         OSError: the file cannot be read.
     """
-    records: list[tuple[int, AuditRecord]] = []
-    problems: list[LineProblem] = []
-    with Path(path).open("rb") as stream:
-        for n, raw in enumerate(stream, start=1):
-            try:
-                records.append((n, _parse_line(raw, n)))
-            except AuditReadError as exc:
-                text = raw.decode("utf-8", errors="replace").rstrip("\n")
-                problems.append(LineProblem(n, str(exc), text))
-    return ReviewRead(records, problems, verify_log(path, key=key))
+    sink = _ReviewSink()
+    verification = walk_log(path, key, None, sink)
+    if verification.outcome is Outcome.ERROR:
+        raise OSError(verification.reason)
+    return ReviewRead(sink.records, sink.problems, verification)
+
+
+class _ReviewSink:
+    """Collects one pass over a log: the verified records, then whatever else can be read."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[int, AuditRecord]] = []
+        self.problems: list[LineProblem] = []
+
+    def intact(self, line: int, record: AuditRecord) -> None:
+        self.records.append((line, record))
+
+    def unchecked(self, line: int, raw: bytes) -> None:
+        try:
+            self.records.append((line, _parse_line(raw, line)))
+        except AuditReadError as exc:
+            text = raw.decode("utf-8", errors="replace").rstrip("\n")
+            self.problems.append(LineProblem(line, str(exc), text))
 
 
 def read_audit(

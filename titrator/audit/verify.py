@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -136,7 +136,7 @@ class _Checker:
         self.log_key_id: str | None = None
         self.closed = False
 
-    def check_line(self, body: bytes) -> None:
+    def check_line(self, body: bytes) -> AuditRecord:
         try:
             # Plain parsing is enough here: NaN, duplicate keys or any other oddity cannot
             # survive the canonical re-encoding check that follows.
@@ -147,12 +147,12 @@ class _Checker:
             raise _Damage("line is not a JSON object")
         seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
         try:
-            self._check_record(obj, body)
+            return self._check_record(obj, body)
         except _Damage as exc:
             exc.seq = seq
             raise
 
-    def _check_record(self, obj: dict[str, Any], body: bytes) -> None:
+    def _check_record(self, obj: dict[str, Any], body: bytes) -> AuditRecord:
         try:
             canonical = canonical_json(obj)
         except AuditFormatError as exc:
@@ -186,6 +186,7 @@ class _Checker:
             self.closed = True
         self.records += 1
         self.head = rec.head
+        return rec
 
     def _check_first(self, rec: AuditRecord) -> None:
         if rec.kind != "log_opened":
@@ -220,6 +221,20 @@ class _Checker:
             raise _Damage("MAC does not match (record rewritten without the key)")
 
 
+def _check(
+    checker: _Checker, raw: bytes
+) -> tuple[AuditRecord, None] | tuple[None, tuple[Outcome, str, int | None]]:
+    """Check one line: its record, or what is wrong with it."""
+    if checker.closed:
+        return None, (Outcome.DAMAGED, "data after the session_closed record", None)
+    if not raw.endswith(b"\n"):
+        return None, (Outcome.TORN_TAIL, f"last line is incomplete ({len(raw)} bytes)", None)
+    try:
+        return checker.check_line(raw[:-1]), None
+    except _Damage as damage:
+        return None, (Outcome.DAMAGED, damage.reason, damage.seq)
+
+
 def _check_anchor(expect_head: str) -> str:
     anchor = expect_head.replace(" ", "").strip().lower()
     if len(anchor) < MIN_ANCHOR_DIGITS or len(anchor) > 64 or not _HEX.fullmatch(anchor):
@@ -227,6 +242,16 @@ def _check_anchor(expect_head: str) -> str:
             f"expected head must be {MIN_ANCHOR_DIGITS}–64 hex digits, got {expect_head!r}"
         )
     return anchor
+
+
+class LineSink(Protocol):
+    """Takes the lines of a log as `verify_log` walks it (for a single-pass tolerant read)."""
+
+    def intact(self, line: int, record: AuditRecord) -> None:
+        """A line the chain vouches for, with its record."""
+
+    def unchecked(self, line: int, raw: bytes) -> None:
+        """A line at or after the first damage (or a torn tail): not vouched for."""
 
 
 def verify_log(
@@ -246,6 +271,23 @@ def verify_log(
     Raises:
         ValueError: `expect_head` is not a hex string of acceptable length.
     """
+    return walk_log(path, key, expect_head, None)
+
+
+def walk_log(
+    path: str | os.PathLike[str],
+    key: bytes | None,
+    expect_head: str | None,
+    sink: LineSink | None,
+) -> VerifyResult:
+    """`verify_log`, handing every line to `sink` as it goes (None: stop at the first damage).
+
+    With a sink the whole file is read once: intact records come back already parsed, and the
+    lines from the first damage on are handed over raw, for the caller to read tolerantly.
+
+    Raises:
+        ValueError: `expect_head` is not a hex string of acceptable length.
+    """
     log = Path(path)
     anchor = _check_anchor(expect_head) if expect_head is not None else None
     checker = _Checker(key)
@@ -256,18 +298,17 @@ def verify_log(
         with log.open("rb") as stream:
             for raw in stream:
                 line_no += 1
-                if checker.closed:
-                    bad = (Outcome.DAMAGED, "data after the session_closed record", None)
-                    break
-                if not raw.endswith(b"\n"):
-                    bad = (Outcome.TORN_TAIL, f"last line is incomplete ({len(raw)} bytes)", None)
-                    break
-                try:
-                    checker.check_line(raw[:-1])
-                except _Damage as damage:
-                    bad = (Outcome.DAMAGED, damage.reason, damage.seq)
-                    break
-                good_bytes += len(raw)
+                record, bad = _check(checker, raw)
+                if record is not None:
+                    good_bytes += len(raw)
+                    if sink is not None:
+                        sink.intact(line_no, record)
+                    continue
+                if sink is not None:
+                    sink.unchecked(line_no, raw)
+                    for extra, rest in enumerate(stream, start=line_no + 1):
+                        sink.unchecked(extra, rest)
+                break
     except OSError as exc:
         return VerifyResult(log, Outcome.ERROR, f"cannot read: {exc.strerror or exc}")
 

@@ -106,3 +106,31 @@ def test_read_audit_names_the_line_of_a_payload_that_does_not_fit(tmp_path: Path
     writer.release()
     with pytest.raises(AuditReadError, match=r"line 2: vitals_recorded \(seq 1\)"):
         read_audit(writer.path, ADAPTER)
+
+
+def test_review_reads_the_file_once_and_gets_what_a_plain_read_gets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = write_log(tmp_path, keyed=False, n_events=6)
+    lines = log.lines
+    lines[4] = lines[4].replace(b'"seq":4', b'"seq":9')  # breaks the chain mid-file
+    log.path.write_bytes(b"".join(lines))
+    expected = read_records(log.path)
+    opened: list[Path] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: object, **kwargs: object) -> object:
+        opened.append(self)
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    review = read_for_review(log.path)
+    assert opened == [log.path]
+    assert [record for _, record in review.records] == expected
+    assert review.verification.outcome is Outcome.DAMAGED
+    assert review.verification.line == 5
+
+
+def test_review_of_a_missing_file_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="cannot read"):
+        read_for_review(tmp_path / "absent.jsonl")
