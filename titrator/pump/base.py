@@ -1,4 +1,7 @@
-"""The pump adapter interface: link and pump states, status records, errors, the adapter protocol.
+"""The pump adapter interface: status records, hooks, the adapter protocol and the link guard.
+
+The states (`titrator.pump.states`) and the typed errors (`titrator.pump.errors`) live in their
+own modules and are re-exported here, so `titrator.pump.base` stays the one import for adapters.
 
 Every adapter (the New Era serial driver, the manual pump, the in-memory fake) implements
 `PumpAdapter`. Calls are blocking and bounded by timeouts; run them on a worker thread, never on
@@ -16,70 +19,71 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from titrator.pump.errors import (
+    BadPacketError,
+    ChecksumError,
+    ConfirmationTimeoutError,
+    ConnectError,
+    DeclinedError,
+    FramingError,
+    IgnoredError,
+    LinkLostError,
+    NotApplicableError,
+    NotConnectedError,
+    OutOfRangeError,
+    PumpAlarmError,
+    PumpError,
+    PumpRejectedError,
+    RateNotRepresentableError,
+    ReadbackMismatchError,
+    ReplyTimeoutError,
+    UncertainOutcomeError,
+    UncertainStateError,
+    UnitsError,
+    UnknownCommandError,
+)
+from titrator.pump.states import AlarmKind, Direction, EventKind, LinkState, PumpState
 
-class LinkState(StrEnum):
-    """What the adapter knows about its link to the pump."""
-
-    DISCONNECTED = "disconnected"
-    """Not connected yet, or closed."""
-    CONNECTED = "connected"
-    """The pump answers and its state is known."""
-    UNCERTAIN = "uncertain"
-    """A command's outcome is unknown: only status reads and stop until the state is re-read."""
-    LOST = "lost"
-    """The pump stopped answering or the line dropped: reconnect (`connect()`) to re-sync."""
-
-
-class PumpState(StrEnum):
-    """What the pump reports it is doing."""
-
-    UNKNOWN = "unknown"
-    STOPPED = "stopped"
-    INFUSING = "infusing"
-    PAUSED = "paused"
-    ALARM = "alarm"
-    WITHDRAWING = "withdrawing"
-    PURGING = "purging"
-
-
-class AlarmKind(StrEnum):
-    """Pump alarms (the New Era `A?x` set; the fake and manual pumps use the same names)."""
-
-    POWER_RESET = "power_reset"
-    """Power was interrupted; runtime settings (a rate set while running) may be lost."""
-    STALL = "stall"
-    """Motor stalled: occlusion. The pump has stopped."""
-    COMMS_TIMEOUT = "comms_timeout"
-    """The pump's Safe-mode watchdog expired: it stopped delivery."""
-    PROGRAM_ERROR = "program_error"
-    """Pumping program error."""
-    PHASE_OUT_OF_RANGE = "phase_out_of_range"
-    """Pumping program phase out of range."""
-
-
-class Direction(StrEnum):
-    """Direction of bytes on the wire, from the host's side."""
-
-    TX = "tx"
-    RX = "rx"
-
-
-class EventKind(StrEnum):
-    """Kinds of event an adapter reports through `on_event`, possibly from its own thread."""
-
-    LINK_CHANGED = "link_changed"
-    ALARM = "alarm"
-    COMMS_FAULT = "comms_fault"
-    """A timeout, bad frame or bad checksum, even one a bounded query retry recovered from."""
-    VTBI_COMPLETE = "vtbi_complete"
-    STATE_CHANGED = "state_changed"
-    """The background poll found the pump started, stopped or at another rate, by no command
-    of the adapter's (someone at the pump's keypad)."""
-    INSTRUCTION = "instruction"
-    """Manual pump: a new instruction for the nurse to carry out and confirm."""
+__all__ = [
+    "AlarmEvent",
+    "AlarmKind",
+    "BadPacketError",
+    "ChecksumError",
+    "ConfirmationTimeoutError",
+    "ConnectError",
+    "DeclinedError",
+    "Direction",
+    "EventHook",
+    "EventKind",
+    "FramingError",
+    "IgnoredError",
+    "LinkGuard",
+    "LinkLostError",
+    "LinkState",
+    "NotApplicableError",
+    "NotConnectedError",
+    "OutOfRangeError",
+    "PumpAdapter",
+    "PumpAlarmError",
+    "PumpError",
+    "PumpEvent",
+    "PumpInfo",
+    "PumpRejectedError",
+    "PumpState",
+    "PumpStatus",
+    "RateNotRepresentableError",
+    "ReadbackMismatchError",
+    "ReplyTimeoutError",
+    "UncertainOutcomeError",
+    "UncertainStateError",
+    "UnitsError",
+    "UnknownCommandError",
+    "WireHook",
+    "WireRecord",
+    "check_positive_decimal",
+]
 
 
 @dataclass(frozen=True)
@@ -190,122 +194,6 @@ WireHook = Callable[[WireRecord], None]
 """Receives every wire record. Called on whichever thread did the I/O; keep it quick."""
 EventHook = Callable[[PumpEvent], None]
 """Receives adapter events. Called on whichever thread noticed them; keep it quick."""
-
-
-class PumpError(Exception):
-    """Base class of every pump adapter error."""
-
-
-class NotConnectedError(PumpError):
-    """The adapter is not connected: call `connect()` first."""
-
-
-class LinkLostError(PumpError):
-    """The line dropped or the pump stopped answering; the link is LOST. Reconnect to re-sync."""
-
-
-class ConnectError(PumpError):
-    """The port opened but no pump could be found or brought into a usable state."""
-
-
-class UncertainOutcomeError(PumpError):
-    """A command went out and no valid reply came back.
-
-    For a command that changes the pump, its outcome is unknown and the link is now UNCERTAIN.
-    For a query (retried a bounded number of times first) the pump is unchanged.
-    """
-
-
-class ReplyTimeoutError(UncertainOutcomeError):
-    """No complete reply arrived within the timeout."""
-
-
-class FramingError(UncertainOutcomeError):
-    """The reply was garbage, a partial frame, or not a valid reply."""
-
-
-class ChecksumError(FramingError):
-    """The reply frame's CRC did not match."""
-
-
-class ConfirmationTimeoutError(UncertainOutcomeError):
-    """Manual pump: the nurse did not confirm the instruction in time."""
-
-
-class UncertainStateError(PumpError):
-    """Refused: the link is UNCERTAIN. Read the status (or stop) first."""
-
-
-class PumpRejectedError(PumpError):
-    """The pump answered that it did not carry out the command.
-
-    Attributes:
-        command: the command text that was rejected.
-        code: the pump's error code ("", "NA", "OOR", "COM", "IGN").
-    """
-
-    def __init__(self, message: str, *, command: str, code: str) -> None:
-        super().__init__(message)
-        self.command = command
-        self.code = code
-
-
-class OutOfRangeError(PumpRejectedError):
-    """`?OOR`: the value is outside the pump's limits. It is never clamped."""
-
-
-class NotApplicableError(PumpRejectedError):
-    """`?NA`: the command is not applicable in the pump's current state."""
-
-
-class UnknownCommandError(PumpRejectedError):
-    """`?`: the pump did not recognise the command."""
-
-
-class BadPacketError(PumpRejectedError):
-    """`?COM`: the pump received an invalid communications packet."""
-
-
-class IgnoredError(PumpRejectedError):
-    """`?IGN`: the pump ignored the command."""
-
-
-class PumpAlarmError(PumpError):
-    """The command only acknowledged a pending alarm and was not carried out.
-
-    Attributes:
-        alarm: the alarm that was acknowledged.
-    """
-
-    def __init__(self, message: str, *, alarm: AlarmKind) -> None:
-        super().__init__(message)
-        self.alarm = alarm
-
-
-class ReadbackMismatchError(PumpError):
-    """The value read back is not the value commanded (the pump's state itself is known).
-
-    Attributes:
-        expected: what was commanded.
-        actual: what the pump reports, None if it reports nothing usable.
-    """
-
-    def __init__(self, message: str, *, expected: Decimal, actual: Decimal | None) -> None:
-        super().__init__(message)
-        self.expected = expected
-        self.actual = actual
-
-
-class RateNotRepresentableError(PumpError, ValueError):
-    """The value cannot be sent exactly (not finite, not positive, too many digits); not sent."""
-
-
-class UnitsError(PumpError):
-    """The pump reports a rate or volume in units the adapter will not convert."""
-
-
-class DeclinedError(PumpError):
-    """Manual pump: the nurse declined the instruction; nothing was changed."""
 
 
 @runtime_checkable
