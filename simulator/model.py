@@ -1,8 +1,10 @@
-"""The simulated New Era pump: rate and unit rules, volume integration, VTBI, alarms, watchdog.
+"""The simulated New Era pump: addressing, volume integration, VTBI, alarms, watchdog, keypad.
 
 The model knows nothing about bytes or ports: `handle()` takes canonical command text (e.g.
 "0RAT5MH") and returns the reply data (e.g. "00S") or None when the pump stays silent. A server
-frames it; a future patient simulation can drive or observe the same model in-process.
+frames it; a future patient simulation can drive or observe the same model in-process. What each
+command does to the pump's settings (rate and unit rules, limits, number format) is in
+`simulator.commands`; `ModelConfig` and `format_value` are re-exported here.
 
 Physics (volume infused) runs on `clock`, which may be accelerated or manual; communications
 timing (the Safe-mode watchdog) runs on `comms_clock`, which stays in real time by default.
@@ -13,51 +15,35 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from simulator.clock import Clock, ScaledClock
+from simulator.commands import (
+    RATE_TO_ML_PER_H,
+    VOLUME_TO_ML,
+    ModelConfig,
+    PumpState,
+    execute,
+    format_value,
+    run,
+    stop,
+)
 
-RATE_TO_ML_PER_H = {
-    "MH": Decimal(1),
-    "UH": Decimal("0.001"),
-    "MM": Decimal(60),
-    "UM": Decimal("0.06"),
-}
-VOLUME_TO_ML = {"ML": Decimal(1), "UL": Decimal("0.001")}
+__all__ = [
+    "ALARM_CODES",
+    "RATE_TO_ML_PER_H",
+    "VOLUME_TO_ML",
+    "ModelConfig",
+    "PumpModel",
+    "Received",
+    "format_value",
+]
+
 ALARM_CODES = ("R", "S", "T", "E", "O")
-_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
-_RATE_ARG = re.compile(_NUMBER + r"(UM|MM|UH|MH)?")
 _COMMAND = re.compile(r"(\*|\d{1,2})?([A-Z]{3})?(.*)")
 _SECONDS_PER_HOUR = Decimal(3600)
-
-
-@dataclass
-class ModelConfig:
-    """Fixed properties of the simulated pump.
-
-    Attributes:
-        address: network address 0..99.
-        model: what `VER` reports as the model.
-        firmware: what `VER` reports after the model (e.g. "V3.928").
-        min_rate_ml_per_h: lowest accepted rate (below it: `?OOR`).
-        max_rate_ml_per_h: highest accepted rate (above it: `?OOR`).
-        max_volume_ml: highest accepted volume to be infused.
-        safe_timeout_s: Safe-mode watchdog at power-up (0 = Basic mode), as if held in NVRAM.
-        power_up_quirk: ignore the very first command after power-up, as real pumps do.
-    """
-
-    address: int = 0
-    model: str = "NE1000"
-    firmware: str = "V3.928"
-    min_rate_ml_per_h: Decimal = Decimal("0.1")
-    max_rate_ml_per_h: Decimal = Decimal(999)
-    max_volume_ml: Decimal = Decimal(9999)
-    safe_timeout_s: int = 0
-    power_up_quirk: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,41 +53,6 @@ class Received:
     comms_s: float
     text: str | None
     error: str | None
-
-
-def _fits(text: str) -> bool:
-    """The New Era number format: at most 4 digits + point, at most 3 decimals."""
-    digits = sum(ch.isdigit() for ch in text)
-    return digits <= 4 and len(text.partition(".")[2]) <= 3
-
-
-def format_value(value: Decimal) -> str:
-    """Format a value as the pump prints it: 4 significant digits where they fit."""
-    whole = len(str(int(value)))
-    decimals = max(0, min(3, 4 - whole))
-    return f"{value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN):f}"
-
-
-@dataclass
-class _State:
-    prompt: str = "S"
-    alarm: str | None = None
-    rate: Decimal = Decimal(0)
-    rate_units: str = "MH"
-    nv_rate: Decimal = Decimal(0)
-    nv_rate_units: str = "MH"
-    volume: Decimal = Decimal(0)
-    volume_units: str = "ML"
-    diameter_mm: Decimal = Decimal("26.70")
-    direction: str = "INF"
-    infused_ml: Decimal = Decimal(0)
-    withdrawn_ml: Decimal = Decimal(0)
-    run_ml: Decimal = Decimal(0)
-    safe_timeout_s: int = 0
-    watchdog_armed: bool = False
-    ignore_next: bool = False
-    vtbi_completions: int = 0
-    outbox: deque[str] = field(default_factory=deque)
 
 
 class PumpModel:
@@ -118,7 +69,7 @@ class PumpModel:
         self._clock: Clock = clock or ScaledClock(1.0)
         self._comms_clock: Clock = comms_clock or time.monotonic
         self._lock = threading.RLock()
-        self._s = _State(safe_timeout_s=self.config.safe_timeout_s)
+        self._s = PumpState(safe_timeout_s=self.config.safe_timeout_s)
         self._s.ignore_next = self.config.power_up_quirk
         self._last_tick_s = self._clock()
         self._last_packet_s = self._comms_clock()
@@ -171,7 +122,7 @@ class PumpModel:
             if self._s.alarm is not None:
                 code, self._s.alarm = self._s.alarm, None
                 return self._status_text("A?" + code)
-            data = self._execute(name or "", argument)
+            data = execute(self._s, self.config, name or "", argument)
             return self._status_text(self._s.prompt) + data
 
     def raise_alarm(self, code: str) -> None:
@@ -211,9 +162,9 @@ class PumpModel:
                 s.alarm = None
                 return
             if key == "stop":
-                self._stp("")
+                stop(s, "")
             elif key == "run":
-                self._run("")
+                run(s, "")
             else:
                 limits = (self.config.min_rate_ml_per_h, self.config.max_rate_ml_per_h)
                 if rate_ml_per_h is None or not limits[0] <= rate_ml_per_h <= limits[1]:
@@ -283,128 +234,3 @@ class PumpModel:
         ):
             s.watchdog_armed = False
             self._raise("T")
-
-    def _execute(self, name: str, arg: str) -> str:
-        handlers: dict[str, Callable[[str], str]] = {
-            "": lambda a: "" if not a else "?",
-            "VER": lambda a: self.config.model + self.config.firmware if not a else "?NA",
-            "SAF": self._saf,
-            "DIA": self._dia,
-            "RAT": self._rat,
-            "VOL": self._vol,
-            "DIR": self._dir,
-            "RUN": self._run,
-            "STP": self._stp,
-            "DIS": self._dis,
-            "CLD": self._cld,
-            "PUR": lambda a: "?NA",  # the simulator never purges
-        }
-        handler = handlers.get(name)
-        return "?" if handler is None else handler(arg)
-
-    def _saf(self, arg: str) -> str:
-        if not arg:
-            return str(self._s.safe_timeout_s)
-        if not arg.isdigit() or int(arg) > 255:
-            return "?OOR"
-        self._s.safe_timeout_s = int(arg)
-        self._s.watchdog_armed = False
-        return ""
-
-    def _dia(self, arg: str) -> str:
-        if not arg:
-            return format_value(self._s.diameter_mm)
-        if self._s.prompt in ("I", "W"):
-            return "?NA"
-        if not re.fullmatch(_NUMBER, arg) or not _fits(arg):
-            return "?OOR"
-        self._s.diameter_mm = Decimal(arg)
-        return ""
-
-    def _rat(self, arg: str) -> str:
-        s = self._s
-        if not arg:
-            return format_value(s.rate) + s.rate_units
-        match = _RATE_ARG.fullmatch(arg)
-        if match is None:
-            return "?"
-        number, units = match.groups()
-        running = s.prompt in ("I", "W")
-        if units is not None and running:
-            return "?NA"  # rate units cannot change while pumping
-        units = units or s.rate_units
-        value = Decimal(number)
-        rate_ml_per_h = value * RATE_TO_ML_PER_H[units]
-        limits = (self.config.min_rate_ml_per_h, self.config.max_rate_ml_per_h)
-        if not _fits(number) or not limits[0] <= rate_ml_per_h <= limits[1]:
-            return "?OOR"
-        s.rate, s.rate_units = value, units
-        if not running:
-            s.nv_rate, s.nv_rate_units = value, units
-        return ""
-
-    def _vol(self, arg: str) -> str:
-        s = self._s
-        if not arg:
-            return format_value(s.volume) + s.volume_units
-        if s.prompt in ("I", "W"):
-            return "?NA"
-        if arg in VOLUME_TO_ML:
-            s.volume_units = arg
-            return ""
-        if not re.fullmatch(_NUMBER, arg):
-            return "?"
-        value = Decimal(arg)
-        if not _fits(arg) or value * VOLUME_TO_ML[s.volume_units] > self.config.max_volume_ml:
-            return "?OOR"
-        s.volume = value
-        return ""
-
-    def _dir(self, arg: str) -> str:
-        s = self._s
-        if not arg:
-            return s.direction
-        if arg not in ("INF", "WDR", "REV"):
-            return "?"
-        if s.prompt in ("I", "W"):
-            return "?NA"
-        s.direction = {"REV": "WDR" if s.direction == "INF" else "INF"}.get(arg, arg)
-        return ""
-
-    def _run(self, arg: str) -> str:
-        s = self._s
-        if arg:
-            return "?"
-        if s.prompt in ("I", "W") or s.rate <= 0:
-            return "?NA"
-        if s.prompt == "S":
-            s.run_ml = Decimal(0)
-        s.prompt = "I" if s.direction == "INF" else "W"
-        return ""
-
-    def _stp(self, arg: str) -> str:
-        s = self._s
-        if arg:
-            return "?"
-        if s.prompt in ("I", "W"):
-            s.prompt = "P"
-        elif s.prompt == "P":
-            s.prompt, s.run_ml = "S", Decimal(0)
-        return ""
-
-    def _dis(self, arg: str) -> str:
-        s = self._s
-        if arg:
-            return "?"
-        scale = VOLUME_TO_ML[s.volume_units]
-        infused, withdrawn = s.infused_ml / scale, s.withdrawn_ml / scale
-        return f"I{format_value(infused)}W{format_value(withdrawn)}{s.volume_units}"
-
-    def _cld(self, arg: str) -> str:
-        if arg == "INF":
-            self._s.infused_ml = Decimal(0)
-        elif arg == "WDR":
-            self._s.withdrawn_ml = Decimal(0)
-        else:
-            return "?"
-        return ""
