@@ -6,34 +6,25 @@ Typical use by the shell::
                                 key_file=site_key, clock=clock)
     writer.append(event)            # returns only once the record is on disk
     head = writer.close()           # head.hash goes into the chart
+
+The writer keeps the session's rules; the file itself (opening or taking it over, stamping,
+chaining and writing records durably, releasing it) is `titrator.audit.log_file`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import titrator
-from titrator.audit.chain import AuditLogger, HashChain, check_mono, format_ts, split_event
+from titrator.audit.chain import split_event
 from titrator.audit.errors import AuditFormatError, AuditStateError, AuditWriteError
-from titrator.audit.keys import key_id, load_key
-from titrator.audit.paths import (
-    DEFAULT_MIN_FREE_BYTES,
-    check_free_space,
-    create_private_file,
-    default_data_dir,
-    ensure_private_dir,
-    fsync_dir,
-    lock_exclusive,
-    opening,
-    session_log_path,
-)
+from titrator.audit.log_file import ChainedLog, OpenedLog, PathArg, create_log, reopen_log
+from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES
 from titrator.audit.record import (
     CLOSE_KIND,
     WRITER_CLOSE_PAYLOAD,
@@ -43,21 +34,12 @@ from titrator.audit.record import (
     SessionHead,
     SystemClock,
 )
-from titrator.audit.recovery import prepare_resume
-from titrator.audit.sink import DurableFileSink, FileOps
-
-PathArg = str | os.PathLike[str]
+from titrator.audit.sink import FileOps
 
 
-def _locate(
-    session_id: str, station_id: str, nurse_id: str, data_dir: PathArg | None, key: PathArg | None
-) -> tuple[Path, Path, bytes | None]:
-    """Check the ids and key file; return the log directory, the log path and the key."""
+def _check_ids(station_id: str, nurse_id: str) -> None:
     if not station_id or not nurse_id:
         raise ValueError("every record needs a station id and a nurse id")
-    directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    path = session_log_path(directory, session_id)
-    return directory, path, load_key(key, log_dir=directory) if key is not None else None
 
 
 class AuditWriter:
@@ -70,35 +52,26 @@ class AuditWriter:
 
     def __init__(
         self,
+        log: OpenedLog,
         *,
-        path: Path,
-        fd: int,
-        size: int,
         session_id: str,
         station_id: str,
         nurse_id: str,
-        key: bytes | None,
-        head: SessionHead | None,
         clock: Clock,
         ops: FileOps | None,
         sync_each_record: bool,
     ) -> None:
-        self._path = path
-        self._fd: int | None = fd
+        self._path = log.path
         self._session_id = session_id
-        self._key_id = key_id(key) if key is not None else None
-        self._chain = HashChain(key=key, key_id=self._key_id, head=head)
-        self._sink = DurableFileSink(fd, size=size, ops=ops, sync_each_record=sync_each_record)
-        self._sink.durable_head = head
-        self._sync_each = sync_each_record
-        self._clock = clock
+        self._out = ChainedLog(
+            log,
+            context={"session_id": session_id, "station_id": station_id, "nurse_id": nurse_id},
+            clock=clock,
+            ops=ops,
+            sync_each_record=sync_each_record,
+        )
         self._lock = threading.RLock()
         self._closing = False
-        self._log = AuditLogger(
-            self._sink,
-            processors=[self._chain.envelope, self._chain.seal],
-            context={"session_id": session_id, "station_id": station_id, "nurse_id": nurse_id},
-        )
         self._station_id = station_id
         self._nurse_id = nurse_id
 
@@ -143,32 +116,20 @@ class AuditWriter:
                 (empty or torn) and can be taken over with `resume`.
             ValueError: the session id is not a safe file name.
         """
-        directory, path, key = _locate(session_id, station_id, nurse_id, data_dir, key_file)
-        with opening(path):
-            ensure_private_dir(directory)
-            check_free_space(directory, min_free_bytes)
-            fd = create_private_file(path)
-            lock_exclusive(fd, path)
-            try:
-                fsync_dir(directory)
-            except BaseException:
-                os.close(fd)
-                raise
+        _check_ids(station_id, nurse_id)
+        log = create_log(
+            session_id, data_dir=data_dir, key_file=key_file, min_free_bytes=min_free_bytes
+        )
         writer = cls(
-            path=path,
-            fd=fd,
-            size=0,
+            log,
             session_id=session_id,
             station_id=station_id,
             nurse_id=nurse_id,
-            key=key,
-            head=None,
             clock=clock or SystemClock(),
             ops=ops,
             sync_each_record=sync_each_record,
         )
-        with writer._abandon_on_error():
-            writer._open_record("log_opened", {})
+        writer._open_records([("log_opened", {})])
         return writer
 
     @classmethod
@@ -203,56 +164,37 @@ class AuditWriter:
             AuditWriteError: the resume record could not be written; the file is released
                 unchanged apart from a possibly torn tail, and `resume` can be tried again.
         """
-        directory, path, key = _locate(session_id, station_id, nurse_id, data_dir, key_file)
-        if not path.exists():
-            raise AuditStateError(f"no log for session {session_id} in {directory}")
-        with opening(path):
-            check_free_space(directory, min_free_bytes)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-            lock_exclusive(fd, path)
-            try:
-                point = prepare_resume(path, fd, key, session_id)
-            except BaseException:
-                os.close(fd)
-                raise
+        _check_ids(station_id, nurse_id)
+        log = reopen_log(
+            session_id, data_dir=data_dir, key_file=key_file, min_free_bytes=min_free_bytes
+        )
         writer = cls(
-            path=path,
-            fd=fd,
-            size=point.size,
+            log,
             session_id=session_id,
             station_id=station_id,
             nurse_id=nurse_id,
-            key=key,
-            head=point.head,
             clock=clock or SystemClock(),
             ops=ops,
             sync_each_record=sync_each_record,
         )
-        after_seq = point.head.seq if point.head is not None else None
-        with writer._abandon_on_error():
-            if point.head is None:
-                writer._open_record("log_opened", {})
-            if point.torn is not None:
-                writer._open_record("log_recovered", {"after_seq": after_seq, **point.torn})
-            else:
-                writer._open_record("log_resumed", {"after_seq": after_seq})
+        after: dict[str, Any] = {"after_seq": log.head.seq if log.head is not None else None}
+        records: list[tuple[str, dict[str, Any]]] = [("log_opened", {})] if log.head is None else []
+        if log.torn is not None:
+            records.append(("log_recovered", {**after, **log.torn}))
+        else:
+            records.append(("log_resumed", after))
+        writer._open_records(records)
         return writer
 
-    @contextlib.contextmanager
-    def _abandon_on_error(self) -> Iterator[None]:
-        """Close the file without flushing if construction fails; the log stays resumable."""
+    def _open_records(self, records: list[tuple[str, dict[str, Any]]]) -> None:
+        """Write the opening records; if one fails, close the file unflushed (stays resumable)."""
         try:
-            yield
+            with self._lock:
+                for kind, payload in records:
+                    self._out.append(kind, {"software_version": titrator.__version__, **payload})
         except BaseException:
-            if self._fd is not None:
-                fd, self._fd = self._fd, None
-                os.close(fd)
+            self._out.abandon()
             raise
-
-    def _open_record(self, kind: str, payload: dict[str, Any]) -> None:
-        payload = {"software_version": titrator.__version__, **payload}
-        with self._lock:
-            self._emit(kind, payload, None, None)
 
     # ------------------------------------------------------------------ recording
     def append(
@@ -289,7 +231,7 @@ class AuditWriter:
         with self._lock:
             if self._closing:
                 raise AuditStateError(f"session {self._session_id} is closed")
-            return self._emit(kind, payload, now, mono)
+            return self._out.append(kind, payload, now=now, mono=mono)
 
     def retry(self) -> None:
         """Write any pending records now.
@@ -298,11 +240,11 @@ class AuditWriter:
             AuditWriteError: they still cannot be written.
         """
         with self._lock:
-            if self._fd is None:
+            if self._out.released:
                 return
-            self._sink.flush()
+            self._out.flush()
             if self._closing:
-                self._release_locked()
+                self._out.release()
 
     def close(
         self,
@@ -344,24 +286,14 @@ class AuditWriter:
                 raise AuditStateError(f"session {self._session_id} is already closed")
             self._closing = True
             try:
-                head = self._emit(CLOSE_KIND, payload, now, mono)
+                head = self._out.append(CLOSE_KIND, payload, now=now, mono=mono)
             except AuditWriteError:
                 raise  # the closing record is pending: the session stays closing
             except BaseException:
                 self._closing = False  # nothing was recorded (e.g. a bad time)
                 raise
-            self._release_locked()
+            self._out.release()
             return head
-
-    def _emit(
-        self, kind: str, payload: dict[str, Any], now: datetime | None, mono: float | None
-    ) -> SessionHead:
-        if self._fd is None:
-            raise AuditStateError(f"writer for {self._path} has been released")
-        ts = format_ts(now if now is not None else self._clock.now())
-        reading = check_mono(mono if mono is not None else self._clock.monotonic())
-        self._log.record(kind, ts=ts, mono=reading, payload=payload)
-        return self._chain.last_head
 
     # ------------------------------------------------------------------ life cycle
     def set_nurse(self, nurse_id: str) -> None:
@@ -370,7 +302,7 @@ class AuditWriter:
             raise ValueError("every record needs a nurse id")
         with self._lock:
             self._nurse_id = nurse_id
-            self._log = self._log.bind(nurse_id=nurse_id)
+            self._out.bind(nurse_id=nurse_id)
 
     def release(self) -> None:
         """Close the file without closing the session (it can be resumed later).
@@ -379,17 +311,9 @@ class AuditWriter:
             AuditWriteError: pending records still cannot be written; the file stays open.
         """
         with self._lock:
-            if self._fd is not None:
-                self._sink.flush()
-                self._release_locked()
-
-    def _release_locked(self) -> None:
-        if self._fd is None:
-            return
-        if not self._sync_each:
-            self._sink.sync()
-        fd, self._fd = self._fd, None
-        os.close(fd)
+            if not self._out.released:
+                self._out.flush()
+                self._out.release()
 
     def __enter__(self) -> Self:
         return self
@@ -426,28 +350,28 @@ class AuditWriter:
     @property
     def key_id(self) -> str | None:
         """Public name of the HMAC key, or None for a hash-only log."""
-        return self._key_id
+        return self._out.key_id
 
     @property
     def healthy(self) -> bool:
         """False while any record is pending (written neither durably nor at all)."""
         with self._lock:
-            return self._sink.pending_count == 0
+            return self._out.pending_count == 0
 
     @property
     def pending_count(self) -> int:
         """Number of records waiting to be written."""
         with self._lock:
-            return self._sink.pending_count
+            return self._out.pending_count
 
     @property
     def head(self) -> SessionHead | None:
         """Head after the last durable record (None before the first)."""
         with self._lock:
-            return self._sink.durable_head
+            return self._out.durable_head
 
     @property
     def closed(self) -> bool:
         """True once the `session_closed` record is durable."""
         with self._lock:
-            return self._closing and self._sink.pending_count == 0
+            return self._closing and self._out.pending_count == 0
