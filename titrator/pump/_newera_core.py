@@ -1,11 +1,11 @@
-"""The exchange core of the New Era driver: one command at a time, state bookkeeping, keepalive.
+"""The exchange core of the New Era driver: one command at a time and the state bookkeeping.
 
 Helper module of `titrator.pump.newera`. `NewEraCore` owns the serial link and everything below
 the adapter operations: taking in bytes that arrived unasked before each command, sending a
 command once and reading one reply by a deadline, bounded retries for queries, turning replies
-into pump and link state (alarms, VTBI completion, UNCERTAIN, LOST), and the background status
-poll that feeds the pump's watchdog. `NewEraPump` adds the `PumpAdapter` operations on top and
-`_newera_setup` connects through the same methods. Callers hold `_lock` around every use.
+into pump and link state (alarms, VTBI completion, UNCERTAIN, LOST). `_newera_poll` adds the
+background poll, `NewEraPump` the `PumpAdapter` operations, and `_newera_setup` connects through
+the same methods. Callers hold `_lock` around every use.
 """
 
 from __future__ import annotations
@@ -60,12 +60,6 @@ from titrator.pump.codec import (
 T = TypeVar("T")
 
 RUNNING: Final = (PumpState.INFUSING, PumpState.WITHDRAWING, PumpState.PURGING)
-RATE_CHECK_EVERY: Final = 5
-"""While the pump runs, every fifth background poll also reads the rate (a keypad change)."""
-
-
-def _ml(rate: Decimal | None) -> str:
-    return "unknown" if rate is None else f"{rate.normalize():f} mL/h"
 
 
 class NewEraCore:
@@ -342,68 +336,3 @@ class NewEraCore:
                 expected=expected,
                 actual=actual,
             )
-
-    # -- keepalive and shutdown -----------------------------------------------------------
-
-    def _start_keepalive(self) -> None:
-        if self.keepalive_s is None:
-            return
-        self._halt = threading.Event()
-        self._keepalive = threading.Thread(
-            target=self._keepalive_loop, args=(self._halt,), name="pump-keepalive", daemon=True
-        )
-        self._keepalive.start()
-
-    def _keepalive_loop(self, halt: threading.Event) -> None:
-        assert self.keepalive_s is not None
-        while not halt.wait(self.keepalive_s):
-            if not self._lock.acquire(blocking=False):
-                continue  # a command is in flight; it refreshes the watchdog itself
-            try:
-                if halt.is_set() or self._guard.state in (LinkState.LOST, LinkState.DISCONNECTED):
-                    continue
-                if self._clock() - self._last_tx_s < self.keepalive_s / 2:
-                    continue
-                self._begin()
-                try:
-                    self._poll()
-                    self._check_loss()
-                except PumpError as exc:
-                    self.last_keepalive_error = exc
-            finally:
-                self._lock.release()
-
-    def _poll(self) -> None:
-        """One background poll: the status (which feeds the watchdog), now and then the rate.
-
-        A start, a stop or a rate change that no command of ours made (someone at the
-        keypad) is reported as STATE_CHANGED, unless an alarm or the VTBI end already said so.
-        """
-        ctx = Context("keepalive", "watchdog refresh and status poll", "")
-        was_running, rate, news = self._pump_state in RUNNING, self._rate, self._news
-        self._query(ctx)
-        running = self._pump_state in RUNNING
-        self._polls += 1
-        if running and (not was_running or self._polls % RATE_CHECK_EVERY == 0):
-            self.read_rate(Context("keepalive", "rate check (keypad changes)", "RAT"))
-        if self._news != news or self._guard.state is not LinkState.CONNECTED:
-            return
-        if running != was_running:
-            what = "started" if running else "stopped"
-            self._emit(EventKind.STATE_CHANGED, f"pump {what} outside titrator (at its keypad?)")
-        elif running and rate is not None and self._rate != rate:
-            self._emit(
-                EventKind.STATE_CHANGED,
-                f"pump rate changed outside titrator: {_ml(rate)} -> {_ml(self._rate)}",
-            )
-
-    def _shutdown(self) -> None:
-        self._halt.set()
-        thread, self._keepalive = self._keepalive, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)  # the poll never waits for the lock, so this cannot deadlock
-        if self._link is not None:
-            self._link.close()
-            self._link = None
-        self._guard.state = LinkState.DISCONNECTED
-        self._pump_state = PumpState.UNKNOWN

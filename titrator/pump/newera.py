@@ -18,7 +18,8 @@ from decimal import Decimal
 from types import TracebackType
 
 from titrator.pump._link import Context, SerialLink
-from titrator.pump._newera_core import RUNNING, NewEraCore
+from titrator.pump._newera_core import RUNNING
+from titrator.pump._newera_poll import NewEraPolling
 from titrator.pump._newera_replies import parse_or_framing_error, to_pump_number
 from titrator.pump._newera_setup import establish
 from titrator.pump.base import (
@@ -39,7 +40,7 @@ from titrator.pump.codec import Framing, parse_dispensed
 _STOP_ATTEMPTS = 3
 
 
-class NewEraPump(NewEraCore):
+class NewEraPump(NewEraPolling):
     """A New Era pump on a serial line. Implements `PumpAdapter`. Blocking; thread-safe.
 
     Args:

@@ -27,7 +27,7 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.session import InfusionSession
-from titrator.pump._newera_core import RATE_CHECK_EVERY
+from titrator.pump._newera_poll import RATE_CHECK_EVERY
 from titrator.pump.base import EventKind, PumpEvent
 from titrator.pump.newera import NewEraPump
 
