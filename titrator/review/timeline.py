@@ -1,7 +1,8 @@
 """One plain-language line per audit record, and the category the reviewer filters by.
 
 Every number keeps its unit. Records whose payload does not fit this version's event schema (an
-older or newer log, or the app's own `pump_wire` trace) still get a line, from the raw payload.
+older or newer log, or the app's own `pump_wire` trace and `pump_reconnect` attempts) still get a
+line, from the raw payload.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ _CATEGORY: Final[Mapping[str, Category]] = {
     "link_state": Category.PUMP,
     "volume_reconciled": Category.PUMP,
     "pump_wire": Category.PUMP,
+    "pump_reconnect": Category.PUMP,
     "reaction_opened": Category.REACTION,
     "reaction_cleared": Category.REACTION,
     "override_recorded": Category.OVERRIDE,
@@ -244,6 +246,11 @@ def summarise_raw(kind: str, payload: Mapping[str, Any]) -> str:
         return (
             f"pump wire {payload.get('direction', '?')}: {payload.get('data_hex', '')}"
             f"{note}{_note(str(payload.get('command', '')))}"
+        )
+    if kind == "pump_reconnect":
+        return (
+            f"pump reconnect {payload.get('outcome', '?')} ({payload.get('requester', '?')}): "
+            f"{payload.get('detail', '')}"
         )
     shown = ", ".join(f"{k}={v}" for k, v in sorted(payload.items()) if k not in ("at",))
     return f"{kind}: {shown}"[:200]

@@ -55,6 +55,7 @@ from titrator.pump.base import (
 from titrator.pump.manual import ManualPump
 from titrator.resume import resume_session
 from titrator.tui.pump_bridge import PumpBridge
+from titrator.tui.reconnect import ReconnectRequest
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.modals import (
     LotModal,
@@ -97,7 +98,8 @@ class TitratorApp(PumpBridge):
         self.pump_link = LinkState.DISCONNECTED
         self.pump_problem = ""
         self.last_pump_status: PumpStatus | None = None
-        self._commands: queue.Queue[PumpCommand | None] = queue.Queue()
+        self._commands: queue.Queue[PumpCommand | ReconnectRequest | None] = queue.Queue()
+        self._reconnecting = False
         self._early_wire: list[WireRecord] = []
         self._last_poll: dict[Direction, str] = {}
         self._complaints = ""

@@ -3,7 +3,8 @@
 The worker connects, then sends the engine's commands one at a time, in order, for the life of
 the app; each result comes back as a message and is fed to the engine on the UI thread (stamped
 when it is fed, so time never runs backwards). Adapter hooks (wire bytes, link changes, alarms,
-manual instructions) may fire on the adapter's threads; they only post messages.
+manual instructions) may fire on the adapter's threads; they only post messages. After a lost
+link the nurse's reconnect request goes through the same queue (`titrator.tui.reconnect`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ from titrator.pump.base import (
     WireRecord,
 )
 from titrator.pump.manual import ManualAction, ManualPump
+from titrator.tui.reconnect import (
+    Outcome,
+    ReconnectDone,
+    ReconnectRequest,
+    attempt,
+    reconnect_record,
+)
 from titrator.tui.screens.modals import ManualAnswer, ManualPumpModal
 from titrator.tui.services import AppServices
 
@@ -83,12 +91,15 @@ class PumpBridge(App[int]):
 
     services: AppServices
     controller: InfusionController | None
+    decision: Decision | None
     setup: InfusionSetup | None
     pump: PumpAdapter | None
     pump_link: LinkState
     pump_problem: str
     last_pump_status: PumpStatus | None
-    _commands: queue.Queue[PumpCommand | None]
+    _commands: queue.Queue[PumpCommand | ReconnectRequest | None]
+    _reconnecting: bool
+    """A reconnect request is queued or under way (one at a time)."""
     _early_wire: list[WireRecord]
     _last_poll: dict[Direction, str]
 
@@ -126,19 +137,31 @@ class PumpBridge(App[int]):
             self.pump_problem = f"{type(error).__name__}: {error}"
         self.pump_link = pump.link_state
         while True:
-            command = self._commands.get()
-            if command is None:
+            item = self._commands.get()
+            if item is None:
                 return
-            inputs, status = execute_command(pump, command, self.now())
+            if isinstance(item, ReconnectRequest):
+                self.post_message(attempt(pump, item))
+                continue
+            inputs, status = execute_command(pump, item, self.now())
             self.post_message(PumpResult(inputs, pump.link_state, status))
 
     def on_pump_result(self, message: PumpResult) -> None:
-        """Feed a pump command's outcome (stamped now)."""
+        """Feed a pump command's outcome (stamped now).
+
+        An adapter left without a link (its reconnect failed, or it never connected) fails
+        every command with "not connected": for the engine that is a lost link, so the nurse
+        is offered the reconnect rather than left with a status read that can never come.
+        """
         self.pump_link = message.link
         if message.status is not None:
             self.last_pump_status = message.status
         for event in message.inputs:
             self.feed(self._restamped(event))
+        unlinked = message.link in (LinkState.LOST, LinkState.DISCONNECTED)
+        if unlinked and self._reconnectable() and not self._engine_link_lost():
+            detail = f"the pump adapter is {message.link.value}: only a reconnect brings it back"
+            self.feed(PumpLinkChanged(at=self.now(), up=False, detail=detail))
 
     def on_pump_wire(self, message: PumpWire) -> None:
         """Record the bytes in the audit log (kept until the log exists).
@@ -175,7 +198,9 @@ class PumpBridge(App[int]):
         elif event.kind in STATE_NEWS:
             self.notify(f"PUMP: {event.detail}", severity="error")
             read = state_input(event, self.now())
-            if read is not None:
+            # While the engine's link is lost it refuses a status read (an alarm seen while
+            # reconnecting): the read that follows the reconnect says what the pump does.
+            if read is not None and not self._engine_link_lost():
                 self.feed(read)
         self._refresh_run()
 
@@ -185,9 +210,116 @@ class PumpBridge(App[int]):
         The adapter reports "connected" whenever its link settles, also after a status read has
         resolved UNCERTAIN; the engine only expects "link back" after it was told it was lost.
         """
-        assert self.controller is not None
-        lost = self.controller.session.link is EngineLink.LOST
-        return isinstance(link, PumpLinkChanged) and link.up == lost
+        return isinstance(link, PumpLinkChanged) and link.up == self._engine_link_lost()
+
+    def _engine_link_lost(self) -> bool:
+        return self.controller is not None and self.controller.session.link is EngineLink.LOST
+
+    # -- reconnecting after a lost link (the nurse's key on the run screen) ----------------------
+
+    def _reconnectable(self) -> bool:
+        """A session is open on a pump with a link (serial or simulator; not the manual pump)."""
+        return (
+            self.controller is not None
+            and self.pump is not None
+            and not isinstance(self.pump, ManualPump)
+        )
+
+    def reconnect_refusal(self) -> str | None:
+        """Why the nurse cannot ask for a reconnect now; None when it is on offer."""
+        if not self._reconnectable():
+            if isinstance(self.pump, ManualPump):
+                return "The manual pump has no link to reconnect."
+            return "No infusion has started: there is no pump link to reconnect."
+        if self._reconnecting:
+            return "A reconnect is already under way: wait for its result."
+        if not self._engine_link_lost():
+            assert self.controller is not None
+            link = self.controller.session.link.value.upper()
+            return f"The pump link is not lost (it is {link}): there is nothing to reconnect."
+        return None
+
+    def reconnect_key(self) -> bool:
+        """Whether the run screen's reconnect key is live (a refused press still says why)."""
+        return self.reconnect_refusal() is None
+
+    def reconnect_hint(self) -> str:
+        """What the nurse should do about a lost link ('' when the link is not lost)."""
+        if self._reconnecting:
+            return "PUMP ▶ reconnecting… titrator reads the pump before it sends anything else."
+        if self.reconnect_refusal() is not None:
+            return ""
+        again = "try again" if self.pump_problem.startswith("reconnect failed") else "reconnect"
+        return (
+            f"PUMP LINK LOST ▶ check the pump and its cable, then press c to {again}; "
+            "titrator reads the pump before it sends anything else."
+        )
+
+    def request_reconnect(self) -> None:
+        """The nurse's reconnect key: queue one attempt for the pump worker, or say why not."""
+        nurse = self._nurse()
+        refusal = self.reconnect_refusal()
+        if refusal is not None:
+            self._record_reconnect(nurse, "refused", refusal)
+            self.notify(refusal, severity="warning")
+            return
+        self._reconnecting = True
+        self._record_reconnect(nurse, "requested", f"adapter link {self.pump_link.value}")
+        self.pump_problem = "reconnecting…"
+        self._commands.put(ReconnectRequest(nurse))
+        self.notify("Reconnecting to the pump: it is read before anything else is sent.")
+        self._refresh_run()
+
+    def on_reconnect_done(self, message: ReconnectDone) -> None:
+        """Record how the attempt ended and show it.
+
+        On success the engine has been told the link is back (by the adapter's link event, or
+        here when the adapter sent none) and its status read decides what the pump is doing.
+        """
+        self._reconnecting = False
+        self.pump_link = message.link
+        self._record_reconnect(
+            message.requester, "connected" if message.ok else "failed", message.detail
+        )
+        if not message.ok:
+            self.pump_problem = f"reconnect failed: {message.detail}"
+            self.notify(
+                f"Reconnect failed: {message.detail}\nThe link is still lost: check the pump "
+                "and its cable, then press c to try again.",
+                severity="error",
+                timeout=20,
+            )
+            self._refresh_run()
+            return
+        self.pump_problem = ""
+        if message.status is not None:
+            self.last_pump_status = message.status
+        self.notify("Pump reconnected: reading its status before anything else.")
+        if self._engine_link_lost() and message.link is LinkState.CONNECTED:
+            # The adapter connected without reporting it (its link-changed event is what
+            # normally tells the engine): tell the engine now, so it asks for the status read.
+            self.feed(PumpLinkChanged(at=self.now(), up=True, detail="reconnected"))
+        self._refresh_run()
+
+    def _nurse(self) -> str:
+        """Who is signed in: the audit writer's nurse (also after a resume), else the setup's."""
+        audit = self.controller.audit if self.controller is not None else None
+        nurse = getattr(audit, "nurse_id", None)
+        if isinstance(nurse, str) and nurse:
+            return nurse
+        return self.setup.nurse_id if self.setup is not None else "nurse"
+
+    def _record_reconnect(self, requester: str, outcome: Outcome, detail: str) -> None:
+        if self.controller is None:
+            return
+        record = reconnect_record(requester, outcome, detail)
+        applied = self.controller.record_extra(record, self.now())
+        if applied is None:
+            return
+        self.decision = applied.decision  # the log failed: the engine now blocks increases
+        for command in applied.commands:
+            self._commands.put(command)
+        self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
 
     def _show_instruction(self) -> None:
         pump = self.pump

@@ -4,7 +4,8 @@ A view over the engine's latest `Decision`: the rate large and unmistakable (mL/
 mg/kg/min and mL/kg/min), step k of n, countdowns to the next step and the next vitals, the pump
 link and pump state as words, volume given and remaining, alarms with a priority marker, the
 NEXT instruction (always on screen) and the recent events. Keys the current prompt does not allow
-are greyed out (`check_action`); every key leads to an input the engine decides on.
+are greyed out (`check_action`); every key leads to an input the engine decides on. While the
+pump link is lost, the NEXT panel says what to do and c asks the pump worker to reconnect.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class RunScreen(Screen[None]):
         Binding("s", "symptoms", "Symptoms", id="run-symptoms"),
         Binding("p", "pause", "Pause", id="run-pause"),
         Binding("l", "lot", "New lot", id="run-lot"),
+        # Not in the footer: at 80 columns it would push F9 STOP off the screen. The NEXT panel
+        # names the key whenever the pump link is lost.
+        Binding("c", "reconnect", "Reconnect pump", id="run-reconnect", show=False),
     ]
 
     @property
@@ -108,7 +112,9 @@ class RunScreen(Screen[None]):
         """Redraw from the latest decision and the clock (only what changed)."""
         app = self.titrator
         decision = app.decision
-        if decision is None or not self.is_attached:
+        # `display` is False while the screen is being pruned (the app shutting down): its
+        # widgets may already be gone when the 1 s tick fires.
+        if decision is None or not self.is_attached or not self.display:
             return
         now = app.services.clock.now()
         plan = app.plan
@@ -136,7 +142,9 @@ class RunScreen(Screen[None]):
         alarms = self.query_one("#alarms", Static)
         self._show("#alarms", "\n".join(f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms))
         alarms.display = bool(decision.alarms)
-        self._show("#next", self._next_text(decision))
+        hint = app.reconnect_hint()  # a lost pump link: what to do, and the key
+        next_text = self._next_text(decision)
+        self._show("#next", f"{hint}\n{next_text}" if hint else next_text)
         allowed = tuple(
             self.check_action(name, ()) for name in ("accept", "override", "vitals", "symptoms")
         )
@@ -210,6 +218,8 @@ class RunScreen(Screen[None]):
         if action == "pause":
             running = decision is not None and decision.rate_ml_per_h > 0
             return True if running and not ended else None
+        if action == "reconnect":
+            return self.titrator.reconnect_key()
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -218,6 +228,10 @@ class RunScreen(Screen[None]):
         Textual does not run a disabled binding's action; without this the key would be ignored
         in silence (and an attempt to override a hard limit would leave no trace).
         """
+        if event.key == "c" and not self.check_action("reconnect", ()):
+            event.stop()
+            self.titrator.request_reconnect()  # refused, with the reason on screen and in the log
+            return
         choice = {"a": Choice.ACCEPT, "o": Choice.OVERRIDE}.get(event.key)
         if choice is None or self.check_action(choice.value, ()):
             return
@@ -247,6 +261,10 @@ class RunScreen(Screen[None]):
     def action_lot(self) -> None:
         """Record a new lot or bag."""
         self.titrator.open_lot()
+
+    def action_reconnect(self) -> None:
+        """Ask the pump worker to reconnect after a lost link (never on this thread)."""
+        self.titrator.request_reconnect()
 
     @property
     def prompt_kind(self) -> PromptKind | None:
