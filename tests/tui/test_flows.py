@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from textual.widgets import Digits
+
 from tests.tui.conftest import FEVER_VITALS, AppFactory, Built
 from tests.tui.harness import (
     accept,
@@ -378,3 +380,22 @@ async def test_a_lost_reply_makes_the_pump_uncertain_until_a_status_read_and_is_
     assert [c.rate_ml_per_h for c in set_rates] == [Decimal(42)]
     # The adapter's "link connected" after the status read is not fed as news (no refusal).
     assert not [e for e in events if isinstance(e, InputRefused) and e.input_kind == "pump_link"]
+
+
+async def test_a_redraw_that_arrives_before_the_run_screen_is_composed_waits_for_its_mount(
+    make_app: AppFactory,
+) -> None:
+    """On a busy machine a pump result or a tick can reach a run screen whose widgets are not
+    composed yet; the redraw is skipped (not a crash) and the screen draws itself on mount."""
+    built = make_app()
+    app = built.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await quick_start(pilot)
+        early = RunScreen()
+        mounted = app.push_screen(early)
+        early.refresh_view()  # before compose: no widgets yet
+        await mounted
+        await settle(pilot)
+        shown = early.query_one("#rate-digits", Digits).value
+        assert Decimal(shown) == decision(app).rate_ml_per_h
+        assert "step 1 of" in static_text(early, "#step")

@@ -112,9 +112,10 @@ class RunScreen(Screen[None]):
         """Redraw from the latest decision and the clock (only what changed)."""
         app = self.titrator
         decision = app.decision
-        # `display` is False while the screen is being pruned (the app shutting down): its
-        # widgets may already be gone when the 1 s tick fires.
-        if decision is None or not self.is_attached or not self.display:
+        # Not yet mounted: its widgets may not be composed yet (a pump result or a tick can
+        # arrive first on a busy machine); `on_mount` draws it. `display` is False while the
+        # screen is being pruned (the app shutting down): its widgets may already be gone.
+        if decision is None or not self.is_mounted or not self.is_attached or not self.display:
             return
         now = app.services.clock.now()
         plan = app.plan
