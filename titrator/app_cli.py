@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from simulator import ModelConfig, Simulator
 from titrator.audit.paths import default_data_dir
@@ -18,7 +19,7 @@ from titrator.clocks import Clock, ScaledClock, SystemClock
 from titrator.config import AppConfig, load_config
 from titrator.library_files import Library, LibraryFileError, load_library
 from titrator.policy_files import LoadedPolicy, load_policy
-from titrator.pump.base import EventHook, PumpAdapter, WireHook
+from titrator.pump.base import EventHook, PumpAdapter, PumpInfo, WireHook
 from titrator.pump.manual import ManualPump
 from titrator.pump.newera import NewEraPump
 from titrator.training.scenarios import TrainingScenario
@@ -76,15 +77,32 @@ def _pump_source(spec: str, speed: float) -> Iterator[tuple[PumpFactory, str]]:
         return
     if spec == "sim":
         with Simulator(ModelConfig(safe_timeout_s=10), speed=speed) as sim:
-            url = sim.start_pty()
-            yield _serial_factory(url), "simulator"
+            sim.start_pty()
+            yield _serial_factory(lambda: sim.url), "simulator"
         return
-    yield _serial_factory(spec), "serial"
+    yield _serial_factory(lambda: spec), "serial"
 
 
-def _serial_factory(url: str) -> PumpFactory:
+class LocatedPump(NewEraPump):
+    """The New Era driver, with its port looked up again at every connect.
+
+    The simulator reopens its pty at a new path when its cable is pulled (as a USB serial
+    adapter may come back under another name); a reconnect must open the port where it is now.
+    """
+
+    def __init__(self, locate: Callable[[], str], **options: Any) -> None:
+        self._locate = locate
+        super().__init__(locate(), **options)
+
+    def connect(self, *, requester: str, reason: str) -> PumpInfo:
+        """Find the port again, then connect as `NewEraPump.connect` does."""
+        self.url = self._locate()
+        return super().connect(requester=requester, reason=reason)
+
+
+def _serial_factory(locate: Callable[[], str]) -> PumpFactory:
     def serial(wire: WireHook, event: EventHook) -> PumpAdapter:
-        return NewEraPump(url, on_wire=wire, on_event=event)
+        return LocatedPump(locate, on_wire=wire, on_event=event)
 
     return serial
 
@@ -210,14 +228,14 @@ def train_app(
     config = load_config(None)
     config = config.model_copy(update={"station_id": TrainingSession.station_id(config.station_id)})
     with TrainingSession(training_scenario, speed=speed) as training:
-        url = training.start_pump("pty")
+        training.start_pump("pty")
         services = AppServices(
             library=library,
             policy=loaded.policy,
             policy_sha256=loaded.sha256,
             config=config,
             clock=ScaledClock(speed),
-            pump_factory=_serial_factory(url),
+            pump_factory=_serial_factory(lambda: training.simulator.url),
             pump_kind="simulator",
             data_dir=(data_dir or config.data_dir or default_data_dir()) / "training",
             key_file=config.key_file,
