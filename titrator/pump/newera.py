@@ -65,12 +65,14 @@ class NewEraPump(NewEraPolling):
         """Open the port, find the pump, put it in the configured mode and read its state.
 
         Also the way back from LOST: it re-opens the port and re-reads everything; it never
-        restarts delivery.
+        restarts delivery. When that reconnect fails but the port opened, the link stays LOST
+        on the open port, so a stop is still tried on the wire.
 
         Raises:
             ConnectError: no usable pump (the cause is chained).
         """
         with self._lock:
+            was_lost = self._guard.state is LinkState.LOST
             self._shutdown()
             self._begin()
             self._connecting = True
@@ -85,7 +87,13 @@ class NewEraPump(NewEraPolling):
                 self._settle = False
                 model, firmware = establish(self, Context(requester, reason, "connect"))
             except PumpError as exc:
-                self._shutdown()
+                if was_lost and self._link is not None:
+                    # Still no pump heard: keep the port, in the configured framing (a probe
+                    # may have left the other one), so a STOP can still be tried on the wire.
+                    self._link.set_framing(self.framing)
+                    self._guard.state = LinkState.LOST
+                else:
+                    self._shutdown()
                 raise ConnectError(f"cannot connect to the pump at {self.url}: {exc}") from exc
             finally:
                 self._connecting = False

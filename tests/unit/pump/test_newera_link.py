@@ -11,7 +11,14 @@ from simulator.clock import ManualClock
 from simulator.control import send_control
 from simulator.faults import Fault, FaultKind
 from tests.contract.harness import WHO, Harness, harness_for, make_driver, wait_until
-from titrator.pump.base import AlarmKind, EventKind, LinkLostError, LinkState, PumpState
+from titrator.pump.base import (
+    AlarmKind,
+    ConnectError,
+    EventKind,
+    LinkLostError,
+    LinkState,
+    PumpState,
+)
 from titrator.pump.codec import Framing
 
 
@@ -91,3 +98,22 @@ def test_the_control_channel_injects_faults_and_reports_state() -> None:
         state = send_control(control.host, control.port, {"op": "state"})
         assert state["prompt"] == "S"
         assert "stall" in send_control(control.host, control.port, {"op": "help"})["ops"]
+
+
+def test_a_failed_reconnect_leaves_the_link_lost_and_a_stop_still_goes_out_on_the_wire() -> None:
+    with harness_for("sim_tcp", keepalive_s=0.1, link_loss_after_s=1.0) as h:
+        assert h.sim is not None
+        h.adapter.set_rate(Decimal(5), **WHO)
+        h.adapter.start(**WHO)
+        h.sim.inject(Fault(FaultKind.NO_REPLY, count=10_000, execute=False))
+        wait_until(lambda: h.link() is LinkState.LOST, timeout_s=10)
+
+        with pytest.raises(ConnectError):
+            h.adapter.connect(**WHO)
+
+        assert h.link() is LinkState.LOST, "no pump heard: lost, not merely disconnected"
+        assert h.true_infusing()
+        h.sim.faults.clear()  # the pump can hear again, before anyone has reconnected
+        h.adapter.stop(**WHO)
+        assert not h.true_infusing()
+        assert h.link() is LinkState.LOST, "a stop never clears LOST"
