@@ -14,11 +14,11 @@ import json
 import os
 import random
 import select
-import signal
 import sys
 import time
 from pathlib import Path
 
+from tests.forkkill import fork_and_kill
 from titrator.audit import AuditWriter
 
 SESSION_ID = "crash"
@@ -58,38 +58,14 @@ def read_reports(fd: int, wanted: int) -> int:
     return got
 
 
-def drain(fd: int) -> int:
-    """Count the report bytes left in the pipe after the child died."""
-    total = 0
-    while chunk := os.read(fd, 4096):
-        total += len(chunk)
-    return total
-
-
 def run_once(data_dir: Path, key_file: Path | None, rng: random.Random) -> dict[str, object]:
     """Fork one writer, kill it at a random point, and describe what it reported."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the driver's code
-        os.close(read_fd)
-        code = 0
-        try:
-            child(data_dir, key_file, write_fd)
-        except BaseException as exc:  # report any failure through the exit status
-            sys.stderr.write(f"crash child failed: {exc!r}\n")
-            code = 70
-        os._exit(code)
-    os.close(write_fd)
-    try:
-        reported = read_reports(read_fd, rng.randrange(0, 40))
-        for _ in range(rng.randrange(0, 20_000)):
-            pass  # jitter so the kill lands anywhere inside an append
-    finally:
-        os.kill(pid, signal.SIGKILL)  # also on a timeout: never leave a child running
-        _, status = os.waitpid(pid, 0)
-    reported += drain(read_fd)
-    os.close(read_fd)
-    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    run = fork_and_kill(
+        lambda fd: child(data_dir, key_file, fd),
+        lambda fd: read_reports(fd, rng.randrange(0, 40)),
+        rng.randrange(0, 20_000),
+    )
+    reported, killed, status = run.before + len(run.rest), run.killed, run.status
     return {"dir": str(data_dir), "reported": reported, "killed": killed, "status": status}
 
 

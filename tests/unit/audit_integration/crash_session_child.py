@@ -17,7 +17,6 @@ import json
 import os
 import random
 import select
-import signal
 import sys
 import time
 import traceback
@@ -27,6 +26,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from tests.forkkill import fork_and_kill
 from tests.unit.audit_integration.harness import LoggedRun
 from titrator.audit import Outcome, verify_log
 from titrator.audit.log_replay import replay_log
@@ -95,14 +95,6 @@ def read_lines(fd: int, wanted: int) -> list[str]:
     return buffer.decode().splitlines()
 
 
-def drain(fd: int) -> list[str]:
-    """Read what is left in the pipe after the child died."""
-    data = b""
-    while chunk := os.read(fd, 4096):
-        data += chunk
-    return data.decode().splitlines()
-
-
 def pump_rate(lines: list[str]) -> str:
     """The pump's real rate: that of the last command sent (a perfect pump)."""
     rate = "0"
@@ -120,28 +112,13 @@ def pump_rate(lines: list[str]) -> str:
 def run_once(data_dir: Path, rng: random.Random) -> dict[str, object]:
     """Fork one session, kill it at a random point, describe what it did."""
     script = rng.choice(sorted(SCRIPTS))
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child never returns into the driver's code
-        os.close(read_fd)
-        code = 0
-        try:
-            child(data_dir, script, write_fd)
-        except BaseException as exc:  # report any failure through the exit status
-            sys.stderr.write(f"crash child failed: {exc!r}\n")
-            code = 70
-        os._exit(code)
-    os.close(write_fd)
-    try:
-        lines = read_lines(read_fd, rng.randrange(0, 45))
-        for _ in range(rng.randrange(0, 30_000)):
-            pass  # jitter so the kill lands anywhere inside a decision
-    finally:
-        os.kill(pid, signal.SIGKILL)  # also on a timeout: never leave a child running
-        _, status = os.waitpid(pid, 0)
-    lines += drain(read_fd)
-    os.close(read_fd)
-    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    run = fork_and_kill(
+        lambda fd: child(data_dir, script, fd),
+        lambda fd: read_lines(fd, rng.randrange(0, 45)),
+        rng.randrange(0, 30_000),
+    )
+    lines = run.before + run.rest.decode().splitlines()
+    killed, status = run.killed, run.status
     return {
         "dir": str(data_dir),
         "script": script,
