@@ -178,6 +178,15 @@ async def quick_start(pilot: Pilot[Any]) -> None:
     assert decision(app).state is SessionState.RUNNING
 
 
+async def to_step_up(pilot: Pilot[Any], built: Built) -> None:
+    """`quick_start`, then the first dwell with fresh vitals: the step-up is offered."""
+    await quick_start(pilot)
+    await advance(pilot, built, minutes=15)
+    await record_vitals(pilot)
+    await advance(pilot, built, minutes=15)
+    assert prompt_kind(the_app(pilot)) is PromptKind.STEP_UP
+
+
 # -- dialogs -------------------------------------------------------------------------------------
 
 

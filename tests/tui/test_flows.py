@@ -29,6 +29,7 @@ from tests.tui.harness import (
     start_infusion,
     static_text,
     to_run_screen,
+    to_step_up,
     wait_for,
 )
 from titrator.audit.verify import Outcome, verify_log
@@ -142,11 +143,7 @@ async def test_a_mild_reaction_pauses_then_resumes_lower_and_never_increases_unt
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await quick_start(pilot)
-        await advance(pilot, built, minutes=15)
-        await record_vitals(pilot)
-        await advance(pilot, built, minutes=15)
-        assert prompt_kind(app) is PromptKind.STEP_UP
+        await to_step_up(pilot, built)
         await accept(pilot)
         assert decision(app).rate_ml_per_h == 42
         await advance(pilot, built, minutes=5)
@@ -321,11 +318,7 @@ async def test_a_lost_reply_makes_the_pump_uncertain_until_a_status_read_and_is_
     built = make_app()
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await quick_start(pilot)
-        await advance(pilot, built, minutes=15)
-        await record_vitals(pilot)
-        await advance(pilot, built, minutes=15)
-        assert prompt_kind(app) is PromptKind.STEP_UP
+        await to_step_up(pilot, built)
         pump = built.fake_pump
         pump.script("set_rate", FakeFault.NO_REPLY)  # carried out, reply lost
         pump.gate.clear()  # hold the status read that will resolve it
