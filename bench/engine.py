@@ -20,9 +20,9 @@ from titrator.domain.decisions import Decision
 from titrator.domain.events import AUDIT_EVENT_ADAPTER, AuditEvent, PumpOutcome
 from titrator.domain.plan import build_plan
 from titrator.domain.plan_model import PlanRequest
-from titrator.domain.session import InfusionSession
-from titrator.library_files import load_library
-from titrator.policy_files import load_policy
+from titrator.domain.session.engine import InfusionSession
+from titrator.files.library import load_library
+from titrator.files.policy import load_policy
 
 VITALS = {
     "temp_c": "36.9",

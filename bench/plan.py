@@ -17,7 +17,7 @@ from titrator.domain.library import Product
 from titrator.domain.plan import build_plan
 from titrator.domain.plan_model import PlanRequest
 from titrator.domain.units import RateUnit
-from titrator.library_files import load_library
+from titrator.files.library import load_library
 
 WEIGHTS = [Decimal(w) for w in range(2, 301)]
 TENTH = Decimal("0.1")

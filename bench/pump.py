@@ -13,8 +13,8 @@ from decimal import Decimal
 import serial
 
 from simulator import ModelConfig, Simulator
-from titrator.pump.codec import encode_safe
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.codec import encode_safe
+from titrator.pump.newera.driver import NewEraPump
 
 WHO = {"requester": "bench", "reason": "benchmark"}
 RATES = (Decimal(5), Decimal(6))

@@ -81,7 +81,7 @@ async def keypress_latency(count: int) -> list[float]:
 
     from tests.tui.conftest import build_app
     from tests.tui.harness import on_screen, open_session, wait_for
-    from titrator.tui.screens.modals import VitalsModal
+    from titrator.tui.dialogs.vitals import VitalsModal
 
     samples: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 Each log is written by `titrator simulate --audit-dir` (the real controller and audit writer on
 simulated time, so the bytes are reproducible); `resumed.jsonl` is a session cut off
-mid-infusion, taken over with `titrator.resume.resume_session` on a fresh monotonic clock, and
+mid-infusion, taken over with `titrator.shell.resume.resume_session` on a fresh monotonic clock, and
 closed. The heads go
 to tests/data/audit/MANIFEST.json. Run it after a change to the event schema or the engine's
 outputs, and review the diff: a changed log means the engine decides differently.
@@ -21,13 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from titrator.audit.writer import AuditWriter
-from titrator.clocks import ManualClock
-from titrator.controller import InfusionController
-from titrator.domain.clock import Instant
-from titrator.domain.decisions import Choice
-from titrator.domain.events import NurseDecided, PumpOutcome, PumpStatusRead, Tick, VitalsEntered
-from titrator.resume import resume_session
-from titrator.simulate import (
+from titrator.cli.simulate import (
     ORIGIN_MONO_MS,
     Runner,
     ScriptClock,
@@ -36,6 +30,12 @@ from titrator.simulate import (
     run_script,
     simulate_main,
 )
+from titrator.domain.clock import Instant
+from titrator.domain.decisions import Choice
+from titrator.domain.events import NurseDecided, PumpOutcome, PumpStatusRead, Tick, VitalsEntered
+from titrator.shell.clocks import ManualClock
+from titrator.shell.controller import InfusionController
+from titrator.shell.resume import resume_session
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "data" / "simulate"

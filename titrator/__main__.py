@@ -2,6 +2,6 @@
 
 import sys
 
-from titrator.cli import main
+from titrator.cli.main import main
 
 sys.exit(main())

@@ -22,7 +22,7 @@ from titrator.pump.base import (
     WireRecord,
 )
 from titrator.pump.fake import FakePump
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.driver import NewEraPump
 
 KINDS = ("fake", "sim_pty", "sim_tcp")
 SET_RATE = re.compile(r"RAT\d")

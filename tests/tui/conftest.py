@@ -20,15 +20,15 @@ from typing import Any, Literal
 import pytest
 from textual.widgets import Input
 
-from titrator.app_cli import DEMO_PATIENT
-from titrator.clocks import ManualClock
-from titrator.config import AppConfig
+from titrator.cli.app import DEMO_PATIENT
 from titrator.domain.policy import Policy
-from titrator.library_files import Library, load_library
-from titrator.policy_files import load_policy
+from titrator.files.config import AppConfig
+from titrator.files.library import Library, load_library
+from titrator.files.policy import load_policy
 from titrator.pump.base import EventHook, PumpAdapter, PumpStatus, WireHook
 from titrator.pump.fake import FakePump
 from titrator.pump.manual import ManualPump
+from titrator.shell.clocks import ManualClock
 from titrator.tui.app import TitratorApp
 from titrator.tui.services import AppServices
 

@@ -18,7 +18,6 @@ from textual.widgets import Input, SelectionList, Static
 
 from tests.tui.conftest import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
-from titrator.clocks import ManualClock
 from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
 from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState
 from titrator.domain.events import (
@@ -29,11 +28,13 @@ from titrator.domain.events import (
     SymptomsEntered,
     VitalsEntered,
 )
+from titrator.shell.clocks import ManualClock
 from titrator.tui.app import TitratorApp
+from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+from titrator.tui.dialogs.symptoms import SymptomsModal
+from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
-from titrator.tui.screens.modals import SymptomsModal, VitalsModal
 from titrator.tui.screens.preview import PlanPreviewScreen
-from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
 

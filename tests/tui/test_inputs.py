@@ -40,10 +40,12 @@ from titrator.domain.events import (
 from titrator.pump.base import PumpState
 from titrator.pump.fake import FakePump
 from titrator.pump.manual import ManualAction, Outcome
+from titrator.tui.dialogs.manual_pump import ManualPumpModal
+from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
+from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.modals import ManualPumpModal, OverrideModal, ReasonModal, VitalsModal
 from titrator.tui.screens.preview import PlanPreviewScreen
-from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen

@@ -41,19 +41,19 @@ from tests.tui.harness import (
     static_text,
     wait_for,
 )
-from titrator.app_cli import DEMO_PATIENT
 from titrator.audit.log_replay import replay_log
 from titrator.audit.reader import read_for_review, read_records
 from titrator.audit.verify import Outcome, verify_log
-from titrator.clocks import ManualClock
-from titrator.config import AppConfig
+from titrator.cli.app import DEMO_PATIENT
 from titrator.domain.decisions import LinkState as EngineLink
 from titrator.domain.decisions import SessionState
 from titrator.domain.events import PumpCommandIssued, PumpLinkChanged, PumpStatusRead
+from titrator.files.config import AppConfig
 from titrator.pump.base import EventHook, PumpAdapter, PumpInfo, WireHook
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.driver import NewEraPump
 from titrator.review.model import build_review
 from titrator.review.timeline import Category
+from titrator.shell.clocks import ManualClock
 from titrator.tui.app import TitratorApp
 from titrator.tui.reconnect import REASON, RECORD_KIND
 from titrator.tui.screens.run import RunScreen

@@ -32,6 +32,7 @@ from tests.tui.harness import (
     the_app,
     wait_for,
 )
+from titrator.cli.simulate import simulate_main
 from titrator.domain.decisions import Choice
 from titrator.domain.events import (
     NurseDecided,
@@ -40,16 +41,13 @@ from titrator.domain.events import (
     SymptomsEntered,
     VitalsEntered,
 )
-from titrator.simulate import simulate_main
+from titrator.tui.dialogs.manual_pump import ManualPumpModal
+from titrator.tui.dialogs.quit import QuitModal
+from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+from titrator.tui.dialogs.reasons import OverrideModal
+from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.modals import (
-    ManualPumpModal,
-    OverrideModal,
-    QuitModal,
-    SymptomsModal,
-)
 from titrator.tui.screens.preview import PlanPreviewScreen
-from titrator.tui.screens.rate_confirm import RateConfirmModal
 from titrator.tui.screens.resume import ResumeScreen
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen

@@ -17,12 +17,12 @@ from tests.tui.harness import (
     screen_text,
     settle,
 )
-from titrator.controller import InfusionController
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
 from titrator.domain.events import StopRequested
 from titrator.domain.setup import InfusionSetup, RiskFactor
-from titrator.tui.screens.modals import VitalsModal
+from titrator.shell.controller import InfusionController
+from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
 from titrator.tui.screens.text import TextScreen

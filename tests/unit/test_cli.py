@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from titrator.cli import main
+from titrator.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = [

@@ -6,7 +6,6 @@ from typing import Any
 
 from tests.unit.domain.engine_helpers import NORMAL, POLICY, at, make_plan
 from titrator.audit.errors import AuditWriteError
-from titrator.controller import InfusionController, execute_command
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.decisions import Choice, PumpCommand, PumpCommandKind, SessionState
 from titrator.domain.events import (
@@ -19,8 +18,9 @@ from titrator.domain.events import (
     Tick,
     VitalsEntered,
 )
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 from titrator.pump.fake import FakeFault, FakePump
+from titrator.shell.controller import InfusionController, execute_command
 
 
 class Sink:

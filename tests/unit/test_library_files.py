@@ -9,7 +9,7 @@ import pytest
 
 from titrator.domain.library import Provenance
 from titrator.domain.units import Concentration, RateUnit
-from titrator.library_files import (
+from titrator.files.library import (
     LibraryFileError,
     load_library,
     load_product_file,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from titrator.cli.simulate import override_reason, simulate_main
 from titrator.domain.decisions import OverrideReason
-from titrator.simulate import override_reason, simulate_main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "simulate"
 FAHRENHEIT = json.dumps(

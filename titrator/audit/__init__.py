@@ -2,11 +2,11 @@
 
 One JSON Lines file per infusion session. Every record carries a SHA-256 hash chain and, when
 the site has a key file, an HMAC-SHA256 chain; each record is fsynced before `append` returns.
-See docs/audit.md for the record format and the `titrator audit verify` command.
+See the reviewer's documentation for the record format; `titrator audit verify` is
+`titrator.cli.audit`.
 """
 
 from titrator.audit.canonical import GENESIS, canonical_json
-from titrator.audit.cli import audit_main
 from titrator.audit.errors import (
     AuditError,
     AuditFormatError,
@@ -68,7 +68,6 @@ __all__ = [
     "SessionHead",
     "SystemClock",
     "VerifyResult",
-    "audit_main",
     "canonical_json",
     "default_data_dir",
     "generate_key_file",

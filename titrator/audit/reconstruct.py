@@ -34,7 +34,7 @@ from titrator.domain.events import (
     SessionOpened,
     SessionResumed,
 )
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 
 PathArg = str | os.PathLike[str]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from titrator.domain.decisions import Decision
 from titrator.domain.events import INPUT_KINDS, AuditEvent, SessionOpened, event_json
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 
 
 @dataclass(frozen=True)

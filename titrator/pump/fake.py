@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from titrator.pump._newera_replies import to_pump_number
 from titrator.pump.base import (
     AlarmEvent,
     AlarmKind,
@@ -38,6 +37,7 @@ from titrator.pump.base import (
     WireRecord,
     check_positive_decimal,
 )
+from titrator.pump.newera.replies import to_pump_number
 
 _SECONDS_PER_HOUR = Decimal(3600)
 _QUERY_ATTEMPTS = 3

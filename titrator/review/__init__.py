@@ -2,6 +2,6 @@
 
 `titrator.review.model` turns a log into a `SessionReview` (pure apart from reading the file;
 no textual). The exports (`export_csv`, `export_fhir`, `export_html`) and the summary build on
-it; the Textual app (`app`, the screens, `chart`) only displays it. Entry points for the CLI:
-`titrator.review.cli.review_main` and `export_main`. See docs/review.md.
+it; the Textual app (`titrator.review.ui`) only displays it. Entry points for the CLI:
+`titrator.cli.review.review_main` and `export_main`.
 """

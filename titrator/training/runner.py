@@ -22,8 +22,6 @@ from typing import Final
 from simulator import ModelConfig
 from simulator.clock import ManualClock
 from titrator.audit.writer import AuditWriter
-from titrator.config import AppConfig
-from titrator.controller import InfusionController, execute_command, link_input, state_input
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_HOUR, Instant
 from titrator.domain.decisions import Decision, SessionState
@@ -34,11 +32,13 @@ from titrator.domain.events import (
     SessionOpened,
     Tick,
 )
-from titrator.domain.session import InfusionSession
-from titrator.library_files import Library
-from titrator.policy_files import LoadedPolicy
+from titrator.domain.session.engine import InfusionSession
+from titrator.files.config import AppConfig
+from titrator.files.library import Library
+from titrator.files.policy import LoadedPolicy
 from titrator.pump.base import PumpError, PumpEvent
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.driver import NewEraPump
+from titrator.shell.controller import InfusionController, execute_command, link_input, state_input
 from titrator.training.debrief import Debrief
 from titrator.training.records import training_station_id
 from titrator.training.scenarios import TRAINING_NURSE, TrainingScenario

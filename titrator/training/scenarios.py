@@ -26,9 +26,9 @@ from simulator.scenario import (
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
-from titrator.domain.session_prompts import LOT_RULE, RESUME_RULE, START_RULE, STEP_UP_RULE
+from titrator.domain.session.prompts import LOT_RULE, RESUME_RULE, START_RULE, STEP_UP_RULE
 from titrator.domain.setup import NEVER, InfusionSetup, RiskFactor, SetupInvalid, validate_setup
-from titrator.library_files import Library
+from titrator.files.library import Library
 
 ENGINE_RULE_IDS = frozenset(
     {START_RULE, STEP_UP_RULE, RESUME_RULE, LOT_RULE, "PAUSE-UNRESOLVED", "RECUR-AFTER-RESTART"}

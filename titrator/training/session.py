@@ -18,10 +18,10 @@ from simulator.clock import Clock as PhysicsClock
 from simulator.clock import ScaledClock as PhysicsScaledClock
 from simulator.control import ControlServer
 from simulator.patient import SimulatedPatient
-from titrator.controller import InfusionController
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
 from titrator.domain.setup import InfusionSetup, RiskFactor
+from titrator.shell.controller import InfusionController
 from titrator.training.debrief import Debrief, debrief
 from titrator.training.records import (
     TrainingEventRecord,

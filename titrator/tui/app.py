@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 from titrator.audit.errors import AuditError
 from titrator.audit.reconstruct import ResumeError
 from titrator.audit.unfinished import find_unfinished
-from titrator.controller import InfusionController, wire_record
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import (
@@ -32,7 +31,7 @@ from titrator.domain.events import (
     Tick,
 )
 from titrator.domain.plan_model import Plan
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
 from titrator.pump.base import (
     Direction,
@@ -41,13 +40,12 @@ from titrator.pump.base import (
     PumpStatus,
     WireRecord,
 )
-from titrator.resume import resume_session
+from titrator.shell.controller import InfusionController, wire_record
+from titrator.shell.resume import resume_session
+from titrator.tui.dialogs.quit import QuitModal
 from titrator.tui.nurse_actions import NurseActions
 from titrator.tui.reconnect import ReconnectRequest
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.modals import (
-    QuitModal,
-)
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
 from titrator.tui.screens.run import RunScreen, describe_event

@@ -23,16 +23,13 @@ from titrator.domain.plan_model import Plan
 from titrator.domain.rate_change import describe_change
 from titrator.domain.units import show_ml_per_h
 from titrator.pump.manual import ManualPump
+from titrator.tui.dialogs.lot import LotModal
+from titrator.tui.dialogs.manual_pump import ManualPumpModal
+from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
+from titrator.tui.dialogs.symptoms import SymptomsModal
+from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.pump_bridge import PumpBridge
-from titrator.tui.screens.modals import (
-    LotModal,
-    ManualPumpModal,
-    OverrideModal,
-    ReasonModal,
-    SymptomsModal,
-    VitalsModal,
-)
-from titrator.tui.screens.rate_confirm import RateConfirmModal
 
 
 class NurseActions(PumpBridge):

@@ -15,14 +15,6 @@ from textual import work
 from textual.app import App
 from textual.message import Message
 
-from titrator.controller import (
-    STATE_NEWS,
-    InfusionController,
-    execute_command,
-    link_input,
-    state_input,
-    wire_record,
-)
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision, PumpCommand
 from titrator.domain.decisions import LinkState as EngineLink
@@ -40,6 +32,15 @@ from titrator.pump.base import (
     WireRecord,
 )
 from titrator.pump.manual import ManualAction, ManualPump
+from titrator.shell.controller import (
+    STATE_NEWS,
+    InfusionController,
+    execute_command,
+    link_input,
+    state_input,
+    wire_record,
+)
+from titrator.tui.dialogs.manual_pump import ManualAnswer, ManualPumpModal
 from titrator.tui.reconnect import (
     Outcome,
     ReconnectDone,
@@ -47,7 +48,6 @@ from titrator.tui.reconnect import (
     attempt,
     reconnect_record,
 )
-from titrator.tui.screens.modals import ManualAnswer, ManualPumpModal
 from titrator.tui.services import AppServices
 
 _LINK_MARK = {

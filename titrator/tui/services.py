@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Protocol
 
 from titrator.audit.writer import AuditWriter
-from titrator.clocks import Clock
-from titrator.config import AppConfig
-from titrator.controller import InfusionController
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
 from titrator.domain.policy import Policy
 from titrator.domain.setup import InfusionSetup, RiskFactor
-from titrator.library_files import Library
+from titrator.files.config import AppConfig
+from titrator.files.library import Library
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
+from titrator.shell.clocks import Clock
+from titrator.shell.controller import InfusionController
 
 PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
 """Builds the pump adapter with the app's wire and event hooks (called once, at start)."""

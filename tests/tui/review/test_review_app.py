@@ -6,12 +6,12 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static, TabbedContent
 
-from titrator.review.app import ReviewApp
-from titrator.review.chart import RateVitalsChart
-from titrator.review.list_screen import SessionListScreen
 from titrator.review.model import SessionReview
-from titrator.review.session_screen import SessionScreen
-from titrator.review.summary_screen import SummaryScreen
+from titrator.review.ui.app import ReviewApp
+from titrator.review.ui.chart import RateVitalsChart
+from titrator.review.ui.list_screen import SessionListScreen
+from titrator.review.ui.session_screen import SessionScreen
+from titrator.review.ui.summary_screen import SummaryScreen
 
 
 def _table(app: ReviewApp, selector: str) -> DataTable[object]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from titrator.review.app import ReviewApp
 from titrator.review.model import SessionReview
+from titrator.review.ui.app import ReviewApp
 
 SIZES = [(80, 24), (120, 40)]
 Snap = Callable[..., bool]

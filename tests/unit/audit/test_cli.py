@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.audit.helpers import write_log
-from titrator.audit import audit_main
+from titrator.cli.audit import audit_main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:

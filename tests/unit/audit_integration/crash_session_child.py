@@ -30,8 +30,7 @@ from tests.forkkill import fork_and_kill
 from tests.unit.audit_integration.harness import LoggedRun
 from titrator.audit import Outcome, verify_log
 from titrator.audit.log_replay import replay_log
-from titrator.clocks import ManualClock
-from titrator.controller import raises_rate
+from titrator.cli.simulate import Runner
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import LinkState, PromptKind, PumpCommand, PumpCommandKind
 from titrator.domain.events import (
@@ -40,8 +39,9 @@ from titrator.domain.events import (
     PumpStatusRead,
     RateChanged,
 )
-from titrator.resume import ResumeError, find_unfinished, resume_session
-from titrator.simulate import Runner
+from titrator.shell.clocks import ManualClock
+from titrator.shell.controller import raises_rate
+from titrator.shell.resume import ResumeError, find_unfinished, resume_session
 
 SESSION_ID = "crash"
 SCRIPTS = {"uneventful": True, "fever-pause": True, "anaphylaxis": False}

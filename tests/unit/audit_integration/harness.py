@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from titrator.audit import AuditWriter, FileOps
-from titrator.controller import InfusionController
+from titrator.cli.simulate import ORIGIN_MONO_MS, Runner, ScriptClock, build_parser, build_session
+from titrator.cli.simulate import run_script as run_lines
 from titrator.domain.clock import Instant
-from titrator.simulate import ORIGIN_MONO_MS, Runner, ScriptClock, build_parser, build_session
-from titrator.simulate import run_script as run_lines
+from titrator.shell.controller import InfusionController
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SCRIPTS = DATA / "simulate"

@@ -9,8 +9,9 @@ import pytest
 
 from tests.unit.audit.helpers import rechain
 from tests.unit.audit_integration.harness import CORPUS, LoggedRun
-from titrator.audit import audit_main, verify_log
+from titrator.audit import verify_log
 from titrator.audit.log_replay import replay_log
+from titrator.cli.audit import audit_main
 
 MANIFEST: dict[str, dict[str, object]] = json.loads(
     (CORPUS / "MANIFEST.json").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Finding, rebuilding and taking over unfinished sessions (titrator/resume.py)."""
+"""Finding, rebuilding and taking over unfinished sessions (shell/resume.py, cli/resume.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import pytest
 
 from tests.unit.audit_integration.harness import NURSE, STATION, LoggedRun
 from titrator.audit import AuditStateError, AuditWriter, Outcome, read_records, verify_log
-from titrator.clocks import ManualClock
+from titrator.cli import resume as resume_cli
+from titrator.cli.resume import resume_main
 from titrator.domain.decisions import LinkState, PumpCommandKind
 from titrator.domain.events import PumpStatusRead
-from titrator.resume import (
+from titrator.shell.clocks import ManualClock
+from titrator.shell.resume import (
     ResumeError,
-    ResumeRequest,
     find_unfinished,
     reconstruct,
-    resume_main,
     resume_session,
 )
 
@@ -159,7 +159,7 @@ def test_damaged_closed_and_unopened_logs_are_never_resumed(tmp_path: Path) -> N
 
 
 def test_resume_list_and_show_on_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert resume_main(["--list", "--data-dir", str(tmp_path)]) == 0
     assert "no unfinished sessions" in capsys.readouterr().out
@@ -181,15 +181,15 @@ def test_resume_list_and_show_on_the_command_line(
     assert "DAMAGED" in capsys.readouterr().out
     assert resume_main(["s1", "--show", "--data-dir", str(tmp_path)]) == 1
     assert resume_main(["--data-dir", str(tmp_path)]) == 2
-    assert resume_main(["s1", "--data-dir", str(tmp_path)]) == 2, "no app wired here"
-    opened: list[str] = []
+    opened: list[tuple[str, Path | None, str]] = []
 
-    def open_app(request: ResumeRequest) -> int:
-        opened.append(request.session_id)
+    def open_app(args: object, session_id: str, key_file: Path | None) -> int:
+        opened.append((session_id, key_file, str(getattr(args, "pump", ""))))
         return 0
 
-    assert resume_main(["s1", "--data-dir", str(tmp_path)], open_app) == 0
-    assert opened == ["s1"]
+    monkeypatch.setattr(resume_cli, "open_resumed", open_app)
+    assert resume_main(["s1", "--data-dir", str(tmp_path), "--pump", "sim"]) == 0
+    assert opened == [("s1", None, "sim")]
     assert resume_main(["--list", "--key-file", str(tmp_path / "nokey")]) == 2
 
 

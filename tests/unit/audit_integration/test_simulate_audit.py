@@ -9,10 +9,11 @@ import pytest
 
 from tests.unit.audit.helpers import make_key
 from tests.unit.audit_integration.harness import SCRIPTS, SIM_ARGS
-from titrator.audit import Outcome, audit_main, read_audit, verify_log
+from titrator.audit import Outcome, read_audit, verify_log
 from titrator.audit.log_replay import replay_log
+from titrator.cli.audit import audit_main
+from titrator.cli.simulate import simulate_main
 from titrator.domain.events import AUDIT_EVENT_ADAPTER
-from titrator.simulate import simulate_main
 
 
 def simulate(

@@ -15,10 +15,10 @@ import pytest
 from tests.unit.audit_integration.harness import LoggedRun
 from titrator.audit import AuditWriteError, FileOps, Outcome, verify_log
 from titrator.audit.log_replay import replay_log
-from titrator.controller import raises_rate
+from titrator.cli.simulate import Runner
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import PumpCommand
-from titrator.simulate import Runner
+from titrator.shell.controller import raises_rate
 
 BURSTS = (1, 3, 8)
 """How many consecutive writes fail, cycled over k."""

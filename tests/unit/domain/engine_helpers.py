@@ -11,9 +11,9 @@ from titrator.domain.decisions import Decision
 from titrator.domain.events import PumpOutcome
 from titrator.domain.plan_model import CapKind, Plan, PlanRequest, PlanStep, RateCap
 from titrator.domain.policy import Policy
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 from titrator.domain.units import Concentration
-from titrator.policy_files import load_policy
+from titrator.files.policy import load_policy
 
 POLICY: Policy = load_policy().policy
 T0 = Instant(wall_utc=datetime(2026, 3, 2, 8, 0, tzinfo=UTC), mono_ms=50_000_000)

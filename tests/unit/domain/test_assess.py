@@ -9,7 +9,7 @@ import pytest
 from titrator.domain.assess import Observation, assess, fired_rules
 from titrator.domain.policy import Action, Policy, Severity
 from titrator.domain.vitals import Symptom, VitalsReading, parse_vitals
-from titrator.policy_files import load_policy
+from titrator.files.policy import load_policy
 
 POLICY: Policy = load_policy().policy
 BASE = {

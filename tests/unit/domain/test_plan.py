@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from titrator.domain.library import Product
 from titrator.domain.plan import PlanError, build_plan, ideal_body_weight_kg
 from titrator.domain.plan_model import CapKind, Plan, PlanRequest, Sex, WeightBasis
-from titrator.library_files import load_library
+from titrator.files.library import load_library
 
 D = Decimal
 LIBRARY = load_library()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from titrator.domain.policy import Action, Policy
-from titrator.policy_files import PolicyFileError, load_policy, policy_dir_files
+from titrator.files.policy import PolicyFileError, load_policy, policy_dir_files
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,8 +16,8 @@ from titrator.domain.events import (
     SessionResumed,
 )
 from titrator.domain.replay import replay
-from titrator.domain.session_resume import MONOTONIC_FIELDS
-from titrator.domain.session_state import SessionData
+from titrator.domain.session.resume import MONOTONIC_FIELDS
+from titrator.domain.session.state import SessionData
 
 from .engine_helpers import NORMAL, Driver, at
 

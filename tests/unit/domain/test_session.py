@@ -30,7 +30,7 @@ from titrator.domain.events import (
     StateChanged,
 )
 from titrator.domain.policy import Action
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 
 from .engine_helpers import NORMAL, POLICY, Driver, at, make_plan
 

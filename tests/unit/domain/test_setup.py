@@ -12,7 +12,7 @@ from titrator.domain.setup import (
     first_infusion_reasons,
     validate_setup,
 )
-from titrator.library_files import load_library
+from titrator.files.library import load_library
 
 PRODUCTS = load_library().products
 TODAY = date(2026, 11, 20)

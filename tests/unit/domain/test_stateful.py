@@ -33,7 +33,7 @@ from titrator.domain.events import (
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
 from titrator.domain.replay import replay
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 
 from .engine_helpers import NORMAL, POLICY, T0, make_plan
 

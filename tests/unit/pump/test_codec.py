@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from titrator.pump.codec import (
+from titrator.pump.newera.codec import (
     AlarmCode,
     DecodeError,
     ErrorCode,

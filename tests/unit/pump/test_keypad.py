@@ -16,7 +16,6 @@ from simulator import ModelConfig, PumpModel, Simulator
 from simulator.clock import ManualClock
 from tests.contract.harness import WHO, Harness, harness_for, wait_until
 from tests.unit.domain.engine_helpers import NORMAL, POLICY, at, make_plan
-from titrator.controller import InfusionController, execute_command, state_input
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.decisions import Choice, PumpCommandKind, SessionState
 from titrator.domain.events import (
@@ -26,10 +25,11 @@ from titrator.domain.events import (
     SessionOpened,
     VitalsEntered,
 )
-from titrator.domain.session import InfusionSession
-from titrator.pump._newera_poll import RATE_CHECK_EVERY
+from titrator.domain.session.engine import InfusionSession
 from titrator.pump.base import EventKind, PumpEvent
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.driver import NewEraPump
+from titrator.pump.newera.poller import RATE_CHECK_EVERY
+from titrator.shell.controller import InfusionController, execute_command, state_input
 
 POLL_S = 0.02
 _BASIC = ModelConfig(safe_timeout_s=0, power_up_quirk=False)

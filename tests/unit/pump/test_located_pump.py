@@ -7,9 +7,9 @@ import pytest
 from simulator import ModelConfig, Simulator
 from simulator.faults import FaultKind
 from tests.contract.harness import WHO
-from titrator.app_cli import LocatedPump
+from titrator.cli.app import LocatedPump
 from titrator.pump.base import ConnectError, LinkLostError, LinkState
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.driver import NewEraPump
 
 
 def test_a_pulled_cable_on_the_simulators_pty_reconnects_at_the_new_path() -> None:

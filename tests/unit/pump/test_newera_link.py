@@ -19,7 +19,7 @@ from titrator.pump.base import (
     LinkState,
     PumpState,
 )
-from titrator.pump.codec import Framing
+from titrator.pump.newera.codec import Framing
 
 
 def test_link_loss_is_detected_by_the_keepalive_and_raised() -> None:

@@ -27,8 +27,8 @@ from titrator.pump.base import (
     PumpState,
     WireRecord,
 )
-from titrator.pump.codec import encode_safe
-from titrator.pump.newera import NewEraPump
+from titrator.pump.newera.codec import encode_safe
+from titrator.pump.newera.driver import NewEraPump
 
 SET_10_RUNNING = encode_safe(b"0RAT10").hex(" ")
 

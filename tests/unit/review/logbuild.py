@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from titrator.audit.writer import AuditWriter
-from titrator.controller import InfusionController
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_MIN, Instant
 from titrator.domain.decisions import (
@@ -47,10 +46,11 @@ from titrator.domain.events import (
 from titrator.domain.plan import build_plan
 from titrator.domain.plan_model import Plan, PlanRequest
 from titrator.domain.policy import Policy
-from titrator.domain.session import InfusionSession
+from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
-from titrator.library_files import Library, load_library
-from titrator.policy_files import load_policy
+from titrator.files.library import Library, load_library
+from titrator.files.policy import load_policy
+from titrator.shell.controller import InfusionController
 
 REVIEW_SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "review"
 """Scripts made for the review tests: completed, fever, anaphylaxis, override, stopped."""

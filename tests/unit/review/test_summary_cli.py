@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from titrator.review.cli import export_main, review_main
+from titrator.cli.review import export_main, review_main
 from titrator.review.model import load_review
 from titrator.review.summary import discover_logs, load_all, summarise, summary_table
 
@@ -150,7 +150,7 @@ def test_the_pure_part_and_the_exports_do_not_import_textual() -> None:
     code = (
         "import sys; import titrator.review.model, titrator.review.summary, "
         "titrator.review.export_csv, titrator.review.export_fhir, titrator.review.export_html, "
-        "titrator.review.cli; "
+        "titrator.cli.review; "
         "ui = ('textual', 'textual_plotext'); "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ui); "
         "print(bad); sys.exit(1 if bad else 0)"

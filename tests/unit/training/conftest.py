@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from titrator.library_files import Library, load_library
-from titrator.policy_files import LoadedPolicy, load_policy
+from titrator.files.library import Library, load_library
+from titrator.files.policy import LoadedPolicy, load_policy
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from titrator.training.cli import train_main
+from titrator.cli.train import train_main
 
 
 def test_no_argument_lists_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:

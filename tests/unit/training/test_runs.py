@@ -10,8 +10,8 @@ import pytest
 from simulator.scenario import scenario_paths
 from titrator.audit.verify import verify_log
 from titrator.domain.events import SessionOpened
-from titrator.library_files import Library
-from titrator.policy_files import LoadedPolicy
+from titrator.files.library import Library
+from titrator.files.policy import LoadedPolicy
 from titrator.training.debrief import Status
 from titrator.training.records import TrainingEventRecord, read_training_log
 from titrator.training.runner import TODAY, HeadlessRun, RunResult

@@ -15,8 +15,8 @@ from simulator.scenario import (
 )
 from titrator.domain.setup import RiskFactor
 from titrator.domain.vitals import Symptom
-from titrator.library_files import Library
-from titrator.policy_files import LoadedPolicy
+from titrator.files.library import Library
+from titrator.files.policy import LoadedPolicy
 from titrator.training.runner import TODAY
 from titrator.training.scenarios import load_training_scenario
 

@@ -14,9 +14,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from titrator.domain.library import Product
+from titrator.domain.plan_format import clock, hh_mm, summary_lines
 from titrator.domain.plan_model import Plan
 from titrator.domain.units import plain, significant
-from titrator.plan_format import clock, hh_mm, summary_lines
 
 
 class PlanPreviewScreen(Screen[bool]):

@@ -24,6 +24,7 @@ from textual.widgets import Footer, Header, Input, Label, Select, SelectionList,
 
 from titrator.domain.library import Product
 from titrator.domain.plan import PlanError, build_plan
+from titrator.domain.plan_format import DISCLAIMER
 from titrator.domain.plan_model import Plan, WeightBasis
 from titrator.domain.setup import (
     NEVER,
@@ -34,7 +35,6 @@ from titrator.domain.setup import (
     validate_setup,
 )
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
-from titrator.plan_format import DISCLAIMER
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
 _PLAN_FIELD_TO_INPUT = {

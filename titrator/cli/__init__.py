@@ -1,0 +1,1 @@
+"""The one ``titrator`` command tree; wiring happens here and only here."""

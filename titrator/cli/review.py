@@ -1,0 +1,186 @@
+"""`titrator review` and `titrator export`: reading audit logs after the infusion.
+
+Usage::
+
+    titrator review [PATH ...] [--key-file KEY_FILE]     # the review app (files or folders)
+    titrator review --summary DIR [--key-file KEY_FILE]  # per-product summary as a text table
+    titrator export PATH --format csv|fhir|html [--out FILE] [--allow-damaged] [--key-file F]
+
+Exit codes: 0 done; 1 the log is damaged and `--allow-damaged` was not given (nothing is
+written); 2 bad input (an option, a path, the key file, or an output that cannot be written).
+Errors are one line on standard error and name the option or path at fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from titrator.audit.errors import AuditKeyError
+from titrator.audit.keys import load_key
+from titrator.audit.paths import default_data_dir
+from titrator.review.export_csv import to_csv
+from titrator.review.export_fhir import to_fhir_json
+from titrator.review.export_html import to_html
+from titrator.review.model import SessionReview, load_review
+from titrator.review.summary import discover_logs, load_all, summarise, summary_table
+
+EXIT_OK = 0
+EXIT_DAMAGED = 1
+EXIT_USAGE = 2
+
+FORMATS: dict[str, Callable[[SessionReview], str]] = {
+    "csv": to_csv,
+    "fhir": to_fhir_json,
+    "html": to_html,
+}
+"""Export formats and their renderers."""
+
+
+class _UsageError(Exception):
+    """A bad option or argument (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are raised (one line, exit 2) instead of printing the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _err(prog: str, message: str) -> None:
+    print(f"{prog}: {message}", file=sys.stderr)
+
+
+def _key(key_file: str | None) -> bytes | None:
+    if key_file is None:
+        return None
+    try:
+        return load_key(key_file)
+    except AuditKeyError as exc:
+        raise _UsageError(f"--key-file: {exc}") from exc
+
+
+def _review_parser() -> _Parser:
+    parser = _Parser(
+        prog="titrator review",
+        description="Review session audit logs: integrity, what happened and when, exports. "
+        "Exit codes: 0 done, 2 bad input.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="log files or folders of logs (default: the log directory)",
+    )
+    parser.add_argument(
+        "--summary",
+        metavar="DIR",
+        help="print the per-product summary of the logs in DIR as a text table and exit",
+    )
+    parser.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
+    return parser
+
+
+def review_main(argv: Sequence[str] | None = None) -> int:
+    """Run `titrator review` with `argv` (the words after "review").
+
+    Returns:
+        The exit status (see the module docstring).
+    """
+    prog = "titrator review"
+    try:
+        args = _review_parser().parse_args(argv)
+        key = _key(args.key_file)
+        if args.summary is not None:
+            if args.paths:
+                raise _UsageError("--summary: give the folder to --summary only, not PATH too")
+            folder = Path(args.summary)
+            if not folder.is_dir():
+                raise _UsageError(f"--summary: {folder} is not a directory")
+            reviews, problems = load_all(discover_logs([folder]), key=key)
+            sys.stdout.write(summary_table(summarise(reviews, problems)))
+            return EXIT_OK
+        paths = [Path(p) for p in args.paths] or [default_data_dir()]
+        try:
+            logs = discover_logs(paths)
+        except FileNotFoundError as exc:
+            raise _UsageError(str(exc)) from exc
+    except _UsageError as exc:
+        _err(prog, str(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from titrator.review.ui.app import ReviewApp  # the UI only when it is needed
+
+    result = ReviewApp(logs, key=key).run()
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _export_parser() -> _Parser:
+    parser = _Parser(
+        prog="titrator export",
+        description="Export one session log. Exit codes: 0 written, 1 damaged log refused "
+        "(use --allow-damaged), 2 bad input.",
+    )
+    parser.add_argument("path", metavar="PATH", help="the session log (.jsonl)")
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
+    parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    parser.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        help="export what is readable from a damaged log (the damage is stated in the output)",
+    )
+    parser.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
+    return parser
+
+
+def _write(out: str | None, text: str) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with Path(out).open("w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+    except OSError as exc:
+        raise _UsageError(f"--out: cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def export_main(argv: Sequence[str] | None = None) -> int:
+    """Run `titrator export` with `argv` (the words after "export").
+
+    Returns:
+        The exit status (see the module docstring).
+    """
+    prog = "titrator export"
+    try:
+        args = _export_parser().parse_args(argv)
+        key = _key(args.key_file)
+        path = Path(args.path)
+        if not path.is_file():
+            raise _UsageError(f"{path}: no such file")
+        try:
+            review = load_review(path, key=key)
+        except OSError as exc:
+            raise _UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        if review.integrity.damaged and not args.allow_damaged:
+            _err(
+                prog,
+                f"{path} is damaged, nothing exported (--allow-damaged exports what is "
+                f"readable, with the damage stated): {review.integrity.banner()}",
+            )
+            return EXIT_DAMAGED
+        _write(args.out, FORMATS[args.format](review))
+    except _UsageError as exc:
+        _err(prog, str(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.out is not None:
+        status = review.integrity.status.label
+        print(f"{args.out}: {args.format} export of {path} (integrity: {status})", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The infusion engine: state, transitions, schedule, prompts, one module per input source."""

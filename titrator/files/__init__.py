@@ -1,0 +1,1 @@
+"""Reading protocols/ and the site configuration from disk into domain models, readable errors."""

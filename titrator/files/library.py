@@ -1,0 +1,198 @@
+"""Reading product files from disk into domain models, with clinician-readable errors.
+
+The shipped library lives in ``protocols/products`` (inside the wheel: ``titrator/_protocols``).
+A site adds its own product files in further directories; the same validation applies. Any file
+that breaks a rule is refused, naming the file, the dotted field path and the value: a broken
+file fails loudly at load, never silently at the bedside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from titrator.domain.library import Indication, Product, semantic_problems
+from titrator.domain.validation_errors import Problem, problems_from_validation_error
+
+MAX_FILE_BYTES = 256 * 1024
+"""A product file is a few kilobytes; anything this large is not one."""
+
+
+class LibraryFileError(Exception):
+    """A data file that may not be used, with every problem found in it.
+
+    Attributes:
+        path: the file.
+        problems: what is wrong, one `Problem` each.
+    """
+
+    def __init__(self, path: Path, problems: Sequence[Problem]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One line per problem, each naming the file."""
+        return [problem.render(str(self.path)) for problem in self.problems]
+
+
+def protocols_dir() -> Path:
+    """The shipped ``protocols`` directory (from the wheel, or the source tree)."""
+    package = Path(__file__).resolve().parent.parent  # titrator/
+    bundled = package / "_protocols"
+    return bundled if bundled.is_dir() else package.parent / "protocols"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML data file strictly: UTF-8, no BOM, not empty, not huge, numbers as Decimal.
+
+    Raises:
+        LibraryFileError: naming the file and the problem.
+    """
+
+    def fail(message: str, value: str | None = None) -> LibraryFileError:
+        return LibraryFileError(path, [Problem("", message, value)])
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(f"file is too large to be a data file ({size} bytes)")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise fail(f"cannot read file: {error.strerror or error}") from error
+    if not raw.strip():
+        raise fail("file is empty")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise fail("file starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise fail(f"not UTF-8 text (byte {error.start})") from error
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise fail(f"not valid TOML: {error}") from error
+
+
+def _allowed_keys(model: type[BaseModel], prefix: str, data: Any) -> dict[str, list[str]]:
+    """Field names allowed at each dotted path actually present in `data` (for 'did you mean')."""
+    allowed = {prefix: list(model.model_fields)}
+    if not isinstance(data, dict):
+        return allowed
+    for name, info in model.model_fields.items():
+        child = data.get(name)
+        path = f"{prefix}.{name}" if prefix else name
+        for sub in _submodels(info.annotation):
+            allowed.update(_allowed_keys(sub, path, child))
+    if model is Product and isinstance(data.get("indications"), dict):
+        for ind_id, ind_data in data["indications"].items():
+            allowed.update(_allowed_keys(Indication, f"indications.{ind_id}", ind_data))
+    return allowed
+
+
+def _submodels(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()):
+        found.extend(_submodels(arg))
+    return found
+
+
+def parse_product(data: dict[str, Any], path: Path) -> Product:
+    """Validate parsed TOML as a product file.
+
+    Raises:
+        LibraryFileError: every structural and semantic problem, each with its field path.
+    """
+    try:
+        product = Product.model_validate(data)
+    except ValidationError as error:
+        hints = _allowed_keys(Product, "", data)
+        raise LibraryFileError(path, problems_from_validation_error(error, hints)) from error
+    problems = semantic_problems(product)
+    if product.id != path.stem:
+        problems.insert(0, Problem("id", f"must match the file name {path.stem!r}", product.id))
+    if problems:
+        raise LibraryFileError(path, problems)
+    return product
+
+
+def load_product_file(path: Path) -> Product:
+    """Read and validate one product file."""
+    return parse_product(read_toml(path), path)
+
+
+@dataclass(frozen=True)
+class Library:
+    """The products available for planning, with where each came from.
+
+    Attributes:
+        products: product id -> validated product.
+        files: product id -> the file it was read from.
+        sha256: product id -> SHA-256 of the file's bytes (recorded with each session).
+    """
+
+    products: dict[str, Product]
+    files: dict[str, Path] = field(default_factory=dict)
+    sha256: dict[str, str] = field(default_factory=dict)
+
+    def product(self, product_id: str) -> Product:
+        """The product with this id.
+
+        Raises:
+            KeyError: with the known ids in the message.
+        """
+        try:
+            return self.products[product_id]
+        except KeyError:
+            known = ", ".join(sorted(self.products))
+            raise KeyError(f"unknown product {product_id!r}; known: {known}") from None
+
+
+def product_files(directories: Iterable[Path]) -> list[Path]:
+    """Every ``*.toml`` product file in the given directories, sorted by name."""
+    files: list[Path] = []
+    for directory in directories:
+        files.extend(sorted(p for p in directory.glob("*.toml") if p.is_file()))
+    return files
+
+
+def load_library(extra_dirs: Sequence[Path] = (), *, include_shipped: bool = True) -> Library:
+    """Load the shipped product library plus any site directories.
+
+    Args:
+        extra_dirs: site directories of further product files.
+        include_shipped: whether to load the shipped products too.
+
+    Raises:
+        LibraryFileError: for the first file that is refused (or a missing site directory, or a
+            product id defined twice).
+    """
+    directories: list[Path] = []
+    if include_shipped:
+        directories.append(protocols_dir() / "products")
+    for directory in extra_dirs:
+        if not directory.is_dir():
+            raise LibraryFileError(directory, [Problem("", "library directory does not exist")])
+        directories.append(directory)
+    products: dict[str, Product] = {}
+    files: dict[str, Path] = {}
+    digests: dict[str, str] = {}
+    for path in product_files(directories):
+        product = load_product_file(path)
+        if product.id in products:
+            raise LibraryFileError(
+                path, [Problem("id", f"already defined by {files[product.id]}", product.id)]
+            )
+        products[product.id] = product
+        files[product.id] = path
+        digests[product.id] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Library(products, files, digests)

@@ -1,0 +1,1 @@
+"""The review app (Textual): session list, one session, the summary."""

@@ -1,0 +1,73 @@
+"""The review app: open one log or folders of logs, check integrity, see what happened.
+
+Thin: the logs are read by `titrator.review.model` in a thread worker (or handed in already
+read, as the tests do); the screens only display. Read-only: nothing here writes to a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from titrator.review.model import SessionReview
+from titrator.review.summary import LoadProblem, load_all
+from titrator.review.ui.list_screen import SessionListScreen
+
+
+class ReviewApp(App[int]):
+    """Session list → session view; folder summary. Exit code 0."""
+
+    CSS_PATH = "review.tcss"
+    TITLE = "titrator review"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", show=False)]
+
+    def __init__(
+        self,
+        logs: Sequence[Path] = (),
+        *,
+        key: bytes | None = None,
+        reviews: list[SessionReview] | None = None,
+    ) -> None:
+        """Review `logs` (read in a worker), or `reviews` already read (tests, embedding).
+
+        Args:
+            logs: the log files.
+            key: the site HMAC key, to check MACs.
+            reviews: reviews read beforehand; `logs` is then ignored.
+        """
+        super().__init__()
+        self.logs = list(logs)
+        self.key = key
+        self.preloaded = reviews
+        self.list_screen = SessionListScreen()
+
+    def on_mount(self) -> None:
+        """Show the list, then fill it."""
+        self.push_screen(self.list_screen)
+        if self.preloaded is not None:
+            self.list_screen.show(self.preloaded)
+        else:
+            self.load_logs()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_logs(self) -> None:
+        """Read every log off the UI thread."""
+        reviews, problems = load_all(self.logs, key=self.key)
+        self.call_from_thread(self._loaded, reviews, problems)
+
+    def _loaded(self, reviews: list[SessionReview], problems: list[LoadProblem]) -> None:
+        note = ""
+        if problems:
+            note = f"{len(problems)} file(s) could not be read: " + "; ".join(
+                f"{p.path.name}: {p.reason}" for p in problems
+            )
+            self.notify(note, severity="error", timeout=30)
+        if not reviews and not problems:
+            note = "no .jsonl logs found"
+        self.list_screen.show(reviews, note)

@@ -1,0 +1,212 @@
+"""One session: integrity banner, facts, and tabs (timeline, chart, reactions, pump)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from titrator.review.fmt import duration, ml, ml_per_h, utc, utc_time
+from titrator.review.model import SessionReview
+from titrator.review.timeline import Category
+from titrator.review.ui.chart import RateVitalsChart
+
+KIND_FILTERS: Final[tuple[Category | None, ...]] = (
+    None,
+    Category.VITALS,
+    Category.RATE,
+    Category.REACTION,
+    Category.OVERRIDE,
+    Category.PUMP,
+    Category.DECISION,
+    Category.ALARM,
+    Category.SESSION,
+    Category.SYSTEM,
+)
+"""What `k` cycles through on the timeline (None: everything)."""
+
+
+def facts_text(review: SessionReview) -> str:
+    """Two lines of facts: who and what, then how it ended."""
+    h = review.header
+    lots = ", ".join(lot for _, lot in review.lots) or "—"
+    return (
+        f"Patient {h.patient_id or '—'} / {h.patient_id_2 or '—'} · {h.product_label} · "
+        f"lot {lots} · nurse {h.nurse_id or '—'} · opened {utc(review.opened_at)}\n"
+        f"Outcome: {review.outcome.value} ({review.outcome_detail}) · given "
+        f"{ml(review.volume_ml)} · to final rate {duration(review.time_to_final_rate)} · "
+        f"chair time {duration(review.chair_time)}"
+    )
+
+
+class SessionScreen(Screen[None]):
+    """What happened in one session, and when."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("k", "next_kind", "Kind filter"),
+        Binding("v", "next_vital", "Chart vital"),
+        Binding("1", "tab('timeline')", "Timeline", show=False),
+        Binding("2", "tab('chart')", "Chart", show=False),
+        Binding("3", "tab('reactions')", "Reactions", show=False),
+        Binding("4", "tab('pump')", "Pump", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+    """Keys: Esc back, 1–4 tabs, k timeline kind filter, v chart vital sign, q quit."""
+
+    def __init__(self, review: SessionReview) -> None:
+        super().__init__()
+        self.review = review
+        self.kind_index = 0
+        self.details: dict[str, list[str]] = {"events": [], "episodes": [], "commands": []}
+        """Full text of every row, by table id, for the detail line."""
+
+    def compose(self) -> ComposeResult:
+        """Banner, facts, tabs."""
+        review = self.review
+        yield Header()
+        status = review.integrity.status.value
+        yield Static(review.integrity.banner(), id="banner", classes=f"banner {status}")
+        yield Static(facts_text(review), id="facts")
+        with TabbedContent(initial="timeline"):
+            with TabPane("1 Timeline", id="timeline"), Vertical():
+                yield Static(id="kind")
+                yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+            with TabPane("2 Chart", id="chart"):
+                yield RateVitalsChart(review, id="plot")
+            with TabPane("3 Reactions & overrides", id="reactions"):
+                yield DataTable(id="episodes", cursor_type="row")
+            with TabPane("4 Pump", id="pump"):
+                yield DataTable(id="commands", cursor_type="row")
+        yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Fill the tables."""
+        self.title = "titrator review"
+        self.sub_title = f"{self.review.session_id} ({self.review.path.name})"
+        events = self.query_one("#events", DataTable)
+        events.add_columns("Time (UTC)", "Seq", "Kind", "Nurse", "What")
+        self._fill_events()
+        self._fill_episodes()
+        self._fill_commands()
+
+    def _fill_events(self) -> None:
+        wanted = KIND_FILTERS[self.kind_index]
+        table = self.query_one("#events", DataTable)
+        table.clear()
+        details = self.details["events"] = []
+        for e in self.review.timeline:
+            if wanted is not None and e.category is not wanted:
+                continue
+            seq = str(e.seq) if e.vouched else f"✗{e.seq}"
+            table.add_row(utc_time(e.at), seq, e.category.value, e.nurse_id, e.summary)
+            vouched = "" if e.vouched else " ✗ NOT VOUCHED FOR by the hash chain."
+            details.append(
+                f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {e.summary}{vouched}"
+            )
+        label = wanted.value if wanted is not None else "all"
+        shown = table.row_count
+        self.query_one("#kind", Static).update(
+            f"Showing: {label} ({shown} of {len(self.review.timeline)}) — k: next kind; "
+            "✗ = not vouched for by the hash chain"
+        )
+
+    def _fill_episodes(self) -> None:
+        table = self.query_one("#episodes", DataTable)
+        table.add_columns("Time (UTC)", "What", "By", "Reason")
+        for r in self.review.reactions:
+            rules = ", ".join(r.rule_ids)
+            never = ", never restart" if r.never_restart else ""
+            table.add_row(
+                utc_time(r.opened_at),
+                f"REACTION {r.severity_label}{never} ({rules})",
+                r.opened_by,
+                " | ".join(r.reasons) or "—",
+            )
+            if r.cleared_at is not None:
+                note = f" — {r.cleared_note}" if r.cleared_note else ""
+                table.add_row(
+                    utc_time(r.cleared_at),
+                    "reaction cleared",
+                    r.cleared_by or "—",
+                    f"{r.cleared_reason}{note}",
+                )
+        for o in self.review.overrides:
+            note = f" — {o.note}" if o.note else ""
+            table.add_row(
+                utc_time(o.at),
+                f"OVERRIDE: {o.limit} ({o.prompt_kind})",
+                o.nurse_id,
+                f"{o.reason}{note}",
+            )
+        if table.row_count == 0:
+            table.add_row("—", "no reactions or overrides recorded", "", "")
+        else:
+            table.sort(table.ordered_columns[0].key)
+        self.details["episodes"] = [
+            " · ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
+        ]
+
+    def _fill_commands(self) -> None:
+        table = self.query_one("#commands", DataTable)
+        table.add_columns(
+            "#", "Issued (UTC)", "Command", "Setpoint", "Outcome", "Reported", "Detail"
+        )
+        for c in self.review.pump_commands:
+            table.add_row(
+                str(c.command_id),
+                utc_time(c.issued_at),
+                c.kind,
+                ml_per_h(c.rate_ml_per_h),
+                c.outcome or "NO OUTCOME RECORDED",
+                ml_per_h(c.reported_rate_ml_per_h),
+                c.detail,
+            )
+        if table.row_count == 0:
+            table.add_row("—", "", "no pump commands recorded", "", "", "", "")
+        self.details["commands"] = [
+            " · ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
+        ]
+
+    def _show_detail(self, table: DataTable[object]) -> None:
+        rows = self.details.get(table.id or "", [])
+        row = table.cursor_row
+        self.query_one("#detail", Static).update(rows[row] if 0 <= row < len(rows) else "")
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.parent is not None and self._active_pane_holds(event.data_table):
+            self._show_detail(event.data_table)
+
+    def _active_pane_holds(self, table: DataTable[object]) -> bool:
+        active = self.query_one(TabbedContent).active
+        return any(a.id == active for a in table.ancestors_with_self)
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        tables = event.pane.query(DataTable)
+        if tables:
+            self._show_detail(tables.first())
+        else:
+            self.query_one("#detail", Static).update(
+                f"Chart: {self.query_one('#plot', RateVitalsChart).vital_name} — v: next vital sign"
+            )
+
+    def action_next_kind(self) -> None:
+        """Filter the timeline by the next kind."""
+        self.kind_index = (self.kind_index + 1) % len(KIND_FILTERS)
+        self._fill_events()
+
+    def action_next_vital(self) -> None:
+        """Show the next vital sign on the chart."""
+        self.query_one("#plot", RateVitalsChart).next_vital()
+
+    def action_tab(self, tab: str) -> None:
+        """Switch to a tab."""
+        self.query_one(TabbedContent).active = tab

@@ -1,0 +1,244 @@
+"""The headless runner of `titrator simulate`: a session driven by script lines.
+
+`Runner` feeds each input through an `InfusionController` (as the app does), plays a perfect
+pump, lets simulated time pass by ticking at every moment something may fall due, and prints
+one JSON line per decision. `ScriptClock` gives the audit writer the script's simulated time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TextIO
+
+from titrator.domain.checklist import all_confirmed
+from titrator.domain.clock import MS_PER_MIN, Instant
+from titrator.domain.decisions import (
+    Choice,
+    Decision,
+    PromptKind,
+    PumpCommand,
+    PumpCommandKind,
+    SessionState,
+)
+from titrator.domain.events import (
+    ChecklistAnswered,
+    InputEvent,
+    LotRecorded,
+    NurseDecided,
+    PauseRequested,
+    PumpOutcome,
+    PumpStatusRead,
+    SessionOpened,
+    StopRequested,
+    SymptomsEntered,
+    Tick,
+    VitalsEntered,
+)
+from titrator.domain.units import plain
+from titrator.shell.controller import InfusionController
+from titrator.shell.script import ORIGIN_MONO_MS, ScriptLine, override_reason
+
+TAIL_LIMIT_MS = 48 * 60 * MS_PER_MIN
+"""After the last line, time runs on at most this long (or until nothing more is due)."""
+
+
+def _json(value: object) -> str:
+    """JSON with Decimals written as plain numbers (never through float)."""
+    if isinstance(value, Decimal):
+        return plain(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+class ScriptClock:
+    """The audit writer's clock in a headless run: the script's simulated time."""
+
+    def __init__(self, read: Callable[[], Instant]) -> None:
+        self._read = read
+
+    def now(self) -> datetime:
+        """Simulated UTC wall time."""
+        return self._read().wall_utc
+
+    def monotonic(self) -> float:
+        """Simulated monotonic reading, in seconds."""
+        return self._read().mono_ms / 1000
+
+
+class Runner:
+    """Drives one session from script lines and prints one JSON line per decision.
+
+    Every input goes through an `InfusionController`, which records its events before releasing
+    any command, exactly as in the app.
+    """
+
+    def __init__(
+        self, controller: InfusionController, start: Instant, auto_accept: bool, out: TextIO
+    ):
+        self.controller = controller
+        self.session = controller.session
+        self.start = start
+        self.auto_accept = auto_accept
+        self.out = out
+        self.now_ms: int | None = None
+        self.pump_rate_ml_per_h = Decimal(0)
+        """What the pump really runs at (commands withheld by the controller never reach it)."""
+
+    def instant(self, t_ms: int) -> Instant:
+        """The instant at monotonic `t_ms` (wall clock in step with it)."""
+        return self.start.after_ms(t_ms - self.start.mono_ms)
+
+    def current(self) -> Instant:
+        """The simulated time now."""
+        return self.instant(self.start.mono_ms if self.now_ms is None else self.now_ms)
+
+    def emit(self, decision: Decision, trigger: str) -> None:
+        """Print a decision (quiet ticks print nothing)."""
+        if not decision.events:
+            return
+        t_min = Decimal(decision.events[0].at.mono_ms - ORIGIN_MONO_MS) / MS_PER_MIN
+        line: dict[str, object] = {
+            "t_min": Decimal(plain(t_min, 3)),
+            "trigger": trigger,
+            "state": decision.state.value,
+            "step": decision.step,
+            "rate_ml_per_h": decision.rate_ml_per_h,
+            "volume_ml": Decimal(plain(decision.volume_ml, 1)),
+            "prompt": decision.prompt.kind.value if decision.prompt else None,
+        }
+        rec = decision.recommendation
+        if rec is not None:
+            line["recommendation"] = {
+                "action": rec.action.value,
+                "rule_ids": list(rec.rule_ids),
+                "reason": rec.reason,
+            }
+        if decision.refusal is not None:
+            line["refused"] = decision.refusal
+        if decision.alarms:
+            line["alarms"] = [a.value for a in decision.alarms]
+        self.out.write(_json(line) + "\n")
+
+    def feed(self, event: InputEvent, trigger: str) -> None:
+        """Feed one input; print, send the released commands, then auto-accept if asked."""
+        if self.controller.closing:
+            # The engine closed the session and its log: later inputs are refused, not logged.
+            self.emit(self.session.handle(event), trigger)
+            return
+        applied = self.controller.feed(event)
+        self.emit(applied.decision, trigger)
+        self.send(applied.commands, event.at)
+        if self.auto_accept and self._acceptable(event.at):
+            self.feed(NurseDecided(at=event.at, choice=Choice.ACCEPT), "auto-accept")
+
+    def send(self, commands: Sequence[PumpCommand], now: Instant) -> None:
+        """Send commands to the pump and feed its replies back (silently)."""
+        for command in commands:
+            for reply in self.pump_replies(command, now):
+                self.send(self.controller.feed(reply).commands, now)
+
+    def pump_replies(self, command: PumpCommand, now: Instant) -> list[InputEvent]:
+        """A perfect pump: every command is confirmed at once, a status read tells the truth."""
+        if command.kind is PumpCommandKind.READ_STATUS:
+            rate = self.pump_rate_ml_per_h
+            return [PumpStatusRead(at=now, running=rate > 0, rate_ml_per_h=rate)]
+        self.pump_rate_ml_per_h = command.rate_ml_per_h or Decimal(0)
+        return [
+            PumpOutcome(
+                at=now,
+                command_id=command.command_id,
+                outcome="confirmed",
+                reported_rate_ml_per_h=command.rate_ml_per_h,
+            )
+        ]
+
+    def _acceptable(self, now: Instant) -> bool:
+        prompt = self.session.prompt
+        if prompt is None or not prompt.accept:
+            return False
+        # The infusion starts at t_min 0: a baseline taken earlier waits for it.
+        return prompt.kind is not PromptKind.START or now.mono_ms >= ORIGIN_MONO_MS
+
+    def advance(self, until_ms: int, inclusive: bool = True) -> None:
+        """Tick at every moment something may fall due, up to `until_ms`.
+
+        Before a script line the moment of the line itself is excluded: an input that arrives
+        exactly when it falls due is on time. A failing audit log is retried at every tick.
+        """
+        for _ in range(10_000):
+            after = self.now_ms if self.now_ms is not None else until_ms
+            candidates = [*self.session.upcoming_ms(), ORIGIN_MONO_MS]
+            due = sorted(
+                t
+                for t in candidates
+                if after < t and (t <= until_ms if inclusive else t < until_ms)
+            )
+            if not due:
+                break
+            self.now_ms = due[0]
+            now = self.instant(due[0])
+            retried = self.controller.retry_audit(now)
+            if retried is not None:
+                self.send(retried.commands, now)
+            self.feed(Tick(at=now), "tick")
+        self.now_ms = until_ms
+
+    def open(self, at: Instant, policy_sha256: str, library_sha256: str) -> None:
+        """Open the session and record the pre-infusion checks as done."""
+        s = self.session
+        self.now_ms = at.mono_ms
+        opened = SessionOpened(
+            at=at,
+            session_id=s.session_id,
+            plan=s.plan,
+            policy=s.policy,
+            policy_sha256=policy_sha256,
+            library_sha256=library_sha256,
+        )
+        self.feed(opened, "open")
+        if s.state is SessionState.PRE_CHECKS:
+            self.feed(
+                ChecklistAnswered(at=at, answers=tuple(all_confirmed())), "pre-infusion checks"
+            )
+
+    def run_line(self, line: ScriptLine) -> None:
+        """Let time pass to the line, then feed its input."""
+        self.advance(line.t_ms, inclusive=False)
+        now = self.instant(line.t_ms)
+        data = line.data
+        event: InputEvent
+        if "vitals" in data:
+            event = VitalsEntered(at=now, raw=dict(data["vitals"]))
+        elif "symptoms" in data:
+            event = SymptomsEntered(
+                at=now, symptoms=tuple(data["symptoms"]), other=data.get("other", "")
+            )
+        elif "decision" in data:
+            if data["decision"] == "accept":
+                event = NurseDecided(at=now, choice=Choice.ACCEPT)
+            else:
+                reason, note = override_reason(str(data["reason"]), str(data.get("note", "")))
+                event = NurseDecided(at=now, choice=Choice.OVERRIDE, reason=reason, note=note)
+        elif "lot" in data:
+            event = LotRecorded(at=now, lot=data["lot"])
+        elif "pause" in data:
+            event = PauseRequested(at=now, reason=data["pause"])
+        else:
+            event = StopRequested(at=now, reason=data["stop"])
+        self.feed(event, f"line {line.number}")
+
+    def finish(self) -> None:
+        """Run on after the last line until nothing more is due (bounded)."""
+        assert self.now_ms is not None
+        limit = self.now_ms + TAIL_LIMIT_MS
+        while self.session.state not in (SessionState.CLOSED, SessionState.ABORTED):
+            due = [t for t in self.session.upcoming_ms() if self.now_ms < t <= limit]
+            if not due:
+                break
+            self.advance(due[0])
