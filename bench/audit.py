@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from titrator.audit import AuditWriter, generate_key_file, load_key, verify_log
+from titrator.shell.clocks import SystemClock
 
 
 def _event(i: int) -> dict[str, object]:
@@ -41,6 +42,7 @@ def _write(base: Path, name: str, n: int, *, key_file: Path | None, sync: bool) 
         key_file=key_file,
         min_free_bytes=0,
         sync_each_record=sync,
+        clock=SystemClock(),
     )
     start = time.perf_counter()
     for i in range(n):

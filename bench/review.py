@@ -20,7 +20,6 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,7 @@ from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import SCENARIOS
 from titrator.audit import AuditWriter, read_records
 from titrator.review.summary import discover_logs, load_all, summarise, summary_table
-
-
-class _Clock:
-    def __init__(self, wall: datetime, mono: float) -> None:
-        self.wall, self.mono = wall, mono
-
-    def now(self) -> datetime:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono
+from titrator.shell.clocks import ManualClock
 
 
 def _clone(base: Path, folder: Path, session_id: str, patient: str) -> None:
@@ -52,7 +41,7 @@ def _clone(base: Path, folder: Path, session_id: str, patient: str) -> None:
         nurse_id=first.nurse_id,
         data_dir=folder,
         sync_each_record=False,
-        clock=_Clock(first.timestamp, first.mono),
+        clock=ManualClock(first.timestamp, round(first.mono * 1000)),
     )
     for record in records[1:]:
         payload: dict[str, Any] = dict(record.payload)

@@ -24,7 +24,6 @@ from titrator.audit.writer import AuditWriter
 from titrator.cli.simulate import (
     ORIGIN_MONO_MS,
     Runner,
-    ScriptClock,
     build_parser,
     build_session,
     run_script,
@@ -33,7 +32,7 @@ from titrator.cli.simulate import (
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Choice
 from titrator.domain.events import NurseDecided, PumpOutcome, PumpStatusRead, Tick, VitalsEntered
-from titrator.shell.clocks import ManualClock
+from titrator.shell.clocks import ManualClock, ReadingClock
 from titrator.shell.controller import InfusionController
 from titrator.shell.resume import resume_session
 
@@ -89,7 +88,7 @@ def resumed() -> str:
             station_id="corpus",
             nurse_id="rn-corpus",
             data_dir=OUT,
-            clock=ScriptClock(runner.current),
+            clock=ReadingClock(runner.current),
         )
         writers.append(writer)
         controller.audit = writer

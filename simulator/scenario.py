@@ -1,12 +1,12 @@
 """Training scenario files: a simulated patient, the infusion, scripted events, expected responses.
 
-One TOML file per scenario in `simulator/scenarios/` (documented in docs/training.md). The models
-and vocabularies (`simulator.scenario_schema`, re-exported here) are frozen and reject unknown
-keys; this module reads and finds the files, checks the cross-references between fields, and
-`load_scenario` reports every problem as ``file: dotted.field: message (got value)``. The
-simulator imports nothing from titrator, so the checks against the product library and the
-reaction policy (product, indication, rule ids) are made by `titrator.training.scenarios`; the
-symptom and risk-factor vocabularies are checked against the engine's by a test.
+One TOML file per scenario in `simulator/scenarios/` (documented in docs/trainer/scenarios.md). The
+models and vocabularies (`simulator.scenario_schema`, re-exported here) are frozen and reject
+unknown keys; this module reads and finds the files, checks the cross-references between fields, and
+`load_scenario` reports every problem as ``file: dotted.field: message (got value)``. The simulator
+imports nothing from titrator, so the checks against the product library and the reaction policy
+(product, indication, rule ids) are made by `titrator.training.scenarios`; the symptom and risk-
+factor vocabularies are checked against the engine's by a test.
 """
 
 from __future__ import annotations

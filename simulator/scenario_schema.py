@@ -2,10 +2,10 @@
 
 A scenario (`Scenario`) is a simulated patient, the infusion order, the patient's vital signs
 over time, scripted events (reactions, pump faults, lot changes) and the responses the policy
-expects (see docs/training.md). Every model is frozen and rejects unknown keys; each checks its
-own fields. Reading a file, cross-references between fields and error reporting are in
-`simulator.scenario`, which re-exports every name here. The symptom and risk-factor vocabularies
-are checked against the engine's by a test (the simulator imports nothing from titrator).
+expects (see docs/trainer/scenarios.md). Every model is frozen and rejects unknown keys; each checks
+its own fields. Reading a file, cross-references between fields and error reporting are in
+`simulator.scenario`, which re-exports every name here. The symptom and risk-factor vocabularies are
+checked against the engine's by a test (the simulator imports nothing from titrator).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ Action = Literal[
     "reach_step",
     "complete",
 ]
-"""What a trainee is expected to do (see docs/training.md for how each is recognised)."""
+"""What a trainee is expected to do (see docs/trainer/scenarios.md for how each is recognised)."""
 
 _ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
 

@@ -32,10 +32,8 @@ from titrator.audit.record import (
     CLOSE_KIND,
     WRITER_KINDS,
     AuditRecord,
-    Clock,
     EventLike,
     SessionHead,
-    SystemClock,
 )
 from titrator.audit.sink import FileOps
 from titrator.audit.verify import Outcome, VerifyResult, verify_log
@@ -59,14 +57,12 @@ __all__ = [
     "AuditStateError",
     "AuditWriteError",
     "AuditWriter",
-    "Clock",
     "EventLike",
     "FileOps",
     "LineProblem",
     "Outcome",
     "ReviewRead",
     "SessionHead",
-    "SystemClock",
     "VerifyResult",
     "canonical_json",
     "default_data_dir",

@@ -34,9 +34,10 @@ from titrator.audit.paths import (
     opening,
     session_log_path,
 )
-from titrator.audit.record import Clock, SessionHead
+from titrator.audit.record import SessionHead
 from titrator.audit.recovery import prepare_resume
 from titrator.audit.sink import DurableFileSink, FileOps
+from titrator.domain.clock import Clock
 
 PathArg = str | os.PathLike[str]
 
@@ -181,8 +182,12 @@ class ChainedLog:
         """
         if self._fd is None:
             raise AuditStateError(f"writer for {self.path} has been released")
-        ts = format_ts(now if now is not None else self._clock.now())
-        reading = check_mono(mono if mono is not None else self._clock.monotonic())
+        if now is None or mono is None:
+            instant = self._clock.now()
+            now = instant.wall_utc if now is None else now
+            mono = instant.mono_ms / 1000 if mono is None else mono
+        ts = format_ts(now)
+        reading = check_mono(mono)
         self._log.record(kind, ts=ts, mono=reading, payload=payload)
         return self._chain.last_head
 

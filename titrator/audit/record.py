@@ -6,9 +6,8 @@ the event, whose schema belongs to the session engine (`titrator.domain.events`)
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,30 +38,6 @@ class EventLike(Protocol):
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]:
         """Return the event as JSON-compatible data (called with `mode="json"`)."""
         ...
-
-
-class Clock(Protocol):
-    """Source of the two times stamped on every record."""
-
-    def now(self) -> datetime:
-        """Return the current wall-clock time as an aware UTC datetime."""
-        ...
-
-    def monotonic(self) -> float:
-        """Return a monotonic reading in seconds (only differences are meaningful)."""
-        ...
-
-
-class SystemClock:
-    """The real clock: `datetime.now(UTC)` and `time.monotonic()`."""
-
-    def now(self) -> datetime:
-        """Return the current UTC time."""
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        """Return `time.monotonic()`."""
-        return time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)

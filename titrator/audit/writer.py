@@ -29,12 +29,11 @@ from titrator.audit.record import (
     CLOSE_KIND,
     WRITER_CLOSE_PAYLOAD,
     WRITER_KINDS,
-    Clock,
     EventLike,
     SessionHead,
-    SystemClock,
 )
 from titrator.audit.sink import FileOps
+from titrator.domain.clock import Clock
 
 
 def _check_ids(station_id: str, nurse_id: str) -> None:
@@ -85,7 +84,7 @@ class AuditWriter:
         nurse_id: str,
         data_dir: PathArg | None = None,
         key_file: PathArg | None = None,
-        clock: Clock | None = None,
+        clock: Clock,
         min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
         sync_each_record: bool = True,
         ops: FileOps | None = None,
@@ -99,7 +98,7 @@ class AuditWriter:
             data_dir: log directory; default `default_data_dir()` (`TITRATOR_DATA_DIR`, XDG).
             key_file: the site's HMAC key file (0600, outside the log directory), or None
                 for a hash-only chain.
-            clock: source of record times; default the system clock.
+            clock: source of record times (the shell's clock: `titrator.shell.clocks`).
             min_free_bytes: refuse to start below this much free space (default 50 MB).
             sync_each_record: fsync every record (keep True except for bulk test set-ups).
             ops: system-call provider, for fault injection in tests.
@@ -125,7 +124,7 @@ class AuditWriter:
             session_id=session_id,
             station_id=station_id,
             nurse_id=nurse_id,
-            clock=clock or SystemClock(),
+            clock=clock,
             ops=ops,
             sync_each_record=sync_each_record,
         )
@@ -141,7 +140,7 @@ class AuditWriter:
         nurse_id: str,
         data_dir: PathArg | None = None,
         key_file: PathArg | None = None,
-        clock: Clock | None = None,
+        clock: Clock,
         min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
         sync_each_record: bool = True,
         ops: FileOps | None = None,
@@ -173,7 +172,7 @@ class AuditWriter:
             session_id=session_id,
             station_id=station_id,
             nurse_id=nurse_id,
-            clock=clock or SystemClock(),
+            clock=clock,
             ops=ops,
             sync_each_record=sync_each_record,
         )

@@ -1,11 +1,11 @@
 """`titrator simulate`: run a whole session headless from a JSON-lines script of events.
 
 This is how a site tests its policy file against its own cases, and how training scenarios and
-tests drive the engine. The format is documented in docs/simulate.md. The runner plays a perfect
-pump (every command is confirmed at once) and records the pre-infusion checks as done when the
-session opens; with --auto-accept it also accepts every prompt that can be accepted, as a nurse
-who always follows the recommendations would. Every input goes through `InfusionController`, as
-in the app; with --audit-dir the controller records the session's audit log with the real
+tests drive the engine. The format is documented in docs/admin/simulate.md. The runner plays a
+perfect pump (every command is confirmed at once) and records the pre-infusion checks as done when
+the session opens; with --auto-accept it also accepts every prompt that can be accepted, as a nurse
+who always follows the recommendations would. Every input goes through `InfusionController`, as in
+the app; with --audit-dir the controller records the session's audit log with the real
 `AuditWriter`, stamped with the script's simulated time.
 
 The script format lives in `simulate_script`, the runner in `simulate_runner`; this module holds
@@ -30,8 +30,9 @@ from titrator.domain.session.engine import InfusionSession
 from titrator.domain.units import InputError, parse_plain_decimal
 from titrator.files.library import LibraryFileError, load_library
 from titrator.files.policy import PolicyFileError, load_policy
+from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import InfusionController
-from titrator.shell.headless import TAIL_LIMIT_MS, Runner, ScriptClock
+from titrator.shell.headless import TAIL_LIMIT_MS, Runner
 from titrator.shell.script import (
     INPUT_KEYS,
     ORIGIN_MONO_MS,
@@ -49,7 +50,6 @@ __all__ = [
     "TAIL_LIMIT_MS",
     "LogSetupError",
     "Runner",
-    "ScriptClock",
     "ScriptError",
     "ScriptLine",
     "build_parser",
@@ -216,7 +216,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
                 nurse_id=args.nurse,
                 data_dir=args.audit_dir,
                 key_file=args.key_file,
-                clock=ScriptClock(runner.current),
+                clock=ReadingClock(runner.current),
             )
         except (AuditError, ValueError) as error:
             raise LogSetupError(f"--audit-dir: {error}") from error

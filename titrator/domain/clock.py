@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Final
+from typing import Final, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,18 @@ class Instant(BaseModel):
         return Instant(
             wall_utc=self.wall_utc + timedelta(milliseconds=ms), mono_ms=self.mono_ms + ms
         )
+
+
+class Clock(Protocol):
+    """Anything that can say what time it is now: the one clock interface.
+
+    The shell's clocks (`titrator.shell.clocks`) implement it; the shell and the audit writer
+    read it; the engine never does (every input carries its `Instant`).
+    """
+
+    def now(self) -> Instant:
+        """The current instant."""
+        ...
 
 
 def minutes_to_ms(minutes: Decimal) -> int:

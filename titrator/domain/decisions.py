@@ -11,16 +11,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from titrator.domain.assess import Recommendation
+from titrator.domain.model import Frozen
 
 if TYPE_CHECKING:
     from titrator.domain.events import AuditEvent
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class SessionState(StrEnum):
@@ -61,7 +56,7 @@ class PumpCommandKind(StrEnum):
     READ_STATUS = "read_status"
 
 
-class PumpCommand(_Frozen):
+class PumpCommand(Frozen):
     """One command for the pump. Its outcome comes back as a `pump_outcome` input."""
 
     command_id: int
@@ -108,7 +103,7 @@ class Choice(StrEnum):
     OVERRIDE = "override"
 
 
-class Prompt(_Frozen):
+class Prompt(Frozen):
     """The one thing on screen awaiting (or informing) the nurse; recorded verbatim."""
 
     prompt_id: int

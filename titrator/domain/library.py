@@ -17,8 +17,9 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from titrator.domain.model import DocumentedFrozen
 from titrator.domain.units import Concentration, RateUnit, WeightRate
 from titrator.domain.validation_errors import Problem
 
@@ -66,11 +67,7 @@ class Provenance(StrEnum):
     SITE = "site"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-
-class PrintedRate(_Frozen):
+class PrintedRate(DocumentedFrozen):
     """A rate as printed, in one unit."""
 
     value: PositiveDecimal
@@ -102,7 +99,7 @@ class LabelRate(PrintedRate):
         return min(rates, key=lambda rate: rate.exact_ml_per_kg_h(conc))
 
 
-class Ladder(_Frozen):
+class Ladder(DocumentedFrozen):
     """The ramp: the rates in order, each held at least `interval_min` before the next."""
 
     source: Provenance
@@ -119,7 +116,7 @@ class Ladder(_Frozen):
         return tuple(WeightRate(value, self.unit) for value in self.rates)
 
 
-class DoseRange(_Frozen):
+class DoseRange(DocumentedFrozen):
     """The dose for one infusion, g/kg, with the label's regimen in words."""
 
     min_g_per_kg: PositiveDecimal
@@ -130,7 +127,7 @@ class DoseRange(_Frozen):
     """The label's dosing regimen, quoted or paraphrased."""
 
 
-class FirstInfusionRule(_Frozen):
+class FirstInfusionRule(DocumentedFrozen):
     """How a first infusion (naive, product switch, or more than 8 weeks since the last) differs."""
 
     source: Provenance
@@ -147,7 +144,7 @@ class FirstInfusionRule(_Frozen):
     """Post-infusion observation for first infusions, if the product file sets one."""
 
 
-class Indication(_Frozen):
+class Indication(DocumentedFrozen):
     """Label facts and the ramp for one indication."""
 
     name: str = Field(min_length=1)
@@ -174,7 +171,7 @@ class Indication(_Frozen):
     """Label notes a nurse should see with the plan."""
 
 
-class AtRisk(_Frozen):
+class AtRisk(DocumentedFrozen):
     """What the label says for patients at risk of renal dysfunction or thrombosis."""
 
     text: str = Field(min_length=1)
@@ -183,7 +180,7 @@ class AtRisk(_Frozen):
     """The numeric cap, only where the label prints one."""
 
 
-class Source(_Frozen):
+class Source(DocumentedFrozen):
     """A document a product file's facts were taken from."""
 
     url: Annotated[str, AfterValidator(_url)]
@@ -191,7 +188,7 @@ class Source(_Frozen):
     accessed: date
 
 
-class Product(_Frozen):
+class Product(DocumentedFrozen):
     """One IVIG product file."""
 
     schema_version: Literal[1]

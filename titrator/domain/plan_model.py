@@ -9,13 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
+from titrator.domain.model import Frozen
 from titrator.domain.units import Concentration
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class WeightBasis(StrEnum):
@@ -43,7 +38,7 @@ class CapKind(StrEnum):
     PUMP_MAX = "pump_max"
 
 
-class RateCap(_Frozen):
+class RateCap(Frozen):
     """One applicable upper limit on the rate, expressed as a pump rate for this patient."""
 
     kind: CapKind
@@ -54,7 +49,7 @@ class RateCap(_Frozen):
     """Plain-language statement of the limit and its source."""
 
 
-class PlanRequest(_Frozen):
+class PlanRequest(Frozen):
     """Everything a plan is built from; recorded in the audit log so a plan can be rebuilt."""
 
     product_id: str
@@ -82,7 +77,7 @@ class PlanRequest(_Frozen):
     """Pump rates are rounded down to a multiple of this."""
 
 
-class PlanStep(_Frozen):
+class PlanStep(Frozen):
     """One rung of the ramp as this patient will receive it."""
 
     number: int
@@ -105,7 +100,7 @@ class PlanStep(_Frozen):
     """Set when a cap (not the ladder) set this step's rate."""
 
 
-class Plan(_Frozen):
+class Plan(Frozen):
     """A product-specific ramp for one patient and one infusion."""
 
     request: PlanRequest

@@ -13,13 +13,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from titrator.domain.model import Frozen
 from titrator.domain.vitals import Symptom, VitalField
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Severity(StrEnum):
@@ -55,20 +52,20 @@ Minutes = Annotated[Decimal, Field(gt=0, le=24 * 60)]
 Op = Literal[">=", ">", "<=", "<"]
 
 
-class SymptomCondition(_Frozen):
+class SymptomCondition(Frozen):
     """Fires when any of the listed checklist symptoms is present and new since baseline."""
 
     type: Literal["symptom"]
     any_of: tuple[Symptom, ...] = Field(min_length=1)
 
 
-class OtherSymptomCondition(_Frozen):
+class OtherSymptomCondition(Frozen):
     """Fires when the nurse recorded a symptom in free text (not on the checklist)."""
 
     type: Literal["other_symptom"]
 
 
-class AbsoluteCondition(_Frozen):
+class AbsoluteCondition(Frozen):
     """Fires when a vital sign compares with a fixed value (e.g. temp_c >= 38)."""
 
     type: Literal["absolute"]
@@ -77,7 +74,7 @@ class AbsoluteCondition(_Frozen):
     value: Decimal
 
 
-class ChangeCondition(_Frozen):
+class ChangeCondition(Frozen):
     """Fires when a vital sign has risen or fallen from baseline by an amount or a percentage.
 
     `op` compares the size of the change with `by` (">=" for "a rise of 1 °C or more", ">" for
@@ -92,7 +89,7 @@ class ChangeCondition(_Frozen):
     unit: Literal["absolute", "percent"]
 
 
-class AllCondition(_Frozen):
+class AllCondition(Frozen):
     """Fires when every listed condition fires."""
 
     type: Literal["all"]
@@ -105,7 +102,7 @@ Condition = Annotated[
 ]
 
 
-class Rule(_Frozen):
+class Rule(Frozen):
     """One reaction rule."""
 
     id: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,39}$")
@@ -131,7 +128,7 @@ class Rule(_Frozen):
         return self
 
 
-class Monitoring(_Frozen):
+class Monitoring(Frozen):
     """When vital signs are due. All times in minutes, measured on the monotonic clock."""
 
     baseline_max_age_min: Minutes
@@ -160,7 +157,7 @@ class Monitoring(_Frozen):
     """Fields every vitals set must contain."""
 
 
-class Restart(_Frozen):
+class Restart(Frozen):
     """How the rate is lowered after a reaction, and what happens after a pause."""
 
     pause_min: Minutes
@@ -178,7 +175,7 @@ class Restart(_Frozen):
     sources: tuple[str, ...] = ()
 
 
-class LotChange(_Frozen):
+class LotChange(Frozen):
     """What recording a new lot or bag does."""
 
     restart_ramp: bool
@@ -188,7 +185,7 @@ class LotChange(_Frozen):
     sources: tuple[str, ...] = ()
 
 
-class Policy(_Frozen):
+class Policy(Frozen):
     """A complete reaction policy."""
 
     schema_version: Literal[1]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from titrator.domain.library import Product
 from titrator.domain.plan import MAX_WEIGHT_KG, MIN_WEIGHT_KG
 from titrator.domain.plan_model import PlanRequest, Sex, WeightBasis
+from titrator.domain.site import SiteLimits
 from titrator.domain.units import InputError, parse_plain_decimal
 
 FIRST_INFUSION_GAP: Final = timedelta(weeks=8)
@@ -179,7 +180,7 @@ def validate_setup(
     risk_factors: tuple[RiskFactor, ...],
     products: Mapping[str, Product],
     today: date,
-    site: Mapping[str, Decimal | None],
+    site: SiteLimits,
 ) -> InfusionSetup:
     """Validate the setup fields as typed.
 
@@ -190,8 +191,7 @@ def validate_setup(
         risk_factors: the ticked risk factors.
         products: the library's products by id.
         today: the local date (for the 8-week rule).
-        site: ``site_at_risk_cap_mg_per_kg_min``, ``site_max_rate_ml_per_h`` and
-            ``pump_resolution_ml_per_h`` from the site configuration.
+        site: the site configuration's limits.
 
     Raises:
         SetupInvalid: naming every bad field.
@@ -278,9 +278,9 @@ def validate_setup(
         weight_basis=basis,
         height_cm=height,
         sex=sex,
-        site_at_risk_cap_mg_per_kg_min=site.get("site_at_risk_cap_mg_per_kg_min"),
-        site_max_rate_ml_per_h=site.get("site_max_rate_ml_per_h"),
-        pump_resolution_ml_per_h=site.get("pump_resolution_ml_per_h") or Decimal("0.1"),
+        site_at_risk_cap_mg_per_kg_min=site.site_at_risk_cap_mg_per_kg_min,
+        site_max_rate_ml_per_h=site.site_max_rate_ml_per_h,
+        pump_resolution_ml_per_h=site.pump_resolution_ml_per_h,
     )
     return InfusionSetup(
         nurse_id=nurse,

@@ -14,8 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict
-
+from titrator.domain.model import Frozen
 from titrator.domain.units import InputError, parse_plain_decimal, plain
 
 
@@ -106,11 +105,7 @@ FIELD_SPECS: Final[Mapping[VitalField, FieldSpec]] = {
 """Hard plausibility ranges (requirement R5). Values outside are refused, never clamped."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class VitalsReading(_Frozen):
+class VitalsReading(Frozen):
     """One accepted set of vital signs: parsed values and the text exactly as typed."""
 
     values: dict[VitalField, Decimal]

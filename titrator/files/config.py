@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from titrator.domain.library import PositiveDecimal
+from titrator.domain.site import SiteLimits
 from titrator.domain.validation_errors import problems_from_validation_error
 from titrator.files.library import LibraryFileError, read_toml
 
@@ -45,6 +46,15 @@ class AppConfig(BaseModel):
     """A ceiling on every pump rate (some sites use 240 mL/h); none by default."""
     pump_resolution_ml_per_h: PositiveDecimal = Decimal("0.1")
     """Rates are rounded down to a multiple of this."""
+
+
+def site_limits(config: AppConfig) -> SiteLimits:
+    """The limits the configuration puts on every plan."""
+    return SiteLimits(
+        site_at_risk_cap_mg_per_kg_min=config.site_at_risk_cap_mg_per_kg_min,
+        site_max_rate_ml_per_h=config.site_max_rate_ml_per_h,
+        pump_resolution_ml_per_h=config.pump_resolution_ml_per_h,
+    )
 
 
 def config_path(explicit: Path | None = None) -> Path | None:

@@ -1,4 +1,4 @@
-"""CSV export: one row per line of the log, stable documented columns (docs/review.md).
+"""CSV export: one row per line of the log, stable documented columns (docs/reviewer/exports.md).
 
 The first row is the integrity check (`row_type` = `integrity`), then one `record` row per
 readable record in file order, then one `unreadable` row per line that is not a record. Every

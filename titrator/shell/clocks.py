@@ -1,24 +1,20 @@
 """Clocks for the shell: the engine never reads time, the shell hands it an `Instant`.
 
 `SystemClock` reads the real clocks; `ScaledClock` runs N times faster (the demo and training
-`--speed N`); `ManualClock` is moved by tests. All three give the same `Instant` shape.
+`--speed N`); `ManualClock` is moved by tests; `ReadingClock` reads a headless run's simulated
+time. All implement the one `Clock` protocol (`titrator.domain.clock.Clock`), which the audit
+writer reads too.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-from titrator.domain.clock import Instant
+from titrator.domain.clock import Clock, Instant
 
-
-class Clock(Protocol):
-    """Anything that can say what time it is now."""
-
-    def now(self) -> Instant:
-        """The current instant."""
-        ...
+__all__ = ["Clock", "ManualClock", "ReadingClock", "ScaledClock", "SystemClock"]
 
 
 class SystemClock:
@@ -70,3 +66,14 @@ class ManualClock:
         """Move only the wall clock (a clock change or DST step), as a tester would."""
         self._now = Instant(wall_utc=self._now.wall_utc + delta, mono_ms=self._now.mono_ms)
         return self._now
+
+
+class ReadingClock:
+    """A clock that reads its instant from a function: a headless run's simulated time."""
+
+    def __init__(self, read: Callable[[], Instant]) -> None:
+        self._read = read
+
+    def now(self) -> Instant:
+        """The instant the run is at."""
+        return self._read()

@@ -2,14 +2,14 @@
 
 `Runner` feeds each input through an `InfusionController` (as the app does), plays a perfect
 pump, lets simulated time pass by ticking at every moment something may fall due, and prints
-one JSON line per decision. `ScriptClock` gives the audit writer the script's simulated time.
+one JSON line per decision. `ReadingClock(runner.current)` gives the audit writer the script's
+simulated time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
 
@@ -54,21 +54,6 @@ def _json(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_json(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-class ScriptClock:
-    """The audit writer's clock in a headless run: the script's simulated time."""
-
-    def __init__(self, read: Callable[[], Instant]) -> None:
-        self._read = read
-
-    def now(self) -> datetime:
-        """Simulated UTC wall time."""
-        return self._read().wall_utc
-
-    def monotonic(self) -> float:
-        """Simulated monotonic reading, in seconds."""
-        return self._read().mono_ms / 1000
 
 
 class Runner:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from titrator.audit.keys import load_key
@@ -40,7 +39,6 @@ from titrator.shell.clocks import Clock, SystemClock
 from titrator.shell.controller import Applied, InfusionController
 
 __all__ = [
-    "InstantClock",
     "Reconstructed",
     "ResumeError",
     "Resumed",
@@ -60,21 +58,6 @@ def _out(line: str) -> None:
 
 def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
-
-
-class InstantClock:
-    """The audit writer's clock (`now`, `monotonic`) read from the shell's `Clock`."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-
-    def now(self) -> datetime:
-        """UTC wall time."""
-        return self._clock.now().wall_utc
-
-    def monotonic(self) -> float:
-        """Monotonic reading in seconds."""
-        return self._clock.now().mono_ms / 1000
 
 
 @dataclass(frozen=True)
@@ -147,7 +130,7 @@ def resume_session(
         nurse_id=nurse_id,
         data_dir=directory,
         key_file=key_file,
-        clock=InstantClock(clock),
+        clock=clock,
         min_free_bytes=min_free_bytes,
         sync_each_record=sync_each_record,
         ops=ops,

@@ -1,6 +1,6 @@
 """The `titrator simulate` script format: parsing and validating its JSON lines.
 
-One JSON object per line (docs/simulate.md): `t_min` and exactly one input (vitals, symptoms,
+One JSON object per line (docs/admin/simulate.md): `t_min` and exactly one input (vitals, symptoms,
 decision, lot, pause, stop). `parse_line` checks a line's shape, its time and its vitals or
 symptom values against the policy; `override_reason` reads a decision's reason; `script_lines`
 picks the lines to parse out of a stream (skipping blanks and # comments).

@@ -1,4 +1,4 @@
 """Training: scripted patients on the simulator, headless runs, the debrief.
 
-See docs/training.md and app_hooks.md.
+See docs/trainer/training.md, docs/trainer/scenarios.md and app_hooks.md.
 """

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
@@ -33,11 +32,12 @@ from titrator.domain.events import (
     Tick,
 )
 from titrator.domain.session.engine import InfusionSession
-from titrator.files.config import AppConfig
+from titrator.files.config import AppConfig, site_limits
 from titrator.files.library import Library
 from titrator.files.policy import LoadedPolicy
 from titrator.pump.base import PumpError, PumpEvent
 from titrator.pump.newera.driver import NewEraPump
+from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import InfusionController, execute_command, link_input, state_input
 from titrator.training.debrief import Debrief
 from titrator.training.records import training_station_id
@@ -51,19 +51,6 @@ TODAY: Final = date(2026, 1, 5)
 LIMIT_MS: Final = 24 * MS_PER_HOUR
 """A run stops this long after it began, whatever state it is in."""
 _MAX_ACTS_PER_INSTANT: Final = 40
-
-
-class _Clock:
-    """The run's time as the audit writer wants it."""
-
-    def __init__(self, run: HeadlessRun) -> None:
-        self._run = run
-
-    def now(self) -> datetime:
-        return self._run.now.wall_utc
-
-    def monotonic(self) -> float:
-        return self._run.now.mono_ms / 1000
 
 
 @dataclass(frozen=True)
@@ -152,21 +139,16 @@ class HeadlessRun:
         return RunResult(path, training.debrief(path), self._decision().state)
 
     def _play(self) -> Path:
-        site = AppConfig()
-        site_limits: dict[str, Decimal | None] = {
-            "site_at_risk_cap_mg_per_kg_min": site.site_at_risk_cap_mg_per_kg_min,
-            "site_max_rate_ml_per_h": site.site_max_rate_ml_per_h,
-            "pump_resolution_ml_per_h": site.pump_resolution_ml_per_h,
-        }
-        setup = self.training.setup(self.library, TODAY, site_limits)
-        plan = self.training.plan(self.library, TODAY, site_limits)
+        site = site_limits(AppConfig())
+        setup = self.training.setup(self.library, TODAY, site)
+        plan = self.training.plan(self.library, TODAY, site)
         session_id = f"training-{self.training.id}-{self.trainee.name}"
         writer = AuditWriter.create(
             session_id,
             station_id=self.station_id,
             nurse_id=TRAINING_NURSE,
             data_dir=self.data_dir,
-            clock=_Clock(self),
+            clock=ReadingClock(lambda: self.now),
             sync_each_record=self.sync_each_record,
         )
         self.session = InfusionSession(plan, self.policy.policy, session_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from simulator.scenario import (
@@ -28,6 +27,7 @@ from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
 from titrator.domain.session.prompts import LOT_RULE, RESUME_RULE, START_RULE, STEP_UP_RULE
 from titrator.domain.setup import NEVER, InfusionSetup, RiskFactor, SetupInvalid, validate_setup
+from titrator.domain.site import SiteLimits
 from titrator.files.library import Library
 
 ENGINE_RULE_IDS = frozenset(
@@ -89,9 +89,7 @@ class TrainingScenario:
         """The patient's risk factors (to be ticked on the setup screen)."""
         return tuple(RiskFactor(r) for r in self.scenario.patient.risk_factors)
 
-    def setup(
-        self, library: Library, today: date, site: dict[str, Decimal | None]
-    ) -> InfusionSetup:
+    def setup(self, library: Library, today: date, site: SiteLimits) -> InfusionSetup:
         """The setup exactly as the app's setup screen would validate it, marked as training.
 
         Raises:
@@ -102,7 +100,7 @@ class TrainingScenario:
         )
         return mark_training(setup, self)
 
-    def plan(self, library: Library, today: date, site: dict[str, Decimal | None]) -> Plan:
+    def plan(self, library: Library, today: date, site: SiteLimits) -> Plan:
         """The plan the app would show for this patient."""
         setup = self.setup(library, today, site)
         return build_plan(setup.plan_request, library.product(setup.plan_request.product_id))
@@ -162,7 +160,11 @@ def cross_problems(
     training = TrainingScenario(scenario, Path(f"{scenario.id}.toml"), "")
     try:
         setup = validate_setup(
-            training.setup_raw(today), training.risk_factors(), library.products, today, {}
+            training.setup_raw(today),
+            training.risk_factors(),
+            library.products,
+            today,
+            SiteLimits(),
         )
     except SetupInvalid as invalid:
         for problem in invalid.problems:

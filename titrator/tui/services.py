@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +19,8 @@ from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
 from titrator.domain.policy import Policy
 from titrator.domain.setup import InfusionSetup, RiskFactor
-from titrator.files.config import AppConfig
+from titrator.domain.site import SiteLimits
+from titrator.files.config import AppConfig, site_limits
 from titrator.files.library import Library
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.shell.clocks import Clock
@@ -33,25 +33,6 @@ PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
 def new_session_id(now: datetime) -> str:
     """A unique, file-name-safe session id: ``20261120-0900-3f9a1c``."""
     return f"{now:%Y%m%d-%H%M}-{secrets.token_hex(3)}"
-
-
-class AuditClock:
-    """The app's clock as the audit writer wants it (UTC datetime and monotonic seconds).
-
-    The writer stamps its own records (`log_opened`) with this, so every record time in a
-    session's log comes from the same clock as the engine's events.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-
-    def now(self) -> datetime:
-        """The current UTC wall time."""
-        return self._clock.now().wall_utc
-
-    def monotonic(self) -> float:
-        """The current monotonic reading in seconds."""
-        return self._clock.now().mono_ms / 1000
 
 
 class TrainingHooks(Protocol):
@@ -139,13 +120,9 @@ class AppServices:
     training_hooks: TrainingHooks | None = None
 
     @property
-    def site(self) -> dict[str, Decimal | None]:
+    def site(self) -> SiteLimits:
         """The site limits the planner needs."""
-        return {
-            "site_at_risk_cap_mg_per_kg_min": self.config.site_at_risk_cap_mg_per_kg_min,
-            "site_max_rate_ml_per_h": self.config.site_max_rate_ml_per_h,
-            "pump_resolution_ml_per_h": self.config.pump_resolution_ml_per_h,
-        }
+        return site_limits(self.config)
 
     def open_audit(self, session_id: str, nurse_id: str) -> AuditWriter:
         """Create the audit log of a new session."""
@@ -155,6 +132,6 @@ class AppServices:
             nurse_id=nurse_id,
             data_dir=self.data_dir,
             key_file=self.key_file,
-            clock=AuditClock(self.clock),
+            clock=self.clock,
             sync_each_record=self.sync_each_record,
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tests.forkkill import fork_and_kill
 from titrator.audit import AuditWriter
+from titrator.shell.clocks import SystemClock
 
 SESSION_ID = "crash"
 MAX_APPENDS = 10_000
@@ -35,6 +36,7 @@ def child(data_dir: Path, key_file: Path | None, report_fd: int) -> None:
         data_dir=data_dir,
         key_file=key_file,
         min_free_bytes=0,
+        clock=SystemClock(),
     )
     for n in range(MAX_APPENDS):
         writer.append({"kind": "tick", "n": n, "note": "x" * (n % 97)})

@@ -11,23 +11,22 @@ from typing import Any
 
 from titrator.audit import AuditWriter, SessionHead, canonical_json, generate_key_file, load_key
 from titrator.audit.canonical import GENESIS, record_hash, record_mac, sealed_body
+from titrator.domain.clock import Instant
 
 
 class StepClock:
-    """A deterministic clock: each call to `now` advances one second, `monotonic` one second."""
+    """A deterministic clock: each reading is one second later on both clocks."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start or datetime(2025, 1, 31, 9, 0, tzinfo=UTC)
-        self._now_calls = 0
-        self._mono_calls = 0
+        self._calls = 0
 
-    def now(self) -> datetime:
-        self._now_calls += 1
-        return self._start + timedelta(seconds=self._now_calls)
-
-    def monotonic(self) -> float:
-        self._mono_calls += 1
-        return 1000.0 + self._mono_calls
+    def now(self) -> Instant:
+        self._calls += 1
+        return Instant(
+            wall_utc=self._start + timedelta(seconds=self._calls),
+            mono_ms=1_000_000 + 1000 * self._calls,
+        )
 
 
 def make_key(directory: Path) -> tuple[Path, bytes]:

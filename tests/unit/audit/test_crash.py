@@ -13,6 +13,7 @@ import pytest
 from tests.unit.audit.crash_child import SESSION_ID
 from tests.unit.audit.helpers import make_key
 from titrator.audit import AuditRecord, AuditWriter, Outcome, read_records, verify_log
+from titrator.shell.clocks import SystemClock
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DRIVERS = 4
@@ -68,6 +69,7 @@ def test_sigkilled_writers_lose_no_acknowledged_record(tmp_path: Path) -> None:
             key_file=key_file if keyed else None,
             min_free_bytes=0,
             sync_each_record=False,
+            clock=SystemClock(),
         )
         head = writer.close()
         assert verify_log(log, key=run_key, expect_head=head.hash).ok

@@ -11,6 +11,7 @@ from pathlib import Path
 from titrator.audit import AuditWriter, read_audit, verify_log
 from titrator.domain.clock import Instant
 from titrator.domain.events import AUDIT_EVENT_ADAPTER, SessionClosed, Tick
+from titrator.shell.clocks import SystemClock
 
 
 def test_engine_events_round_trip_through_the_log(tmp_path: Path) -> None:
@@ -18,7 +19,12 @@ def test_engine_events_round_trip_through_the_log(tmp_path: Path) -> None:
     tick = Tick(at=at)
     closed = SessionClosed(at=at.after_ms(60_000), volume_ml=Decimal("250.0"))
     writer = AuditWriter.create(
-        "engine-1", station_id="bay-3", nurse_id="rn-1", data_dir=tmp_path, min_free_bytes=0
+        "engine-1",
+        station_id="bay-3",
+        nurse_id="rn-1",
+        data_dir=tmp_path,
+        min_free_bytes=0,
+        clock=SystemClock(),
     )
     # The shell stamps each record with the event's own instant.
     writer.append(tick, now=tick.at.wall_utc, mono=tick.at.mono_ms / 1000)

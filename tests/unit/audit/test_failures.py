@@ -18,6 +18,7 @@ from titrator.audit import (
     read_records,
     verify_log,
 )
+from titrator.shell.clocks import SystemClock
 
 
 class FaultyOps(FileOps):
@@ -117,7 +118,13 @@ def test_a_failure_at_every_kth_write_loses_nothing_and_keeps_order(
 def test_a_failed_close_is_completed_by_retry(tmp_path: Path) -> None:
     ops = FaultyOps("fsync", {3, 4}, errno.EIO)
     writer = AuditWriter.create(
-        "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=0, ops=ops
+        "s-1",
+        station_id="b",
+        nurse_id="n",
+        data_dir=tmp_path,
+        min_free_bytes=0,
+        ops=ops,
+        clock=SystemClock(),
     )
     writer.append({"kind": "a"})
     with pytest.raises(AuditWriteError):
@@ -133,7 +140,13 @@ def test_a_failed_close_is_completed_by_retry(tmp_path: Path) -> None:
 def test_release_refuses_to_drop_pending_records(tmp_path: Path) -> None:
     ops = FaultyOps("write", {2, 3}, errno.ENOSPC)
     writer = AuditWriter.create(
-        "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=0, ops=ops
+        "s-1",
+        station_id="b",
+        nurse_id="n",
+        data_dir=tmp_path,
+        min_free_bytes=0,
+        ops=ops,
+        clock=SystemClock(),
     )
     with pytest.raises(AuditWriteError):
         writer.append({"kind": "a"})
@@ -147,11 +160,22 @@ def test_a_failed_first_record_leaves_a_log_that_resume_takes_over(tmp_path: Pat
     ops = FaultyOps("partial-write", {1}, errno.ENOSPC)
     with pytest.raises(AuditWriteError):
         AuditWriter.create(
-            "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=0, ops=ops
+            "s-1",
+            station_id="b",
+            nurse_id="n",
+            data_dir=tmp_path,
+            min_free_bytes=0,
+            ops=ops,
+            clock=SystemClock(),
         )
     assert verify_log(tmp_path / "s-1.jsonl").outcome is Outcome.TORN_TAIL
     writer = AuditWriter.resume(
-        "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=0
+        "s-1",
+        station_id="b",
+        nurse_id="n",
+        data_dir=tmp_path,
+        min_free_bytes=0,
+        clock=SystemClock(),
     )
     writer.close()
     kinds = [r.kind for r in read_records(writer.path)]

@@ -18,6 +18,7 @@ from titrator.audit import (
     read_for_review,
     read_records,
 )
+from titrator.shell.clocks import SystemClock
 
 
 class _Event(BaseModel):
@@ -100,7 +101,12 @@ def test_read_audit_validates_payloads_into_the_event_schema(tmp_path: Path) -> 
 
 def test_read_audit_names_the_line_of_a_payload_that_does_not_fit(tmp_path: Path) -> None:
     writer = AuditWriter.create(
-        "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=0
+        "s-1",
+        station_id="b",
+        nurse_id="n",
+        data_dir=tmp_path,
+        min_free_bytes=0,
+        clock=SystemClock(),
     )
     writer.append({"kind": "vitals_recorded", "hr_bpm": "fast", "temp_c": "37"})
     writer.release()

@@ -32,6 +32,7 @@ from titrator.audit import (
     verify_log,
 )
 from titrator.audit.canonical import record_hash, sealed_body
+from titrator.shell.clocks import SystemClock
 
 
 class RateChanged(BaseModel):
@@ -205,6 +206,7 @@ def test_files_are_0600_and_new_directories_0700_whatever_the_umask(tmp_path: Pa
             nurse_id="n",
             data_dir=tmp_path / "a" / "b" / "logs",
             min_free_bytes=0,
+            clock=SystemClock(),
         )
         w.release()
     finally:
@@ -233,7 +235,9 @@ def test_the_env_var_is_used_when_no_directory_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TITRATOR_DATA_DIR", str(tmp_path / "env-logs"))
-    w = AuditWriter.create("s-9", station_id="b", nurse_id="n", min_free_bytes=0)
+    w = AuditWriter.create(
+        "s-9", station_id="b", nurse_id="n", min_free_bytes=0, clock=SystemClock()
+    )
     w.release()
     assert w.path == tmp_path / "env-logs" / "s-9.jsonl"
 
@@ -241,7 +245,9 @@ def test_the_env_var_is_used_when_no_directory_is_given(
 @pytest.mark.parametrize("session_id", ["../x", "a/b", "", ".hidden", "x" * 200])
 def test_unsafe_session_ids_are_refused(tmp_path: Path, session_id: str) -> None:
     with pytest.raises(ValueError, match="safe file name"):
-        AuditWriter.create(session_id, station_id="b", nurse_id="n", data_dir=tmp_path)
+        AuditWriter.create(
+            session_id, station_id="b", nurse_id="n", data_dir=tmp_path, clock=SystemClock()
+        )
 
 
 def test_a_key_file_inside_the_log_directory_is_refused(tmp_path: Path) -> None:
@@ -274,7 +280,12 @@ def test_short_missing_and_existing_key_files_are_refused(tmp_path: Path) -> Non
 def test_a_session_does_not_start_without_enough_free_space(tmp_path: Path) -> None:
     with pytest.raises(AuditSpaceError, match="MB free"):
         AuditWriter.create(
-            "s-1", station_id="b", nurse_id="n", data_dir=tmp_path, min_free_bytes=1 << 62
+            "s-1",
+            station_id="b",
+            nurse_id="n",
+            data_dir=tmp_path,
+            min_free_bytes=1 << 62,
+            clock=SystemClock(),
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -284,7 +295,12 @@ def test_a_log_is_never_created_twice_nor_written_by_two_writers(writer: AuditWr
         new_writer(writer.path.parent.parent)
     with pytest.raises(AuditStateError, match="another process"):
         AuditWriter.resume(
-            "s-1", station_id="b", nurse_id="n", data_dir=writer.path.parent, min_free_bytes=0
+            "s-1",
+            station_id="b",
+            nurse_id="n",
+            data_dir=writer.path.parent,
+            min_free_bytes=0,
+            clock=SystemClock(),
         )
 
 
@@ -378,7 +394,12 @@ def test_an_unwritable_data_directory_is_a_typed_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(AuditOpenError, match="cannot open the audit log"):
         AuditWriter.create(
-            "s-1", station_id="b", nurse_id="n", data_dir=blocker / "logs", min_free_bytes=0
+            "s-1",
+            station_id="b",
+            nurse_id="n",
+            data_dir=blocker / "logs",
+            min_free_bytes=0,
+            clock=SystemClock(),
         )
 
 
@@ -394,7 +415,9 @@ def test_a_close_with_a_bad_time_records_nothing_and_leaves_the_session_open(
 
 def test_records_cannot_be_unattributed(tmp_path: Path, writer: AuditWriter) -> None:
     with pytest.raises(ValueError, match="station id and a nurse id"):
-        AuditWriter.create("s-2", station_id="b", nurse_id="", data_dir=tmp_path)
+        AuditWriter.create(
+            "s-2", station_id="b", nurse_id="", data_dir=tmp_path, clock=SystemClock()
+        )
     assert not (tmp_path / "s-2.jsonl").exists()
     with pytest.raises(ValueError, match="nurse id"):
         writer.set_nurse("")

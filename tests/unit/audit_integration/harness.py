@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from titrator.audit import AuditWriter, FileOps
-from titrator.cli.simulate import ORIGIN_MONO_MS, Runner, ScriptClock, build_parser, build_session
+from titrator.cli.simulate import ORIGIN_MONO_MS, Runner, build_parser, build_session
 from titrator.cli.simulate import run_script as run_lines
 from titrator.domain.clock import Instant
+from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import InfusionController
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -61,7 +62,7 @@ class LoggedRun:
             station_id=STATION,
             nurse_id=NURSE,
             data_dir=self.data_dir,
-            clock=ScriptClock(self.runner.current),
+            clock=ReadingClock(self.runner.current),
             min_free_bytes=0,
             sync_each_record=self.sync,
             ops=self.ops,

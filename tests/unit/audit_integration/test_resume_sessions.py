@@ -14,7 +14,7 @@ from titrator.cli import resume as resume_cli
 from titrator.cli.resume import resume_main
 from titrator.domain.decisions import LinkState, PumpCommandKind
 from titrator.domain.events import PumpStatusRead
-from titrator.shell.clocks import ManualClock
+from titrator.shell.clocks import ManualClock, SystemClock
 from titrator.shell.resume import (
     ResumeError,
     find_unfinished,
@@ -53,7 +53,9 @@ def test_find_unfinished_lists_intact_torn_and_damaged_logs_but_not_closed_ones(
     closed.run()
     assert closed.writer is not None
     assert closed.writer.closed, "the engine closed the session and its log"
-    never = AuditWriter.create("never", station_id="b", nurse_id="n", data_dir=tmp_path)
+    never = AuditWriter.create(
+        "never", station_id="b", nurse_id="n", data_dir=tmp_path, clock=SystemClock()
+    )
     never.release()
     found = {s.session_id: s for s in find_unfinished(tmp_path)}
     assert set(found) == {"intact", "torn", "damaged", "never"}
@@ -148,11 +150,15 @@ def test_damaged_closed_and_unopened_logs_are_never_resumed(tmp_path: Path) -> N
     with pytest.raises(ResumeError, match="damaged"):
         resume_session("s1", station_id=STATION, nurse_id=NURSE, data_dir=tmp_path)
     assert run.path.read_bytes() == before, "nothing is written to a damaged log"
-    never = AuditWriter.create("never", station_id="b", nurse_id="n", data_dir=tmp_path)
+    never = AuditWriter.create(
+        "never", station_id="b", nurse_id="n", data_dir=tmp_path, clock=SystemClock()
+    )
     never.release()
     with pytest.raises(ResumeError, match="never opened"):
         reconstruct(never.path)
-    never2 = AuditWriter.create("closed", station_id="b", nurse_id="n", data_dir=tmp_path)
+    never2 = AuditWriter.create(
+        "closed", station_id="b", nurse_id="n", data_dir=tmp_path, clock=SystemClock()
+    )
     never2.close(reason="done")
     with pytest.raises(ResumeError, match="closed"):
         reconstruct(never2.path)
@@ -194,7 +200,9 @@ def test_resume_list_and_show_on_the_command_line(
 
 
 def test_patient_identifiers_come_from_the_recorded_setup(tmp_path: Path) -> None:
-    writer = AuditWriter.create("p1", station_id="b", nurse_id="n", data_dir=tmp_path)
+    writer = AuditWriter.create(
+        "p1", station_id="b", nurse_id="n", data_dir=tmp_path, clock=SystemClock()
+    )
     opened = {
         "kind": "session_opened",
         "setup": {"patient_id_1": "MRN-77", "patient_id_2": "1950-02-03"},

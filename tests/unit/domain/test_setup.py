@@ -12,15 +12,12 @@ from titrator.domain.setup import (
     first_infusion_reasons,
     validate_setup,
 )
+from titrator.domain.site import SiteLimits
 from titrator.files.library import load_library
 
 PRODUCTS = load_library().products
 TODAY = date(2026, 11, 20)
-SITE = {
-    "site_at_risk_cap_mg_per_kg_min": Decimal(2),
-    "site_max_rate_ml_per_h": None,
-    "pump_resolution_ml_per_h": Decimal("0.1"),
-}
+SITE = SiteLimits(site_at_risk_cap_mg_per_kg_min=Decimal(2))
 GOOD = {
     "nurse_id": "RN-042",
     "patient_id_1": "MRN 123456",

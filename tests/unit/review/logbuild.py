@@ -1,6 +1,6 @@
 """Building realistic audit logs for the review tests and the benchmark.
 
-A script in the `titrator simulate` format (docs/simulate.md: one JSON object per line with
+A script in the `titrator simulate` format (docs/admin/simulate.md: one JSON object per line with
 `t_min` and one input) is driven through the real `InfusionController` into a real
 `AuditWriter`, exactly as the app records a session: every decision's events are appended and
 the engine's `session_closed` closes the log. The pump is perfect (every command confirmed at
@@ -50,6 +50,7 @@ from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
 from titrator.files.library import Library, load_library
 from titrator.files.policy import load_policy
+from titrator.shell.clocks import ManualClock
 from titrator.shell.controller import InfusionController
 
 REVIEW_SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "review"
@@ -268,7 +269,7 @@ def build_log(
         data_dir=data_dir,
         key_file=key_file,
         sync_each_record=sync,
-        clock=_FixedClock(opened_wall, open_ms / 1000),
+        clock=ManualClock(opened_wall, open_ms),
     )
     sink = _DeferredClose(writer)
     controller = InfusionController(InfusionSession(plan, policy(), spec.session_id), sink)
@@ -306,17 +307,3 @@ def build_log(
     if not writer.closed:
         writer.release()
     return Path(data_dir) / f"{spec.session_id}.jsonl"
-
-
-class _FixedClock:
-    """The writer's clock for its own `log_opened` record: the session's opening time."""
-
-    def __init__(self, wall: datetime, mono_s: float) -> None:
-        self.wall = wall
-        self.mono_s = mono_s
-
-    def now(self) -> datetime:
-        return self.wall
-
-    def monotonic(self) -> float:
-        return self.mono_s

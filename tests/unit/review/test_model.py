@@ -15,6 +15,7 @@ from titrator.domain.vitals import VitalField
 from titrator.review.integrity import IntegrityStatus
 from titrator.review.model import InfusionOutcome, load_review
 from titrator.review.timeline import Category
+from titrator.shell.clocks import SystemClock
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,12 @@ def test_junk_files_give_a_review_not_an_exception(tmp_path: Path, content: byte
 
 def test_a_log_closed_by_the_writer_is_aborted(tmp_path: Path) -> None:
     writer = AuditWriter.create(
-        "s-w", station_id="bay-1", nurse_id="rn-1", data_dir=tmp_path, sync_each_record=False
+        "s-w",
+        station_id="bay-1",
+        nurse_id="rn-1",
+        data_dir=tmp_path,
+        sync_each_record=False,
+        clock=SystemClock(),
     )
     writer.close(reason="program shut down")
     review = load_review(tmp_path / "s-w.jsonl")
@@ -185,6 +191,7 @@ def test_macs_are_checked_with_the_key_and_a_wrong_key_is_damage(tmp_path: Path)
         data_dir=tmp_path / "logs",
         key_file=key_dir / "site.key",
         sync_each_record=False,
+        clock=SystemClock(),
     )
     writer.close(reason="test")
     log = tmp_path / "logs" / "s-k.jsonl"

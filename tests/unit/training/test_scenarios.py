@@ -14,6 +14,7 @@ from simulator.scenario import (
     scenario_paths,
 )
 from titrator.domain.setup import RiskFactor
+from titrator.domain.site import SiteLimits
 from titrator.domain.vitals import Symptom
 from titrator.files.library import Library
 from titrator.files.policy import LoadedPolicy
@@ -38,10 +39,7 @@ def test_every_scenario_validates(path: Path, library: Library, policy: LoadedPo
     training = load_training_scenario(path, library, policy.policy, TODAY)
     assert training.id == path.stem
     assert len(training.sha256) == 64
-    assert (
-        training.setup(library, TODAY, {"site_at_risk_cap_mg_per_kg_min": None}).raw["training"]
-        == "true"
-    )
+    assert training.setup(library, TODAY, SiteLimits()).raw["training"] == "true"
 
 
 def _expected_field(path: Path) -> str:

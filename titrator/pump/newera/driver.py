@@ -5,11 +5,11 @@ TCP) or a pty path from the bundled simulator. Safe mode (length byte + CRC-16/X
 the pump's communications watchdog) is the default; a 1 s status poll on a background thread keeps
 the watchdog fed and notices alarms and link loss.
 
-Rules this driver keeps (see docs/pump.md): every read has a timeout; only queries are retried,
-a bounded number of times; a command whose reply is missing or bad puts the link in UNCERTAIN and
-is never resent; the first command after an alarm only acknowledges it and is reported as not
-carried out; rates are sent with units (MH) while stopped and without while running; `?OOR` is
-raised, never clamped; `PUR` is never sent; link loss is detected within `link_loss_after_s`.
+Rules this driver keeps (see docs/integrator/pump.md): every read has a timeout; only queries are
+retried, a bounded number of times; a command whose reply is missing or bad puts the link in
+UNCERTAIN and is never resent; the first command after an alarm only acknowledges it and is reported
+as not carried out; rates are sent with units (MH) while stopped and without while running; `?OOR`
+is raised, never clamped; `PUR` is never sent; link loss is detected within `link_loss_after_s`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import ClassVar
 
 from textual import on
@@ -34,6 +33,7 @@ from titrator.domain.setup import (
     first_infusion_reasons,
     validate_setup,
 )
+from titrator.domain.site import SiteLimits
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
@@ -64,7 +64,7 @@ class SetupScreen(Screen[SetupResult]):
     def __init__(
         self,
         products: Mapping[str, Product],
-        site: Mapping[str, Decimal | None],
+        site: SiteLimits,
         today: date,
         *,
         initial: Mapping[str, str] | None = None,
