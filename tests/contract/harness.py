@@ -15,10 +15,10 @@ from simulator.clock import ManualClock
 from simulator.faults import FaultKind
 from titrator.pump.base import (
     AlarmKind,
-    Direction,
-    LinkState,
     PumpAdapter,
     PumpEvent,
+    PumpLinkState,
+    WireDirection,
     WireRecord,
 )
 from titrator.pump.fake import FakePump
@@ -64,7 +64,7 @@ class Harness:
         with self.lock:
             self.events.append(event)
 
-    def link(self) -> LinkState:
+    def link(self) -> PumpLinkState:
         """The adapter's link state (a call, so type checkers do not narrow it)."""
         return self.adapter.link_state
 
@@ -72,7 +72,9 @@ class Harness:
         """How many set-rate commands went out on the wire."""
         with self.lock:
             return sum(
-                1 for r in self.wire if r.direction is Direction.TX and SET_RATE.match(r.command)
+                1
+                for r in self.wire
+                if r.direction is WireDirection.TX and SET_RATE.match(r.command)
             )
 
 
@@ -93,7 +95,9 @@ def harness_for(kind: str, **driver_options: object) -> Iterator[Harness]:
     """A connected harness of the given kind, closed afterwards."""
     clock = ManualClock(1000.0)
     if kind == "fake":
-        fake = FakePump(clock=clock)
+        fake = FakePump(  # its hooks feed the harness made next
+            clock=clock, on_wire=lambda r: h.on_wire(r), on_event=lambda e: h.on_event(e)
+        )
         h = Harness(
             kind,
             fake,
@@ -103,7 +107,6 @@ def harness_for(kind: str, **driver_options: object) -> Iterator[Harness]:
             advance=clock.advance,
             fake=fake,
         )
-        fake._on_wire, fake._on_event = h.on_wire, h.on_event
         fake.connect(**WHO)
         yield h
         fake.close()
@@ -119,7 +122,7 @@ def harness_for(kind: str, **driver_options: object) -> Iterator[Harness]:
         advance=clock.advance,
         sim=sim,
     )
-    driver = make_driver(url, h, **driver_options)
+    driver = make_driver(url, h, locate=lambda: sim.url, **driver_options)
     h.adapter = driver
     try:
         driver.connect(**WHO)
@@ -137,7 +140,9 @@ def inject(h: Harness, kind: FaultKind, on: str, **options: object) -> None:
 
 
 def reconnect(h: Harness) -> None:
-    """Reconnect after a lost link (a pty simulator drops the line by reopening at a new path)."""
-    if isinstance(h.adapter, NewEraPump) and h.sim is not None:
-        h.adapter.url = h.sim.url
+    """Reconnect after a lost link.
+
+    A pty simulator drops the line by reopening at a new path: the driver looks it up again
+    (`locate`), as the app's does.
+    """
     h.adapter.connect(**WHO)

@@ -20,9 +20,9 @@ from titrator.pump.base import (
     EventKind,
     FramingError,
     LinkLostError,
-    LinkState,
     PumpAlarmError,
     PumpError,
+    PumpLinkState,
     PumpStatus,
     ReplyTimeoutError,
 )
@@ -94,16 +94,16 @@ def test_fault_during_operation(transport: str, op: str, fault: FaultKind) -> No
             reported = result is not None and result.alarm is not None
             assert raised is not None or reported or EventKind.COMMS_FAULT in new_events
         if isinstance(raised, LinkLostError):
-            assert h.adapter.link_state is LinkState.LOST
+            assert h.adapter.link_state is PumpLinkState.LOST
 
         # (c) the pump was never given anything but 5 or 10 mL/h: nothing clamped
         assert h.sim.rate_ml_per_h() in (Decimal(5), Decimal(10))
 
         # (d) after a re-sync, the driver's view is the pump's truth
-        if h.adapter.link_state is LinkState.LOST:
+        if h.adapter.link_state is PumpLinkState.LOST:
             reconnect(h)
         status = h.adapter.status(**WHO)
-        assert h.adapter.link_state is LinkState.CONNECTED
+        assert h.adapter.link_state is PumpLinkState.CONNECTED
         if (op, fault) == ("status", FaultKind.DUPLICATE_REPLY):
             # A status read's duplicate is only noticed before the next command (as stale).
             assert EventKind.COMMS_FAULT in {e.kind for e in h.events[events_before:]}

@@ -10,14 +10,14 @@ import pytest
 from tests.contract.harness import KINDS, WHO, Harness, harness_for
 from titrator.pump.base import (
     AlarmKind,
-    Direction,
-    LinkState,
     NotConnectedError,
     OutOfRangeError,
     PumpAlarmError,
+    PumpLinkState,
     PumpState,
     RateNotRepresentableError,
     UncertainStateError,
+    WireDirection,
 )
 
 
@@ -29,7 +29,7 @@ def h(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 def test_connecting_gives_a_connected_link_and_a_stopped_pump(h: Harness) -> None:
     status = h.adapter.status(**WHO)
-    assert h.adapter.link_state is LinkState.CONNECTED
+    assert h.adapter.link_state is PumpLinkState.CONNECTED
     assert status.pump_state is PumpState.STOPPED
 
 
@@ -63,7 +63,7 @@ def test_an_out_of_range_rate_is_refused_and_never_clamped(h: Harness) -> None:
     with pytest.raises(OutOfRangeError):
         h.adapter.set_rate(Decimal(5000), **WHO)
     assert h.true_rate() == Decimal(5)
-    assert h.adapter.link_state is LinkState.CONNECTED
+    assert h.adapter.link_state is PumpLinkState.CONNECTED
 
 
 @pytest.mark.parametrize("bad", ["12.3456", "12345", "0", "-1", "NaN", "Infinity"])
@@ -116,11 +116,11 @@ def test_a_command_after_an_alarm_only_acknowledges_it(h: Harness) -> None:
         h.adapter.set_rate(Decimal(10), **WHO)
     assert caught.value.alarm is AlarmKind.STALL
     assert h.true_rate() == Decimal(5)
-    assert h.link() is LinkState.UNCERTAIN
+    assert h.link() is PumpLinkState.UNCERTAIN
     with pytest.raises(UncertainStateError):
         h.adapter.start(**WHO)
     status = h.adapter.status(**WHO)
-    assert h.link() is LinkState.CONNECTED
+    assert h.link() is PumpLinkState.CONNECTED
     assert status.rate_ml_per_h == Decimal(5)
     assert h.adapter.set_rate(Decimal(10), **WHO).rate_ml_per_h == Decimal(10)
 
@@ -128,7 +128,7 @@ def test_a_command_after_an_alarm_only_acknowledges_it(h: Harness) -> None:
 def test_every_exchange_is_on_the_wire_record_with_requester_and_reason(h: Harness) -> None:
     h.adapter.set_rate(Decimal(7), requester="nurse:ab", reason="step 2")
     mine = [r for r in h.wire if r.requester == "nurse:ab"]
-    assert {r.direction for r in mine} == {Direction.TX, Direction.RX}
+    assert {r.direction for r in mine} == {WireDirection.TX, WireDirection.RX}
     assert all(r.reason == "step 2" and bytes.fromhex(r.data_hex) for r in mine)
 
 

@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from simulator import ModelConfig, Simulator
 from titrator.audit.paths import default_data_dir
 from titrator.files.config import AppConfig, load_config
 from titrator.files.library import Library, LibraryFileError, load_library
 from titrator.files.policy import LoadedPolicy, load_policy
-from titrator.pump.base import EventHook, PumpAdapter, PumpInfo, WireHook
+from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.pump.manual import ManualPump
 from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import Clock, ScaledClock, SystemClock
@@ -83,26 +82,9 @@ def _pump_source(spec: str, speed: float) -> Iterator[tuple[PumpFactory, str]]:
     yield _serial_factory(lambda: spec), "serial"
 
 
-class LocatedPump(NewEraPump):
-    """The New Era driver, with its port looked up again at every connect.
-
-    The simulator reopens its pty at a new path when its cable is pulled (as a USB serial
-    adapter may come back under another name); a reconnect must open the port where it is now.
-    """
-
-    def __init__(self, locate: Callable[[], str], **options: Any) -> None:
-        self._locate = locate
-        super().__init__(locate(), **options)
-
-    def connect(self, *, requester: str, reason: str) -> PumpInfo:
-        """Find the port again, then connect as `NewEraPump.connect` does."""
-        self.url = self._locate()
-        return super().connect(requester=requester, reason=reason)
-
-
 def _serial_factory(locate: Callable[[], str]) -> PumpFactory:
     def serial(wire: WireHook, event: EventHook) -> PumpAdapter:
-        return LocatedPump(locate, on_wire=wire, on_event=event)
+        return NewEraPump(locate(), locate=locate, on_wire=wire, on_event=event)
 
     return serial
 

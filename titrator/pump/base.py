@@ -44,7 +44,7 @@ from titrator.pump.errors import (
     UnitsError,
     UnknownCommandError,
 )
-from titrator.pump.states import AlarmKind, Direction, EventKind, LinkState, PumpState
+from titrator.pump.states import AlarmKind, EventKind, PumpLinkState, PumpState, WireDirection
 
 __all__ = [
     "AlarmEvent",
@@ -54,14 +54,12 @@ __all__ = [
     "ConfirmationTimeoutError",
     "ConnectError",
     "DeclinedError",
-    "Direction",
     "EventHook",
     "EventKind",
     "FramingError",
     "IgnoredError",
     "LinkGuard",
     "LinkLostError",
-    "LinkState",
     "NotApplicableError",
     "NotConnectedError",
     "OutOfRangeError",
@@ -70,6 +68,7 @@ __all__ = [
     "PumpError",
     "PumpEvent",
     "PumpInfo",
+    "PumpLinkState",
     "PumpRejectedError",
     "PumpState",
     "PumpStatus",
@@ -80,6 +79,7 @@ __all__ = [
     "UncertainStateError",
     "UnitsError",
     "UnknownCommandError",
+    "WireDirection",
     "WireHook",
     "WireRecord",
     "check_positive_decimal",
@@ -101,7 +101,7 @@ class PumpStatus:
     """
 
     pump_state: PumpState
-    link_state: LinkState
+    link_state: PumpLinkState
     rate_ml_per_h: Decimal | None = None
     vtbi_ml: Decimal | None = None
     alarm: AlarmKind | None = None
@@ -149,7 +149,7 @@ class WireRecord:
         note: "unsolicited", "stale", "garbage: ..." and so on; "" for an ordinary frame.
     """
 
-    direction: Direction
+    direction: WireDirection
     data_hex: str
     monotonic_s: float
     requester: str
@@ -201,7 +201,7 @@ class PumpAdapter(Protocol):
     """The interface every pump adapter implements. Blocking: call from a worker thread."""
 
     @property
-    def link_state(self) -> LinkState:
+    def link_state(self) -> PumpLinkState:
         """The current link state."""
         ...
 
@@ -269,15 +269,17 @@ class LinkGuard:
     """
 
     def __init__(self) -> None:
-        self.state = LinkState.DISCONNECTED
+        self.state = PumpLinkState.DISCONNECTED
 
-    def move(self, state: LinkState) -> bool:
+    def move(self, state: PumpLinkState) -> bool:
         """Change to `state`; False when nothing changed.
 
         Nothing changes when already there, or from LOST to UNCERTAIN: a lost link stays LOST
         until a reconnect, whatever else goes wrong meanwhile.
         """
-        if self.state is state or (self.state is LinkState.LOST and state is LinkState.UNCERTAIN):
+        if self.state is state or (
+            self.state is PumpLinkState.LOST and state is PumpLinkState.UNCERTAIN
+        ):
             return False
         self.state = state
         return True
@@ -294,11 +296,11 @@ class LinkGuard:
             LinkLostError: when LOST (except for "stop", which is always attempted).
             UncertainStateError: when UNCERTAIN and the operation is neither status nor stop.
         """
-        if self.state is LinkState.DISCONNECTED:
+        if self.state is PumpLinkState.DISCONNECTED:
             raise NotConnectedError(f"pump not connected: {operation} refused; connect first")
-        if self.state is LinkState.LOST and operation != "stop":
+        if self.state is PumpLinkState.LOST and operation != "stop":
             raise LinkLostError(f"pump link lost: {operation} refused; reconnect first")
-        if self.state is LinkState.UNCERTAIN and operation == "set":
+        if self.state is PumpLinkState.UNCERTAIN and operation == "set":
             raise UncertainStateError(
                 f"pump state uncertain: {operation} refused; read the status first"
             )

@@ -17,22 +17,22 @@ from titrator.pump.base import (
     AlarmEvent,
     AlarmKind,
     ChecksumError,
-    Direction,
     EventHook,
     EventKind,
     FramingError,
     LinkGuard,
     LinkLostError,
-    LinkState,
     NotApplicableError,
     OutOfRangeError,
     PumpAlarmError,
     PumpEvent,
     PumpInfo,
+    PumpLinkState,
     PumpState,
     PumpStatus,
     ReplyTimeoutError,
     UncertainOutcomeError,
+    WireDirection,
     WireHook,
     WireRecord,
     check_positive_decimal,
@@ -142,14 +142,14 @@ class FakePump:
     # -- PumpAdapter ----------------------------------------------------------------------------
 
     @property
-    def link_state(self) -> LinkState:
+    def link_state(self) -> PumpLinkState:
         """The current link state."""
         return self._guard.state
 
     def connect(self, *, requester: str, reason: str) -> PumpInfo:
         """Connect and read the state."""
         self.line_up = True
-        self._guard.state = LinkState.CONNECTED
+        self._guard.state = PumpLinkState.CONNECTED
         self._emit(EventKind.LINK_CHANGED, "link connected")
         status = self.status(requester=requester, reason=reason)
         return PumpInfo("fake", "FakePump", "", "", None, status)
@@ -163,7 +163,7 @@ class FakePump:
         ):  # that read acknowledged an alarm: read again
             self._query("status", "", requester, reason)
         self._known_rate = self.true_rate_ml_per_h
-        self._set_link(LinkState.CONNECTED)
+        self._set_link(PumpLinkState.CONNECTED)
         return self._snapshot()
 
     def set_rate(self, rate_ml_per_h: Decimal, *, requester: str, reason: str) -> PumpStatus:
@@ -219,7 +219,7 @@ class FakePump:
                 continue
             if self.true_state is not PumpState.INFUSING:
                 return self._snapshot()
-        self._set_link(LinkState.UNCERTAIN)
+        self._set_link(PumpLinkState.UNCERTAIN)
         assert last is not None
         raise last
 
@@ -255,7 +255,7 @@ class FakePump:
 
     def close(self) -> None:
         """Disconnect."""
-        self._guard.state = LinkState.DISCONNECTED
+        self._guard.state = PumpLinkState.DISCONNECTED
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class FakePump:
                 return entry.fault
         return None
 
-    def _record(self, direction: Direction, text: str, requester: str, reason: str) -> None:
+    def _record(self, direction: WireDirection, text: str, requester: str, reason: str) -> None:
         if self._on_wire is not None:
             record = WireRecord(
                 direction, text.encode().hex(" "), self._clock(), requester, reason, text
@@ -322,7 +322,7 @@ class FakePump:
         if fault is FakeFault.STALL:
             self.raise_alarm(AlarmKind.STALL)
         self.sent.append(command)
-        self._record(Direction.TX, command, requester, reason)
+        self._record(WireDirection.TX, command, requester, reason)
         executed = fault is not FakeFault.LOST_COMMAND
         alarm = self.pending_alarm if executed else None
         if alarm is not None:
@@ -336,25 +336,25 @@ class FakePump:
             }.get(fault, ReplyTimeoutError(f"no reply to {command!r}"))
             self._emit(EventKind.COMMS_FAULT, str(error))
             if not query:
-                self._set_link(LinkState.UNCERTAIN)
+                self._set_link(PumpLinkState.UNCERTAIN)
             raise error
-        self._record(Direction.RX, f"00{self.true_state.value[0].upper()}", requester, reason)
+        self._record(WireDirection.RX, f"00{self.true_state.value[0].upper()}", requester, reason)
         self._known_state = PumpState.ALARM if alarm is not None else self.true_state
         if alarm is not None:
             self._op_alarm = alarm
             self._alarms.append(AlarmEvent(alarm, self._clock(), solicited=True))
             self._emit(EventKind.ALARM, f"pump alarm: {alarm}", alarm)
             if not query:
-                self._set_link(LinkState.UNCERTAIN)
+                self._set_link(PumpLinkState.UNCERTAIN)
                 raise PumpAlarmError(f"{command} only acknowledged the {alarm} alarm", alarm=alarm)
         return alarm
 
     def _lose(self) -> None:
         self._known_state, self._known_rate = PumpState.UNKNOWN, None
-        self._set_link(LinkState.LOST)
+        self._set_link(PumpLinkState.LOST)
         raise LinkLostError("fake pump link lost")
 
-    def _set_link(self, state: LinkState) -> None:
+    def _set_link(self, state: PumpLinkState) -> None:
         if self._guard.move(state):
             self._emit(EventKind.LINK_CHANGED, f"link {state}")
 

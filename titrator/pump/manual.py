@@ -28,9 +28,9 @@ from titrator.pump.base import (
     EventHook,
     EventKind,
     LinkGuard,
-    LinkState,
     PumpEvent,
     PumpInfo,
+    PumpLinkState,
     PumpState,
     PumpStatus,
     ReadbackMismatchError,
@@ -50,8 +50,8 @@ class ManualAction(StrEnum):
     READ_STATUS = "read_status"
 
 
-class Outcome(StrEnum):
-    """How an instruction ended."""
+class InstructionOutcome(StrEnum):
+    """How an instruction to the nurse ended (kept in each `Record`)."""
 
     CONFIRMED = "confirmed"
     DECLINED = "declined"
@@ -109,7 +109,7 @@ class Record:
     """An instruction and how it ended, for the audit log."""
 
     instruction: Instruction
-    outcome: Outcome
+    outcome: InstructionOutcome
     answer: Answer | None
     monotonic_s: float
 
@@ -143,7 +143,7 @@ class ManualPump:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._pending: Instruction | None = None
-        self._answers: dict[int, Answer | Outcome] = {}
+        self._answers: dict[int, Answer | InstructionOutcome] = {}
         self.records: list[Record] = []
         """Every instruction and its outcome, in order."""
         self._state = PumpState.STOPPED
@@ -154,7 +154,7 @@ class ManualPump:
         self._alarms: list[AlarmEvent] = []
 
     @property
-    def link_state(self) -> LinkState:
+    def link_state(self) -> PumpLinkState:
         """The current link state."""
         return self._guard.state
 
@@ -194,13 +194,13 @@ class ManualPump:
 
     def connect(self, *, requester: str, reason: str) -> PumpInfo:
         """Nothing to open: the link is the nurse."""
-        self._guard.state = LinkState.CONNECTED
+        self._guard.state = PumpLinkState.CONNECTED
         return PumpInfo("manual", "manually programmed pump", "", "", None, self._snapshot())
 
     def status(self, *, requester: str, reason: str) -> PumpStatus:
         """The state as last confirmed; when UNCERTAIN, the nurse reads the pump's display."""
         self._guard.require("status")
-        if self._guard.state is LinkState.UNCERTAIN:
+        if self._guard.state is PumpLinkState.UNCERTAIN:
             text = "Read the pump: enter the rate it shows and whether it is infusing."
             answer = self._instruct(ManualAction.READ_STATUS, text, None, None, requester, reason)
             if answer.displayed_rate_ml_per_h is None or answer.infusing is None:
@@ -208,7 +208,7 @@ class ManualPump:
             self._accumulate()
             self._rate = answer.displayed_rate_ml_per_h
             self._state = PumpState.INFUSING if answer.infusing else PumpState.STOPPED
-            self._set_link(LinkState.CONNECTED)
+            self._set_link(PumpLinkState.CONNECTED)
         return self._snapshot()
 
     def set_rate(self, rate_ml_per_h: Decimal, *, requester: str, reason: str) -> PumpStatus:
@@ -278,7 +278,7 @@ class ManualPump:
         """Disconnect; a pending instruction is superseded."""
         with self._cond:
             self._supersede()
-        self._guard.state = LinkState.DISCONNECTED
+        self._guard.state = PumpLinkState.DISCONNECTED
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -291,7 +291,7 @@ class ManualPump:
 
     def _supersede(self) -> None:
         if self._pending is not None:
-            self._answers[self._pending.id] = Outcome.SUPERSEDED
+            self._answers[self._pending.id] = InstructionOutcome.SUPERSEDED
             self._cond.notify_all()
 
     def _instruct(
@@ -316,17 +316,19 @@ class ManualPump:
             self._answer(instruction.id, self._confirmer(instruction))
         with self._cond:
             self._cond.wait_for(lambda: instruction.id in self._answers, self.confirm_timeout_s)
-            result = self._answers.pop(instruction.id, Outcome.TIMED_OUT)
+            result = self._answers.pop(instruction.id, InstructionOutcome.TIMED_OUT)
             if self._pending is instruction:
                 self._pending = None
             answer = result if isinstance(result, Answer) else None
-            outcome = result if isinstance(result, Outcome) else None
+            outcome = result if isinstance(result, InstructionOutcome) else None
             if answer is not None:
-                outcome = Outcome.CONFIRMED if answer.accepted else Outcome.DECLINED
+                outcome = (
+                    InstructionOutcome.CONFIRMED if answer.accepted else InstructionOutcome.DECLINED
+                )
             assert outcome is not None
             self.records.append(Record(instruction, outcome, answer, self._clock()))
-        if outcome is Outcome.TIMED_OUT:
-            self._set_link(LinkState.UNCERTAIN)
+        if outcome is InstructionOutcome.TIMED_OUT:
+            self._set_link(PumpLinkState.UNCERTAIN)
             raise ConfirmationTimeoutError(f"no confirmation within {self.confirm_timeout_s} s")
         if answer is None or not answer.accepted:
             note = answer.note if answer is not None else "superseded by a stop"
@@ -340,7 +342,7 @@ class ManualPump:
             self._volume_ml += self._rate * elapsed / _SECONDS_PER_HOUR
         self._since_s = now_s
 
-    def _set_link(self, state: LinkState) -> None:
+    def _set_link(self, state: PumpLinkState) -> None:
         if self._guard.move(state):
             self._emit(EventKind.LINK_CHANGED, f"link {state}")
 

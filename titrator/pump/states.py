@@ -5,8 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class LinkState(StrEnum):
-    """What the adapter knows about its link to the pump."""
+class PumpLinkState(StrEnum):
+    """What the adapter knows about its link to the pump.
+
+    Not the engine's view of the link (`titrator.domain.decisions.LinkState`: ok, uncertain,
+    lost), which the shell derives from this one's changes.
+    """
 
     DISCONNECTED = "disconnected"
     """Not connected yet, or closed."""
@@ -45,8 +49,8 @@ class AlarmKind(StrEnum):
     """Pumping program phase out of range."""
 
 
-class Direction(StrEnum):
-    """Direction of bytes on the wire, from the host's side."""
+class WireDirection(StrEnum):
+    """Direction of bytes on the wire, from the host's side (not a pump's pumping direction)."""
 
     TX = "tx"
     RX = "rx"

@@ -34,10 +34,10 @@ from titrator.domain.session.engine import InfusionSession
 from titrator.pump.base import (
     EventKind,
     LinkLostError,
-    LinkState,
     PumpAdapter,
     PumpError,
     PumpEvent,
+    PumpLinkState,
     PumpStatus,
     ReadbackMismatchError,
     UncertainOutcomeError,
@@ -286,9 +286,9 @@ def link_input(event: PumpEvent, at: Instant) -> InputEvent | None:
     if event.kind is not EventKind.LINK_CHANGED:
         return None
     state = event.status.link_state
-    if state is LinkState.LOST:
+    if state is PumpLinkState.LOST:
         return PumpLinkChanged(at=at, up=False, detail=event.detail)
-    if state is LinkState.CONNECTED:
+    if state is PumpLinkState.CONNECTED:
         return PumpLinkChanged(at=at, up=True, detail=event.detail)
     return None
 

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from titrator.pump.newera.codec import (
-    AlarmCode,
     DecodeError,
     ErrorCode,
     Frame,
@@ -17,7 +16,8 @@ from titrator.pump.newera.codec import (
     Framing,
     Junk,
     NotRepresentableError,
-    Prompt,
+    PumpAlarmCode,
+    PumpPrompt,
     crc16_xmodem,
     encode_basic,
     encode_safe,
@@ -104,17 +104,17 @@ def test_basic_mode_framing() -> None:
 @pytest.mark.parametrize(
     ("data", "prompt", "alarm", "rest", "error"),
     [
-        (b"00S", Prompt.STOPPED, None, "", None),
-        (b"00I5.000MH", Prompt.INFUSING, None, "5.000MH", None),
-        (b"00A?T", None, AlarmCode.COMMS_TIMEOUT, "", None),
-        (b"00S?OOR", Prompt.STOPPED, None, "", ErrorCode.OUT_OF_RANGE),
-        (b"07P?", Prompt.PAUSED, None, "", ErrorCode.UNRECOGNISED),
+        (b"00S", PumpPrompt.STOPPED, None, "", None),
+        (b"00I5.000MH", PumpPrompt.INFUSING, None, "5.000MH", None),
+        (b"00A?T", None, PumpAlarmCode.COMMS_TIMEOUT, "", None),
+        (b"00S?OOR", PumpPrompt.STOPPED, None, "", ErrorCode.OUT_OF_RANGE),
+        (b"07P?", PumpPrompt.PAUSED, None, "", ErrorCode.UNRECOGNISED),
     ],
 )
 def test_replies_parse(
     data: bytes,
-    prompt: Prompt | None,
-    alarm: AlarmCode | None,
+    prompt: PumpPrompt | None,
+    alarm: PumpAlarmCode | None,
     rest: str,
     error: ErrorCode | None,
 ) -> None:

@@ -1,4 +1,4 @@
-"""The app's serial driver finds its port again at every connect (the simulator's pty moves)."""
+"""The driver with `locate` finds its port again at every connect (the simulator's pty moves)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 from simulator import ModelConfig, Simulator
 from simulator.faults import FaultKind
 from tests.contract.harness import WHO
-from titrator.cli.app import LocatedPump
-from titrator.pump.base import ConnectError, LinkLostError, LinkState
+from titrator.pump.base import ConnectError, LinkLostError, PumpLinkState
 from titrator.pump.newera.driver import NewEraPump
 
 
@@ -16,7 +15,9 @@ def test_a_pulled_cable_on_the_simulators_pty_reconnects_at_the_new_path() -> No
     with Simulator(ModelConfig(safe_timeout_s=10)) as sim:
         sim.start_pty()
         first = sim.url
-        with LocatedPump(lambda: sim.url, reply_timeout_s=0.25, keepalive_s=None) as pump:
+        with NewEraPump(
+            first, locate=lambda: sim.url, reply_timeout_s=0.25, keepalive_s=None
+        ) as pump:
             pump.connect(**WHO)
             sim.trigger(FaultKind.DISCONNECT)
             with pytest.raises(LinkLostError):
@@ -26,11 +27,11 @@ def test_a_pulled_cable_on_the_simulators_pty_reconnects_at_the_new_path() -> No
             pump.connect(requester="rn-1", reason="reconnect after lost link")
 
             assert pump.url == sim.url
-            assert pump.status(**WHO).link_state is LinkState.CONNECTED
+            assert pump.status(**WHO).link_state is PumpLinkState.CONNECTED
 
 
 def test_a_driver_that_keeps_the_old_path_cannot_come_back() -> None:
-    """Why the app looks the port up again: the old pty path is gone."""
+    """Why the app gives the driver `locate`: without it, the old pty path is gone."""
     with (
         Simulator(ModelConfig(safe_timeout_s=10)) as sim,
         NewEraPump(sim.start_pty(), reply_timeout_s=0.25, keepalive_s=None) as pump,

@@ -12,14 +12,14 @@ from titrator.pump.base import (
     ConfirmationTimeoutError,
     DeclinedError,
     EventKind,
-    LinkState,
     PumpAdapter,
     PumpEvent,
+    PumpLinkState,
     PumpState,
     ReadbackMismatchError,
     UncertainStateError,
 )
-from titrator.pump.manual import Answer, Instruction, ManualAction, ManualPump, Outcome
+from titrator.pump.manual import Answer, Instruction, InstructionOutcome, ManualAction, ManualPump
 
 WHO = {"requester": "engine", "reason": "step 2"}
 
@@ -38,7 +38,7 @@ def test_a_callback_confirmation_is_recorded_with_the_instruction() -> None:
     status = pump.set_rate(Decimal("42.5"), **WHO)
     assert status.rate_ml_per_h == Decimal("42.5")
     [record] = pump.records
-    assert record.outcome is Outcome.CONFIRMED
+    assert record.outcome is InstructionOutcome.CONFIRMED
     assert record.instruction.text == (
         "Program the pump to 42.5 mL/h, then confirm the rate it shows."
     )
@@ -78,7 +78,7 @@ def test_a_declined_instruction_changes_nothing() -> None:
     with pytest.raises(DeclinedError):
         pump.set_rate(Decimal(60), **WHO)
     assert pump.status(**WHO).rate_ml_per_h is None
-    assert pump.records[0].outcome is Outcome.DECLINED
+    assert pump.records[0].outcome is InstructionOutcome.DECLINED
 
 
 def test_no_confirmation_in_time_leaves_the_state_uncertain_until_the_nurse_reads_it() -> None:
@@ -86,13 +86,13 @@ def test_no_confirmation_in_time_leaves_the_state_uncertain_until_the_nurse_read
     pump.connect(**WHO)
     with pytest.raises(ConfirmationTimeoutError):
         pump.set_rate(Decimal(60), **WHO)
-    assert pump.link_state is LinkState.UNCERTAIN
+    assert pump.link_state is PumpLinkState.UNCERTAIN
     with pytest.raises(UncertainStateError):
         pump.set_rate(Decimal(90), **WHO)
     pump._confirmer = lambda i: Answer("n", True, Decimal(60), infusing=True)
     status = pump.status(**WHO)
     assert (status.rate_ml_per_h, status.pump_state) == (Decimal(60), PumpState.INFUSING)
-    assert pump.status(**WHO).link_state is LinkState.CONNECTED
+    assert pump.status(**WHO).link_state is PumpLinkState.CONNECTED
 
 
 def test_stop_supersedes_a_pending_instruction() -> None:
@@ -118,7 +118,10 @@ def test_stop_supersedes_a_pending_instruction() -> None:
     assert stop is not None
     pump.confirm(stop.id, nurse="n")
     stopper.join(timeout=10)
-    assert [r.outcome for r in pump.records] == [Outcome.SUPERSEDED, Outcome.CONFIRMED]
+    assert [r.outcome for r in pump.records] == [
+        InstructionOutcome.SUPERSEDED,
+        InstructionOutcome.CONFIRMED,
+    ]
 
 
 def test_volume_is_estimated_from_confirmed_rates_and_time() -> None:

@@ -16,7 +16,7 @@ from titrator.pump.base import (
     ConnectError,
     EventKind,
     LinkLostError,
-    LinkState,
+    PumpLinkState,
     PumpState,
 )
 from titrator.pump.newera.codec import Framing
@@ -26,7 +26,7 @@ def test_link_loss_is_detected_by_the_keepalive_and_raised() -> None:
     with harness_for("sim_tcp", keepalive_s=0.1, link_loss_after_s=1.0) as h:
         assert h.sim is not None
         h.sim.inject(Fault(FaultKind.NO_REPLY, on="STATUS", count=10_000, execute=False))
-        wait_until(lambda: h.link() is LinkState.LOST, timeout_s=10)
+        wait_until(lambda: h.link() is PumpLinkState.LOST, timeout_s=10)
         assert any(e.kind is EventKind.LINK_CHANGED and "lost" in e.detail for e in h.events)
         with pytest.raises(LinkLostError):
             h.adapter.set_rate(Decimal(5), **WHO)
@@ -69,7 +69,7 @@ def test_a_pty_hangup_is_a_lost_link() -> None:
         h.sim.trigger(FaultKind.DISCONNECT)
         with pytest.raises(LinkLostError):
             h.adapter.status(**WHO)
-        assert h.link() is LinkState.LOST
+        assert h.link() is PumpLinkState.LOST
 
 
 @pytest.mark.parametrize("framing", list(Framing))
@@ -106,14 +106,14 @@ def test_a_failed_reconnect_leaves_the_link_lost_and_a_stop_still_goes_out_on_th
         h.adapter.set_rate(Decimal(5), **WHO)
         h.adapter.start(**WHO)
         h.sim.inject(Fault(FaultKind.NO_REPLY, count=10_000, execute=False))
-        wait_until(lambda: h.link() is LinkState.LOST, timeout_s=10)
+        wait_until(lambda: h.link() is PumpLinkState.LOST, timeout_s=10)
 
         with pytest.raises(ConnectError):
             h.adapter.connect(**WHO)
 
-        assert h.link() is LinkState.LOST, "no pump heard: lost, not merely disconnected"
+        assert h.link() is PumpLinkState.LOST, "no pump heard: lost, not merely disconnected"
         assert h.true_infusing()
         h.sim.faults.clear()  # the pump can hear again, before anyone has reconnected
         h.adapter.stop(**WHO)
         assert not h.true_infusing()
-        assert h.link() is LinkState.LOST, "a stop never clears LOST"
+        assert h.link() is PumpLinkState.LOST, "a stop never clears LOST"

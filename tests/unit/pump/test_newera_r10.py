@@ -18,13 +18,13 @@ from simulator.wire import frame_reply
 from tests.contract.harness import WHO, Harness, harness_for, inject, wait_until
 from tests.unit.pump.scripted_port import install
 from titrator.pump.base import (
-    Direction,
     EventKind,
     FramingError,
     LinkLostError,
-    LinkState,
     PumpEvent,
+    PumpLinkState,
     PumpState,
+    WireDirection,
     WireRecord,
 )
 from titrator.pump.newera.codec import encode_safe
@@ -38,11 +38,11 @@ def _hex(frame: bytes) -> str:
 
 
 def _rx(wire: list[WireRecord]) -> list[WireRecord]:
-    return [r for r in wire if r.direction is Direction.RX]
+    return [r for r in wire if r.direction is WireDirection.RX]
 
 
 def _set_rate_tx(wire: list[WireRecord]) -> list[WireRecord]:
-    return [r for r in wire if r.direction is Direction.TX and r.command.startswith("RAT1")]
+    return [r for r in wire if r.direction is WireDirection.TX and r.command.startswith("RAT1")]
 
 
 def _infusing_at_5(h: Harness) -> tuple[int, int]:
@@ -76,12 +76,12 @@ def test_a_duplicated_reply_to_set_rate_is_stale_and_leaves_the_link_uncertain()
         wire = h.wire[wire_before:]
         assert [r.data_hex for r in _set_rate_tx(wire)] == [SET_10_RUNNING]
         assert _reached_pump(h, received_before) == ["0RAT10"]
-        assert h.link() is LinkState.UNCERTAIN
+        assert h.link() is PumpLinkState.UNCERTAIN
         assert h.true_rate() == Decimal(10)  # carried out once, as sent: not clamped
         reply = _hex(frame_reply("00I", safe=True))
         assert [(r.data_hex, r.note) for r in _rx(wire)][:2] == [(reply, ""), (reply, "stale")]
         status = h.adapter.status(**WHO)
-        assert h.link() is LinkState.CONNECTED
+        assert h.link() is PumpLinkState.CONNECTED
         assert status.rate_ml_per_h == Decimal(10)
 
 
@@ -96,12 +96,12 @@ def test_a_reply_from_another_address_leaves_the_link_uncertain() -> None:
         wire = h.wire[wire_before:]
         assert [r.data_hex for r in _set_rate_tx(wire)] == [SET_10_RUNNING]
         assert _reached_pump(h, received_before) == ["0RAT10"]
-        assert h.link() is LinkState.UNCERTAIN
+        assert h.link() is PumpLinkState.UNCERTAIN
         assert h.true_rate() == Decimal(10)
         assert _hex(frame_reply("01I", safe=True)) in [r.data_hex for r in _rx(wire)]
         assert any(e.kind is EventKind.COMMS_FAULT and "address" in e.detail for e in h.events)
         assert h.adapter.status(**WHO).rate_ml_per_h == Decimal(10)
-        assert h.link() is LinkState.CONNECTED
+        assert h.link() is PumpLinkState.CONNECTED
 
 
 def test_a_late_reply_arriving_while_idle_is_drained_as_stale_before_the_next_command() -> None:
@@ -120,7 +120,7 @@ def test_a_late_reply_arriving_while_idle_is_drained_as_stale_before_the_next_co
         assert (late, "stale") in [(r.data_hex, r.note) for r in _rx(h.wire)]
         changes = [e.detail for e in h.events[events_before:] if e.kind is EventKind.LINK_CHANGED]
         assert any("uncertain" in d and "out of step" in d for d in changes)
-        assert status.link_state is LinkState.CONNECTED  # status() re-read everything
+        assert status.link_state is PumpLinkState.CONNECTED  # status() re-read everything
         assert status.pump_state is PumpState.STOPPED
 
 
@@ -136,7 +136,7 @@ def test_a_late_reply_taken_as_the_next_answer_is_caught_by_the_following_drain(
         wire_before = len(h.wire)
         h.adapter.status(**WHO)  # times out at 0.5 s, settles to 1.0 s, takes the 1.2 s reply
         assert [r.note for r in _rx(h.wire[wire_before:])] == [""]  # one reply, taken
-        assert h.link() is LinkState.CONNECTED  # nothing could tell yet
+        assert h.link() is PumpLinkState.CONNECTED  # nothing could tell yet
         wait_until(lambda: len(_late(sim)) == 2)
         displaced = _hex(_late(sim)[1])
         events_before = len(h.events)
@@ -146,7 +146,7 @@ def test_a_late_reply_taken_as_the_next_answer_is_caught_by_the_following_drain(
         assert (displaced, "stale") in [(r.data_hex, r.note) for r in _rx(h.wire)]
         new = h.events[events_before:]
         assert any(e.kind is EventKind.LINK_CHANGED and "out of step" in e.detail for e in new)
-        assert status.link_state is LinkState.CONNECTED
+        assert status.link_state is PumpLinkState.CONNECTED
 
 
 # -- over a scripted serial port -------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_a_short_write_of_set_rate_is_a_lost_link_and_the_pump_never_gets_the_ra
         with pytest.raises(LinkLostError, match="accepted 5 of 11 bytes"):
             pump.set_rate(Decimal(10), **WHO)
 
-        assert pump.link_state is LinkState.LOST
+        assert pump.link_state is PumpLinkState.LOST
         sent = _set_rate_tx(wire[before:])
         assert [(r.data_hex, r.note) for r in sent] == [
             (SET_10_RUNNING, ""),
@@ -186,7 +186,7 @@ def test_a_short_write_of_set_rate_is_a_lost_link_and_the_pump_never_gets_the_ra
         port.line_clock.advance(0.6)  # the pump drops the torn packet after 0.5 s
         pump.connect(**WHO)
         status = pump.status(**WHO)
-        assert status.link_state is LinkState.CONNECTED
+        assert status.link_state is PumpLinkState.CONNECTED
         assert status.rate_ml_per_h == Decimal(5)
         assert status.infusing
 
@@ -204,7 +204,7 @@ def test_a_reply_that_does_not_fit_the_command_is_not_its_answer(
         with pytest.raises(FramingError, match="does not fit"):
             pump.set_rate(Decimal(10), **WHO)
 
-        assert pump.link_state is LinkState.UNCERTAIN
+        assert pump.link_state is PumpLinkState.UNCERTAIN
         assert len(_set_rate_tx(wire)) == 1
         assert _hex(frame_reply("00S5.000MH", safe=True)) in [r.data_hex for r in _rx(wire)]
         assert pump.status(**WHO).rate_ml_per_h == Decimal(10)  # the pump did carry it out

@@ -1,1 +1,8 @@
-"""The New Era serial pump driver: link, codec, replies, setup, poller and the driver itself."""
+"""The New Era serial pump driver, `NewEraPump`: its link, codec, exchange, setup and poller.
+
+See `titrator.pump.newera.driver` for how the parts fit together.
+"""
+
+from titrator.pump.newera.driver import NewEraPump
+
+__all__ = ["NewEraPump"]

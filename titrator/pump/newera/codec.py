@@ -38,8 +38,11 @@ class NotRepresentableError(ValueError):
     """A number that the pump's number format (4 digits, 3 decimals) cannot carry exactly."""
 
 
-class Prompt(StrEnum):
-    """New Era status prompts."""
+class PumpPrompt(StrEnum):
+    """New Era status prompts: the letter after the address telling what the pump is doing.
+
+    The pump's own prompt character, not a prompt shown to the nurse.
+    """
 
     INFUSING = "I"
     WITHDRAWING = "W"
@@ -50,8 +53,11 @@ class Prompt(StrEnum):
     PURGING = "X"
 
 
-class AlarmCode(StrEnum):
-    """New Era alarm letters (after `A?`)."""
+class PumpAlarmCode(StrEnum):
+    """New Era alarm letters (after `A?`), as on the wire; the adapter reports them as `AlarmKind`.
+
+    Not the engine's alarm conditions (`titrator.domain.decisions.AlarmCode`).
+    """
 
     RESET = "R"
     STALL = "S"
@@ -228,8 +234,8 @@ class Reply:
     """A parsed reply: `<address:2 digits> <prompt | A?alarm> [data | ?error]`."""
 
     address: int
-    prompt: Prompt | None
-    alarm: AlarmCode | None
+    prompt: PumpPrompt | None
+    alarm: PumpAlarmCode | None
     data: str
     error: ErrorCode | None
 
@@ -266,8 +272,8 @@ def parse_reply(data: bytes) -> Reply:
         rest = ""
     return Reply(
         address=int(address),
-        prompt=Prompt(prompt) if prompt else None,
-        alarm=AlarmCode(alarm) if alarm else None,
+        prompt=PumpPrompt(prompt) if prompt else None,
+        alarm=PumpAlarmCode(alarm) if alarm else None,
         data=rest,
         error=error,
     )

@@ -15,10 +15,10 @@ import serial
 
 from titrator.pump.base import (
     ChecksumError,
-    Direction,
     FramingError,
     LinkLostError,
     ReplyTimeoutError,
+    WireDirection,
     WireHook,
     WireRecord,
 )
@@ -92,9 +92,9 @@ class SerialLink:
         try:
             self._port.close()
         except (serial.SerialException, OSError) as exc:
-            self._record(Direction.RX, b"", UNSOLICITED, f"error while closing: {exc}")
+            self._record(WireDirection.RX, b"", UNSOLICITED, f"error while closing: {exc}")
 
-    def _record(self, direction: Direction, data: bytes, ctx: Context, note: str = "") -> None:
+    def _record(self, direction: WireDirection, data: bytes, ctx: Context, note: str = "") -> None:
         if self._on_wire is not None:
             self._on_wire(
                 WireRecord(
@@ -124,14 +124,14 @@ class SerialLink:
         of the frame) is recorded again with just the bytes that went out, and is a lost link:
         what the pump made of a torn frame is unknown until a reconnect re-reads its state.
         """
-        self._record(Direction.TX, raw, ctx, note)
+        self._record(WireDirection.TX, raw, ctx, note)
         try:
             written = self._port.write(raw)
         except (serial.SerialException, OSError) as exc:
             raise LinkLostError(f"pump line failed while sending: {exc}") from exc
         if written is not None and written != len(raw):
             sent = raw[: max(0, written)]
-            self._record(Direction.TX, sent, ctx, f"short write: {written} of {len(raw)} bytes")
+            self._record(WireDirection.TX, sent, ctx, f"short write: {written} of {len(raw)} bytes")
             raise LinkLostError(f"pump line accepted {written} of {len(raw)} bytes")
 
     def _read_chunk(self, ctx: Context) -> bytes:
@@ -143,7 +143,7 @@ class SerialLink:
 
     def _take(self, chunk: bytes, ctx: Context, note_for: NoteFor) -> None:
         for item in self._decoder.feed(chunk):
-            self._record(Direction.RX, item.raw, ctx, note_for(item))
+            self._record(WireDirection.RX, item.raw, ctx, note_for(item))
             self._pending.append(item)
 
     def collect(self, duration_s: float, ctx: Context, note_for: NoteFor) -> list[Frame | Junk]:
@@ -161,7 +161,7 @@ class SerialLink:
                 break
         partial = self._decoder.reset()
         if partial:
-            self._record(Direction.RX, partial, ctx, "stale partial frame discarded")
+            self._record(WireDirection.RX, partial, ctx, "stale partial frame discarded")
         items = list(self._pending)
         self._pending.clear()
         return items
@@ -186,7 +186,7 @@ class SerialLink:
             if time.monotonic() >= deadline:
                 partial = self._decoder.reset()
                 if partial:
-                    self._record(Direction.RX, partial, ctx, "partial frame, then silence")
+                    self._record(WireDirection.RX, partial, ctx, "partial frame, then silence")
                     raise FramingError(f"partial reply to {ctx.command!r}, then silence")
                 raise ReplyTimeoutError(f"no reply to {ctx.command!r} within {timeout_s} s")
             self._take(self._read_chunk(ctx), ctx, reply_note)

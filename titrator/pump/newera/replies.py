@@ -20,13 +20,13 @@ from titrator.pump.base import (
     UnknownCommandError,
 )
 from titrator.pump.newera.codec import (
-    AlarmCode,
     DecodeError,
     ErrorCode,
     Frame,
     Junk,
     NotRepresentableError,
-    Prompt,
+    PumpAlarmCode,
+    PumpPrompt,
     Reply,
     format_number,
     parse_reply,
@@ -34,22 +34,22 @@ from titrator.pump.newera.codec import (
 
 T = TypeVar("T")
 
-PROMPT_STATE: dict[Prompt, PumpState] = {
-    Prompt.INFUSING: PumpState.INFUSING,
-    Prompt.WITHDRAWING: PumpState.WITHDRAWING,
-    Prompt.STOPPED: PumpState.STOPPED,
-    Prompt.PAUSED: PumpState.PAUSED,
-    Prompt.PAUSE_PHASE: PumpState.PAUSED,
-    Prompt.USER_WAIT: PumpState.PAUSED,
-    Prompt.PURGING: PumpState.PURGING,
+PROMPT_STATE: dict[PumpPrompt, PumpState] = {
+    PumpPrompt.INFUSING: PumpState.INFUSING,
+    PumpPrompt.WITHDRAWING: PumpState.WITHDRAWING,
+    PumpPrompt.STOPPED: PumpState.STOPPED,
+    PumpPrompt.PAUSED: PumpState.PAUSED,
+    PumpPrompt.PAUSE_PHASE: PumpState.PAUSED,
+    PumpPrompt.USER_WAIT: PumpState.PAUSED,
+    PumpPrompt.PURGING: PumpState.PURGING,
 }
 
-ALARM_KIND: dict[AlarmCode, AlarmKind] = {
-    AlarmCode.RESET: AlarmKind.POWER_RESET,
-    AlarmCode.STALL: AlarmKind.STALL,
-    AlarmCode.COMMS_TIMEOUT: AlarmKind.COMMS_TIMEOUT,
-    AlarmCode.PROGRAM_ERROR: AlarmKind.PROGRAM_ERROR,
-    AlarmCode.PHASE_OUT_OF_RANGE: AlarmKind.PHASE_OUT_OF_RANGE,
+ALARM_KIND: dict[PumpAlarmCode, AlarmKind] = {
+    PumpAlarmCode.RESET: AlarmKind.POWER_RESET,
+    PumpAlarmCode.STALL: AlarmKind.STALL,
+    PumpAlarmCode.COMMS_TIMEOUT: AlarmKind.COMMS_TIMEOUT,
+    PumpAlarmCode.PROGRAM_ERROR: AlarmKind.PROGRAM_ERROR,
+    PumpAlarmCode.PHASE_OUT_OF_RANGE: AlarmKind.PHASE_OUT_OF_RANGE,
 }
 
 ERROR_TYPES: dict[ErrorCode, type[PumpRejectedError]] = {
