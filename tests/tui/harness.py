@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, SelectionList, Static
@@ -53,6 +55,26 @@ async def wait_for(
         await pilot.pause()
 
 
+class Notices:
+    """What the app told the nurse: pass as `run_test(message_hook=...)` to collect its notices.
+
+    The hook sees every message the app handles (also the pump worker's); this keeps the text of
+    each `Notify`, in order.
+    """
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        """Keep the text of a notice."""
+        if isinstance(message, Notify):
+            self.shown.append(message.notification.message)
+
+    def said(self, text: str) -> bool:
+        """Whether any notice so far contains `text`."""
+        return any(text in shown for shown in self.shown)
+
+
 def the_app(pilot: Pilot[Any]) -> TitratorApp:
     """The pilot's app, typed."""
     app = pilot.app
@@ -84,7 +106,7 @@ async def settle(pilot: Pilot[Any]) -> None:
     def idle() -> bool:
         controller = app.controller
         busy = controller is not None and controller.session.awaiting_command is not None
-        return not busy and app._commands.empty()
+        return not busy and app.pump_worker.queued == 0
 
     await wait_for(pilot, idle, "the pump commands to finish")
     await pilot.pause()

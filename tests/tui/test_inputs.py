@@ -12,6 +12,7 @@ from textual.widgets import Input
 
 from tests.tui.conftest import NORMAL_VITALS, AppFactory, KeyClock
 from tests.tui.harness import (
+    Notices,
     accept,
     advance,
     decision,
@@ -39,7 +40,7 @@ from titrator.domain.events import (
 )
 from titrator.pump.base import PumpState
 from titrator.pump.fake import FakePump
-from titrator.pump.manual import ManualAction, Outcome
+from titrator.pump.manual import InstructionOutcome, ManualAction
 from titrator.tui.dialogs.manual_pump import ManualPumpModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
@@ -121,7 +122,8 @@ async def test_stop_before_the_session_opens_says_there_is_nothing_to_stop(
 ) -> None:
     built = make_app()
     app = built.app
-    async with app.run_test(size=(80, 24)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices) as pilot:
         for screen_type, advance_key in (
             (SetupScreen, "f2"),
             (ChecklistScreen, None),
@@ -131,8 +133,8 @@ async def test_stop_before_the_session_opens_says_there_is_nothing_to_stop(
             assert isinstance(app.focused, Input) or screen_type is not SetupScreen
             await pilot.press("f9")
             await pilot.pause()
-            assert any("nothing to stop" in n.message for n in app._notifications)
-            app.clear_notifications()
+            assert notices.said("nothing to stop")
+            notices.shown.clear()
             if advance_key:
                 await pilot.press(advance_key)
             elif screen_type is ChecklistScreen:
@@ -281,7 +283,8 @@ async def test_accept_and_override_are_greyed_out_when_the_prompt_does_not_allow
 ) -> None:
     built = make_app()
     app = built.app
-    async with app.run_test(size=(80, 24)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices) as pilot:
         await open_session(pilot)
         screen = app.screen
         assert isinstance(screen, RunScreen)
@@ -297,7 +300,7 @@ async def test_accept_and_override_are_greyed_out_when_the_prompt_does_not_allow
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, RunScreen)  # no dialog
-        assert any("Not allowed" in n.message for n in app._notifications)
+        assert notices.said("Not allowed")
 
         await start_infusion(pilot)
         assert screen.check_action("accept", ()) is None  # infusing, no step due yet
@@ -366,9 +369,9 @@ async def test_manual_pump_instructions_confirmed_by_the_typed_displayed_rate(
 
     records = built.manual_pump.records
     assert [(r.instruction.action, r.outcome) for r in records] == [
-        (ManualAction.SET_RATE, Outcome.CONFIRMED),
-        (ManualAction.START, Outcome.CONFIRMED),
-        (ManualAction.SET_RATE, Outcome.CONFIRMED),
+        (ManualAction.SET_RATE, InstructionOutcome.CONFIRMED),
+        (ManualAction.START, InstructionOutcome.CONFIRMED),
+        (ManualAction.SET_RATE, InstructionOutcome.CONFIRMED),
     ]
     assert records[-1].answer is not None
     assert records[-1].answer.displayed_rate_ml_per_h == Decimal(24)
@@ -422,7 +425,7 @@ async def test_stop_does_not_wait_behind_an_unanswered_manual_instruction(
         await settle(pilot)
         assert decision(app).state in (SessionState.ABORTED, SessionState.STOPPED)
     records = built.manual_pump.records
-    assert records[0].outcome is Outcome.DECLINED
+    assert records[0].outcome is InstructionOutcome.DECLINED
     assert any(r.instruction.action is ManualAction.STOP for r in records)
 
 

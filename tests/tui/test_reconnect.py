@@ -32,6 +32,7 @@ from tests.tui.conftest import (
     policy,
 )
 from tests.tui.harness import (
+    Notices,
     decision,
     kinds,
     log_events,
@@ -200,7 +201,7 @@ async def test_c_reconnects_a_lost_link_and_the_engine_follows_the_status_read(r
         await pilot.press("c")
         await wait_for(
             pilot,
-            lambda: engine_link(app) is EngineLink.OK and not app._reconnecting,
+            lambda: engine_link(app) is EngineLink.OK and not app.pump_link.reconnecting,
             "the link back and the status read",
         )
         await settle(pilot)
@@ -252,11 +253,13 @@ async def test_a_failed_reconnect_stays_lost_and_a_retry_follows_a_pump_that_sto
             await pilot.press("c", "c")
             await pilot.pause()
             assert "reconnecting" in static_text(run_screen(app), "#next")
-            assert app._commands.empty()
-            assert app._reconnecting
+            assert app.pump_worker.queued == 0
+            assert app.pump_link.reconnecting
         finally:
             rig.pump.gate.set()
-        await wait_for(pilot, lambda: not app._reconnecting, "the attempt to fail", LOSS_TIMEOUT_S)
+        await wait_for(
+            pilot, lambda: not app.pump_link.reconnecting, "the attempt to fail", LOSS_TIMEOUT_S
+        )
         await pilot.pause()
         assert len(rig.pump.connects) == 2
         assert engine_link(app) is EngineLink.LOST
@@ -273,7 +276,7 @@ async def test_a_failed_reconnect_stays_lost_and_a_retry_follows_a_pump_that_sto
         await pilot.press("c")
         await wait_for(
             pilot,
-            lambda: engine_link(app) is EngineLink.OK and not app._reconnecting,
+            lambda: engine_link(app) is EngineLink.OK and not app.pump_link.reconnecting,
             "the link back and the status read",
         )
         await settle(pilot)
@@ -321,7 +324,9 @@ async def test_stop_after_a_failed_reconnect_keeps_the_reconnect_on_offer_and_th
             pilot, lambda: engine_link(app) is EngineLink.LOST, "a lost link", LOSS_TIMEOUT_S
         )
         await pilot.press("c")
-        await wait_for(pilot, lambda: not app._reconnecting, "the attempt to fail", LOSS_TIMEOUT_S)
+        await wait_for(
+            pilot, lambda: not app.pump_link.reconnecting, "the attempt to fail", LOSS_TIMEOUT_S
+        )
 
         # The driver is now not connected at all: STOP cannot reach the pump. The engine must
         # still know the link is lost (not wait for a status read that can never come).
@@ -353,16 +358,16 @@ async def test_c_is_refused_with_the_reason_while_the_link_is_not_lost(
 ) -> None:
     built = make_app()
     app = built.app
-    async with app.run_test(size=(80, 24)) as pilot:
+    notices = Notices()
+    async with app.run_test(size=(80, 24), message_hook=notices) as pilot:
         await quick_start(pilot)
         connected = built.fake_pump.link_state
         await pilot.press("c")
         await pilot.pause()
-        assert app._commands.empty()
-        assert not app._reconnecting
+        assert app.pump_worker.queued == 0
+        assert not app.pump_link.reconnecting
         assert built.fake_pump.link_state is connected
-        shown = [n.message for n in app._notifications]
-        assert any("not lost" in m for m in shown), shown
+        assert notices.said("not lost"), notices.shown
     records = reconnect_records(built.log_path)
     assert [(r["outcome"], r["requester"]) for r in records] == [("refused", NURSE)]
     assert "is not lost (it is OK)" in records[0]["detail"]
@@ -379,6 +384,6 @@ async def test_the_manual_pump_has_nothing_to_reconnect(make_app: AppFactory) ->
         assert "press c" not in static_text(run_screen(app), "#next")
         await pilot.press("c")
         await pilot.pause()
-        assert app._commands.empty()
+        assert app.pump_worker.queued == 0
     records = reconnect_records(built.log_path)
     assert [r["detail"] for r in records] == ["The manual pump has no link to reconnect."]

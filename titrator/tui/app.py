@@ -1,17 +1,20 @@
 """TitratorApp: wiring only. Every decision comes from the session engine.
 
-Flow: setup -> checklist -> plan preview -> run -> summary. Each input goes to
-`InfusionController.feed` (engine, then the audit log, fsynced), then the released pump commands
-go to one pump worker thread, in order; their results come back as messages and are fed in turn.
-STOP (F9) is a priority binding: no focused input can swallow it, and it works on every screen.
+Flow: setup -> checklist -> plan preview -> run -> summary. Each input goes to the one engine feed
+(`TitratorApp.feed`: `InfusionController.feed`, that is the engine, then the audit log, fsynced),
+then the released pump commands go to the one `PumpWorker` thread, in order; what it learns comes
+back as messages, which `PumpLink` turns into engine inputs on this thread. The run screen owns
+the nurse's keys and sees the app through `RunHost`; a manual pump's instructions are shown by
+`ManualInstructions`. STOP (F9) is the app's priority binding: no focused input can swallow it,
+and it works on every screen and inside every dialog.
 """
 
 from __future__ import annotations
 
-import queue
 from pathlib import Path
 from typing import ClassVar
 
+from textual.app import App
 from textual.binding import Binding, BindingType
 
 from titrator.audit.errors import AuditError
@@ -19,44 +22,46 @@ from titrator.audit.reconstruct import ResumeError
 from titrator.audit.unfinished import find_unfinished
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import (
-    Decision,
-    PumpCommand,
-    SessionState,
-)
-from titrator.domain.events import (
-    ChecklistAnswered,
-    InputEvent,
-    SessionOpened,
-    Tick,
-)
+from titrator.domain.decisions import Decision, SessionState
+from titrator.domain.events import InputEvent, StopRequested, Tick
 from titrator.domain.plan_model import Plan
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
-from titrator.pump.base import (
-    Direction,
-    LinkState,
-    PumpAdapter,
-    PumpStatus,
-    WireRecord,
-)
-from titrator.shell.controller import InfusionController, wire_record
+from titrator.pump.base import EventKind, WireRecord
+from titrator.pump.manual import ManualPump
+from titrator.shell.controller import Applied, InfusionController, wire_record
+from titrator.shell.opening import open_session
 from titrator.shell.resume import resume_session
 from titrator.tui.dialogs.quit import QuitModal
-from titrator.tui.nurse_actions import NurseActions
-from titrator.tui.reconnect import ReconnectRequest
+from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+from titrator.tui.manual_instructions import ManualInstructions
+from titrator.tui.pump_link import PumpLink
+from titrator.tui.pump_worker import (
+    PollFilter,
+    PumpConnected,
+    PumpNotice,
+    PumpResult,
+    PumpWire,
+    PumpWorker,
+)
+from titrator.tui.reconnect import ReconnectDone
 from titrator.tui.screens.checklist import ChecklistScreen
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
-from titrator.tui.screens.run import RunScreen, describe_event
+from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupResult, SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
 from titrator.tui.screens.text import TextScreen
 from titrator.tui.services import AppServices
+from titrator.tui.training_cues import TrainingCues
 
 
-class TitratorApp(NurseActions):
-    """The nurse's app for one infusion."""
+class TitratorApp(App[int]):
+    """The nurse's app for one infusion.
+
+    Args:
+        services: everything it needs from outside (clock, pump factory, audit, library...).
+    """
 
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = False
@@ -73,15 +78,17 @@ class TitratorApp(NurseActions):
         self.plan: Plan | None = None
         self.setup: InfusionSetup | None = None
         self.checklist: tuple[ItemAnswer, ...] = ()
-        self.pump: PumpAdapter | None = None
-        self.pump_link = LinkState.DISCONNECTED
-        self.pump_problem = ""
-        self.last_pump_status: PumpStatus | None = None
-        self._commands: queue.Queue[PumpCommand | ReconnectRequest | None] = queue.Queue()
-        self._reconnecting = False
+        self.pump_worker = PumpWorker(self, services.clock)
+        """The one thread that talks to the pump, and its command queue."""
+        self.pump_link = PumpLink(self, self.pump_worker, services.pump_kind)
+        """The pump as this thread knows it: the pump line, its news, the reconnect."""
+        self.manual: ManualInstructions | None = None
+        """A manual pump's instructions on screen (None for a pump with a link)."""
+        self.cues: TrainingCues | None = None
+        """A training scenario's cues (None outside training)."""
         self._early_wire: list[WireRecord] = []
-        self._last_poll: dict[Direction, str] = {}
-        self._complaints = ""
+        """Wire records that arrived before the audit log existed."""
+        self._polls = PollFilter()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -95,8 +102,11 @@ class TitratorApp(NurseActions):
     def on_mount(self) -> None:
         """Build the pump, start its worker, and open the setup."""
         self.title = self.title_text()
-        self.pump = self.services.pump_factory(self._on_wire, self._on_pump_event)
-        self._pump_worker()
+        pump = self.pump_worker.start(self.services.pump_factory)
+        if isinstance(pump, ManualPump):
+            self.manual = ManualInstructions(self, pump, self._nurse)
+        if self.services.training_hooks is not None:
+            self.cues = TrainingCues(self, self.services.training_hooks)
         if not self._offer_resume():
             self._open_setup()
 
@@ -143,9 +153,7 @@ class TitratorApp(NurseActions):
         opened = resumed.reconstructed.opened
         self.controller = resumed.controller
         self.plan, self.setup = opened.plan, opened.setup
-        self.decision = resumed.applied.decision
-        for command in resumed.applied.commands:  # the status read (never a re-sent increase)
-            self._commands.put(command)
+        self.adopt(resumed.applied)  # its command: the status read (never a re-sent increase)
         self.push_screen(RunScreen())
         self.title = self.title_text()
         self.set_interval(1.0, self.tick)
@@ -196,52 +204,66 @@ class TitratorApp(NurseActions):
         session_id = self.services.session_id(now.wall_utc)
         writer = self.services.open_audit(session_id, self.setup.nurse_id)
         session = InfusionSession(self.plan, self.services.policy, session_id)
-        self.controller = InfusionController(session, writer)
+        controller = self.controller = InfusionController(session, writer)
         hooks = self.services.training_hooks
         if hooks is not None:
             self.setup = hooks.mark_setup(self.setup)
-        library = self.services.library
-        self.feed(
-            SessionOpened(
-                at=now,
-                session_id=session_id,
-                plan=self.plan,
-                policy=self.services.policy,
-                policy_sha256=self.services.policy_sha256,
-                library_sha256=library.sha256.get(self.plan.product_id, ""),
-                setup=self.setup,
-            )
+
+        def attach(at: Instant) -> None:
+            if hooks is not None:
+                hooks.attach(controller, at)
+            for record in self._early_wire:
+                controller.record_extra(wire_record(record), at)
+            self._early_wire.clear()
+
+        open_session(
+            controller,
+            self.feed,
+            self.services.clock,
+            policy_sha256=self.services.policy_sha256,
+            library_sha256=self.services.library.sha256.get(self.plan.product_id, ""),
+            setup=self.setup,
+            checklist=self.checklist,
+            attach=attach,
         )
-        if hooks is not None:
-            hooks.attach(self.controller, now)
-        for record in self._early_wire:
-            self.controller.record_extra(wire_record(record), now)
-        self._early_wire.clear()
-        self.feed(ChecklistAnswered(at=self.services.clock.now(), answers=self.checklist))
         self.push_screen(RunScreen())
         self.title = self.title_text()
         self.set_interval(1.0, self.tick)
 
     # -- feeding the engine --------------------------------------------------------------------
 
+    def now(self) -> Instant:
+        """The clock's current instant."""
+        return self.services.clock.now()
+
     def feed(self, event: InputEvent) -> Decision:
         """Feed one input: engine, audit log, then queue the released pump commands."""
         assert self.controller is not None
         applied = self.controller.feed(event)
-        self.decision = applied.decision
-        for command in applied.commands:
-            self._commands.put(command)
+        self.adopt(applied)
         self._log_events(applied.decision)
-        hooks = self.services.training_hooks
-        if hooks is not None:
-            self._cues(hooks.on_decision(applied.decision, self.now()))
+        if self.cues is not None:
+            self.cues.after(applied.decision, self.now())
         if applied.audit_error:
             self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
-        self._refresh_run()
+        self.refresh_run()
         ended = applied.decision.state in (SessionState.CLOSED, SessionState.ABORTED)
         if ended and self.controller.head is not None:
             self._show_summary()
         return applied.decision
+
+    def submit(self, event: InputEvent) -> str | None:
+        """Feed an input from a dialog; the engine's refusal reason, or None if accepted."""
+        return self.feed(event).refusal
+
+    def adopt(self, applied: Applied) -> None:
+        """Take an applied decision: it is the latest, and its commands go to the pump worker.
+
+        `feed` adopts each decision it gets; so do a resume, a retried audit log and a failed
+        record, whose audit events are already written.
+        """
+        self.decision = applied.decision
+        self.pump_worker.send(applied.commands)
 
     def tick(self) -> None:
         """Let time pass: retry a failing audit log, then feed a Tick at the clock's time.
@@ -253,29 +275,13 @@ class TitratorApp(NurseActions):
         now = self.now()
         recovered = self.controller.retry_audit(now)
         if recovered is not None:
-            self.decision = recovered.decision
-            for command in recovered.commands:
-                self._commands.put(command)
+            self.adopt(recovered)
         self.feed(Tick(at=now))
-        self._training_tick(now)
+        if self.cues is not None:
+            self.cues.tick(now)
 
-    def _cues(self, notices: list[str]) -> None:
-        """Training: show bedside cues (a beeping pump, a new bag) as the trainee would see them."""
-        for notice in notices:
-            self.notify(notice, title="TRAINING", severity="warning", timeout=15)
-
-    def _training_tick(self, now: Instant) -> None:
-        hooks = self.services.training_hooks
-        if hooks is None:
-            return
-        self._cues(hooks.tick(now))
-        said = " ".join(hooks.complaints())
-        if said != self._complaints:
-            self._complaints = said
-            if said:
-                self.notify(f"The patient says: {said}", title="TRAINING", timeout=20)
-
-    def _refresh_run(self) -> None:
+    def refresh_run(self) -> None:
+        """Redraw the run screen, on top or under a dialog (when there is one)."""
         if isinstance(self.screen, RunScreen):
             self.screen.refresh_view()
         else:
@@ -285,13 +291,62 @@ class TitratorApp(NurseActions):
 
     def _log_events(self, decision: Decision) -> None:
         runs = [s for s in self.screen_stack if isinstance(s, RunScreen)]
-        if not runs or not runs[0].is_mounted:
+        if runs and runs[0].is_mounted:
+            runs[0].log_events(decision, self.now())
+
+    # -- the pump worker's messages (`PumpLink` turns them into engine inputs) ------------------
+
+    def on_pump_connected(self, message: PumpConnected) -> None:
+        """The start-up connect ended: the pump line shows how."""
+        self.pump_link.on_connected(message)
+
+    def on_pump_result(self, message: PumpResult) -> None:
+        """A pump command's outcome: fed to the engine."""
+        self.pump_link.on_result(message)
+
+    def on_pump_notice(self, message: PumpNotice) -> None:
+        """An adapter event: a link change or alarm for the engine, a manual instruction shown."""
+        self.pump_link.on_notice(message.event)
+        if message.event.kind is EventKind.INSTRUCTION and self.manual is not None:
+            self.manual.show()
+
+    def on_reconnect_done(self, message: ReconnectDone) -> None:
+        """A reconnect attempt ended: recorded and shown; on success the engine reads the pump."""
+        self.pump_link.on_reconnect_done(message)
+
+    def on_pump_wire(self, message: PumpWire) -> None:
+        """Record bytes on the wire in the audit log (kept until the log exists).
+
+        Repeated identical keepalive polls are left out (`PollFilter`).
+        """
+        if not self._polls.worth_recording(message.record):
             return
-        clock_text = self.now().wall_utc.astimezone().strftime("%H:%M:%S")
-        for event in decision.events:
-            line = describe_event(event)
-            if line:
-                runs[0].log_line(f"{clock_text} {line}")
+        if self.controller is None:
+            self._early_wire.append(message.record)
+            return
+        self.controller.record_extra(wire_record(message.record), self.now())
+
+    # -- STOP, quitting, the end ---------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        """STOP: accepted in every state, recorded; before a session there is nothing to stop.
+
+        A rate change on screen is void once STOP is pressed, and a manual-pump instruction
+        the nurse has not answered is superseded, so the stop does not wait behind it.
+        """
+        if self.controller is None:
+            self.notify("No infusion has started: nothing to stop.", severity="warning")
+            return
+        if isinstance(self.screen, RateConfirmModal):
+            self.screen.dismiss(False)
+        if self.manual is not None:
+            self.manual.supersede()
+        self.feed(StopRequested(at=self.now(), reason="STOP key (F9)"))
+        self.notify("STOP recorded: the pump is being stopped.", severity="error")
+
+    def _nurse(self) -> str:
+        """Who answers a manual pump's instructions: the setup's nurse."""
+        return self.setup.nurse_id if self.setup else "nurse"
 
     @property
     def infusion_active(self) -> bool:
@@ -326,3 +381,7 @@ class TitratorApp(NurseActions):
             log = Path(path)
             text = hooks.debrief_text(log, log.with_suffix(".debrief.html"))
             self.push_screen(TextScreen("Debrief (TRAINING)", text, "Enter: to the summary"))
+
+    def on_unmount(self) -> None:
+        """Stop the pump worker (a manual instruction still waiting for the nurse is dropped)."""
+        self.pump_worker.close()

@@ -5,7 +5,7 @@ or the line hung up), only the adapter's `connect()` brings it back. The nurse a
 the run screen; the request goes on the pump worker's queue, behind any command already there,
 so no second thread talks to the pump and the UI thread never waits on the line.
 
-On success the adapter reports its link CONNECTED; the bridge tells the engine the link is back,
+On success the adapter reports its link CONNECTED; `PumpLink` tells the engine the link is back,
 the engine asks for a status read and follows what that read says: the pump is never assumed to
 be at any rate after a lost link. On failure the engine's link stays LOST and the nurse can try
 again. Every request, refusal and outcome is a `pump_reconnect` record in the audit log; it is
@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 
 from textual.message import Message
 
-from titrator.pump.base import LinkState, PumpAdapter, PumpError, PumpStatus
+from titrator.pump.base import PumpAdapter, PumpError, PumpLinkState, PumpStatus
 
 RECORD_KIND: Final = "pump_reconnect"
 """The audit record kind of a reconnect request, refusal or outcome."""
@@ -58,7 +58,7 @@ class ReconnectDone(Message):
         requester: str,
         ok: bool,
         detail: str,
-        link: LinkState,
+        link: PumpLinkState,
         status: PumpStatus | None,
     ) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ from titrator.review.ui.app import ReviewApp
 from titrator.review.ui.chart import RateVitalsChart
 from titrator.review.ui.list_screen import SessionListScreen
 from titrator.review.ui.session_screen import SessionScreen
-from titrator.review.ui.summary_screen import SummaryScreen
+from titrator.review.ui.summary_screen import FolderSummaryScreen
 
 
 def _table(app: ReviewApp, selector: str) -> DataTable[object]:
@@ -101,7 +101,7 @@ async def test_the_summary_screen(reviews: list[SessionReview]) -> None:
         await pilot.pause()
         await pilot.press("m")
         await pilot.pause()
-        assert isinstance(app.screen, SummaryScreen)
+        assert isinstance(app.screen, FolderSummaryScreen)
         row = [str(c) for c in _table(app, "#summary").get_row_at(0)]
         assert row[1] == "7"
         notes = str(app.screen.query_one("#notes", Static).render())

@@ -177,6 +177,6 @@ class SessionListScreen(Screen[None]):
 
     def action_summary(self) -> None:
         """Open the folder summary."""
-        from titrator.review.ui.summary_screen import SummaryScreen
+        from titrator.review.ui.summary_screen import FolderSummaryScreen
 
-        self.app.push_screen(SummaryScreen(self.reviews))
+        self.app.push_screen(FolderSummaryScreen(self.reviews))

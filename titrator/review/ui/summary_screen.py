@@ -13,7 +13,7 @@ from titrator.review.model import SessionReview
 from titrator.review.summary import SUMMARY_COLUMNS, summarise, summary_row
 
 
-class SummaryScreen(Screen[None]):
+class FolderSummaryScreen(Screen[None]):
     """Per product and indication: infusions, reactions, overrides, medians."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -4,14 +4,18 @@ A view over the engine's latest `Decision`: the rate large and unmistakable (mL/
 mg/kg/min and mL/kg/min), step k of n, countdowns to the next step and the next vitals, the pump
 link and pump state as words, volume given and remaining, alarms with a priority marker, the
 NEXT instruction (always on screen) and the recent events. Keys the current prompt does not allow
-are greyed out (`check_action`); every key leads to an input the engine decides on. While the
-pump link is lost, the NEXT panel says what to do and c asks the pump worker to reconnect.
+are greyed out (`check_action`); every key leads to an input the engine decides on
+(`titrator.tui.screens.run_actions`). While the pump link is lost, the NEXT panel says what to do
+and c asks the pump worker to reconnect.
+
+The screen sees the app only through `RunHost` (and the pump through `PumpPanel`): it never
+imports the app, which imports it.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 from textual import events
 from textual.app import ComposeResult
@@ -31,9 +35,7 @@ from titrator.domain.units import (
     show_ml_per_h,
     show_ml_per_kg_min,
 )
-
-if TYPE_CHECKING:
-    from titrator.tui.app import TitratorApp
+from titrator.tui.screens.run_actions import Infusion, NurseActions
 
 ALARM_TEXT = {
     AlarmCode.AUDIT_FAILING: "AUDIT LOG CANNOT BE WRITTEN — no rate increase until it recovers",
@@ -56,6 +58,36 @@ def countdown(ms: int | None, now_ms: int) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
 
 
+class PumpPanel(Protocol):
+    """The pump as the run screen shows it, and the nurse's reconnect key."""
+
+    def pump_text(self) -> str:
+        """The pump line: kind, link and state as words and marks."""
+        ...
+
+    def reconnect_hint(self) -> str:
+        """What to do about a lost link ('' when the link is not lost)."""
+        ...
+
+    def reconnect_refusal(self) -> str | None:
+        """Why a reconnect is not on offer now; None when it is."""
+        ...
+
+    def request_reconnect(self) -> None:
+        """Queue one reconnect attempt, or record and show why not."""
+        ...
+
+
+@runtime_checkable
+class RunHost(Infusion, Protocol):
+    """What the run screen needs of the app: the infusion (`Infusion`) and the pump."""
+
+    @property
+    def pump_link(self) -> PumpPanel:
+        """The pump line and the reconnect."""
+        ...
+
+
 class RunScreen(Screen[None]):
     """The infusion in progress."""
 
@@ -71,18 +103,24 @@ class RunScreen(Screen[None]):
         Binding("c", "reconnect", "Reconnect pump", id="run-reconnect", show=False),
     ]
 
-    @property
-    def titrator(self) -> TitratorApp:
-        """The app, typed."""
-        from titrator.tui.app import TitratorApp
-
-        assert isinstance(self.app, TitratorApp)
-        return self.app
-
-    def __init__(self) -> None:
+    def __init__(self, host: RunHost | None = None) -> None:
+        """Show the infusion of `host` (by default the app this screen is pushed on)."""
         super().__init__()
+        self._host = host
         self._shown: dict[str, str] = {}
         self._allowed: tuple[bool | None, ...] = ()
+        self.nurse = NurseActions(self, lambda: self.host)
+        """What the nurse's keys do."""
+
+    @property
+    def host(self) -> RunHost:
+        """The app, seen through `RunHost`."""
+        if self._host is None:
+            app = self.app
+            if not isinstance(app, RunHost):
+                raise TypeError(f"{type(app).__name__} cannot host the run screen")
+            self._host = app
+        return self._host
 
     def compose(self) -> ComposeResult:
         """The status panels, the NEXT line and the event log."""
@@ -110,15 +148,15 @@ class RunScreen(Screen[None]):
 
     def refresh_view(self) -> None:
         """Redraw from the latest decision and the clock (only what changed)."""
-        app = self.titrator
-        decision = app.decision
+        host = self.host
+        decision = host.decision
         # Not yet mounted: its widgets may not be composed yet (a pump result or a tick can
         # arrive first on a busy machine); `on_mount` draws it. `display` is False while the
         # screen is being pruned (the app shutting down): its widgets may already be gone.
         if decision is None or not self.is_mounted or not self.is_attached or not self.display:
             return
-        now = app.services.clock.now()
-        plan = app.plan
+        now = host.now()
+        plan = host.plan
         rate = decision.rate_ml_per_h
         digits = self.query_one("#rate-digits", Digits)
         if digits.value != plain(rate, 1):
@@ -139,11 +177,11 @@ class RunScreen(Screen[None]):
                 f" · remaining {show_ml(remaining)}",
             )
         self._show("#timers", self._timers_text(decision, now))
-        self._show("#pump-line", app.pump_text())
+        self._show("#pump-line", host.pump_link.pump_text())
         alarms = self.query_one("#alarms", Static)
         self._show("#alarms", "\n".join(f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms))
         alarms.display = bool(decision.alarms)
-        hint = app.reconnect_hint()  # a lost pump link: what to do, and the key
+        hint = host.pump_link.reconnect_hint()  # a lost pump link: what to do, and the key
         next_text = self._next_text(decision)
         self._show("#next", f"{hint}\n{next_text}" if hint else next_text)
         allowed = tuple(
@@ -200,11 +238,19 @@ class RunScreen(Screen[None]):
         """Add one line to the recent events."""
         self.query_one("#events", RichLog).write(text)
 
+    def log_events(self, decision: Decision, now: Instant) -> None:
+        """Add a line for each of a decision's events worth showing, stamped with local time."""
+        clock_text = now.wall_utc.astimezone().strftime("%H:%M:%S")
+        for event in decision.events:
+            line = describe_event(event)
+            if line:
+                self.log_line(f"{clock_text} {line}")
+
     # -- keys ----------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what the current prompt does not allow (never silently ignore a key)."""
-        decision = self.titrator.decision
+        decision = self.host.decision
         prompt = decision.prompt if decision else None
         if action == "accept":
             return True if prompt is not None and prompt.accept else None
@@ -220,7 +266,7 @@ class RunScreen(Screen[None]):
             running = decision is not None and decision.rate_ml_per_h > 0
             return True if running and not ended else None
         if action == "reconnect":
-            return self.titrator.reconnect_key()
+            return self.host.pump_link.reconnect_refusal() is None
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -231,46 +277,46 @@ class RunScreen(Screen[None]):
         """
         if event.key == "c" and not self.check_action("reconnect", ()):
             event.stop()
-            self.titrator.request_reconnect()  # refused, with the reason on screen and in the log
+            self.host.pump_link.request_reconnect()  # refused, the reason on screen and in the log
             return
         choice = {"a": Choice.ACCEPT, "o": Choice.OVERRIDE}.get(event.key)
         if choice is None or self.check_action(choice.value, ()):
             return
         event.stop()
-        self.titrator.refused_key(choice)
+        self.nurse.refused_key(choice)
 
     def action_accept(self) -> None:
         """Accept the prompt (a rate change is confirmed OLD -> NEW first)."""
-        self.titrator.accept_prompt()
+        self.nurse.accept()
 
     def action_override(self) -> None:
         """Override the prompt with a reason."""
-        self.titrator.override_prompt()
+        self.nurse.override()
 
     def action_vitals(self) -> None:
         """Record a vitals set."""
-        self.titrator.open_vitals()
+        self.nurse.vitals()
 
     def action_symptoms(self) -> None:
         """Record the symptoms present now (a reaction can be recorded at any time)."""
-        self.titrator.open_symptoms()
+        self.nurse.symptoms()
 
     def action_pause(self) -> None:
         """Pause the infusion for a reason that is not a reaction."""
-        self.titrator.open_pause()
+        self.nurse.pause()
 
     def action_lot(self) -> None:
         """Record a new lot or bag."""
-        self.titrator.open_lot()
+        self.nurse.lot()
 
     def action_reconnect(self) -> None:
         """Ask the pump worker to reconnect after a lost link (never on this thread)."""
-        self.titrator.request_reconnect()
+        self.host.pump_link.request_reconnect()
 
     @property
     def prompt_kind(self) -> PromptKind | None:
         """The kind of the prompt on screen (for tests)."""
-        decision = self.titrator.decision
+        decision = self.host.decision
         return decision.prompt.kind if decision and decision.prompt else None
 
 
