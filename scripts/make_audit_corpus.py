@@ -1,10 +1,10 @@
 """Regenerate the replay corpus in tests/data/audit/ from the simulate scripts.
 
-Each log is written by `titrator simulate --audit-dir` (the real controller and audit writer on
-simulated time, so the bytes are reproducible); `resumed.jsonl` is a session cut off
-mid-infusion, taken over with `titrator.shell.resume.resume_session` on a fresh monotonic clock, and
-closed. The heads go
-to tests/data/audit/MANIFEST.json. Run it after a change to the event schema or the engine's
+Each log is written by `titrator simulate --audit-dir` (the headless runner: the real controller
+and audit writer on simulated time, so the bytes are reproducible); `resumed.jsonl` is a session
+run by the same runner and cut off mid-infusion, taken over with
+`titrator.shell.resume.resume_session` on a fresh monotonic clock, and closed. The heads go to
+tests/data/audit/MANIFEST.json. Run it after a change to the event schema or the engine's
 outputs, and review the diff: a changed log means the engine decides differently.
 
     .venv/bin/python scripts/make_audit_corpus.py
@@ -29,10 +29,11 @@ from titrator.cli.simulate import (
     run_script,
     simulate_main,
 )
-from titrator.domain.clock import Instant
+from titrator.domain.clock import Clock, Instant
 from titrator.domain.decisions import Choice
-from titrator.domain.events import NurseDecided, PumpOutcome, PumpStatusRead, Tick, VitalsEntered
-from titrator.shell.clocks import ManualClock, ReadingClock
+from titrator.domain.events import NurseDecided, Tick, VitalsEntered
+from titrator.domain.perfect_pump import PerfectPump
+from titrator.shell.clocks import ManualClock
 from titrator.shell.controller import InfusionController
 from titrator.shell.resume import resume_session
 
@@ -79,19 +80,15 @@ def resumed() -> str:
     session, policy_sha, library_sha = build_session(args)
     controller = InfusionController(session, None)
     start = Instant(wall_utc=datetime(2026, 1, 5, 8, 0, tzinfo=UTC), mono_ms=ORIGIN_MONO_MS)
-    runner = Runner(controller, start, True, io.StringIO())
+    runner = Runner(controller, start, auto_accept=True)
     writers: list[AuditWriter] = []
 
-    def open_log() -> None:
+    def open_log(clock: Clock) -> AuditWriter:
         writer = AuditWriter.create(
-            "resumed",
-            station_id="corpus",
-            nurse_id="rn-corpus",
-            data_dir=OUT,
-            clock=ReadingClock(runner.current),
+            "resumed", station_id="corpus", nurse_id="rn-corpus", data_dir=OUT, clock=clock
         )
         writers.append(writer)
-        controller.audit = writer
+        return writer
 
     lines = (SCRIPTS / "uneventful.jsonl").read_text(encoding="utf-8").splitlines()
     script = io.StringIO("\n".join(lines[:6]) + "\n")  # up to the vitals at 15 min
@@ -103,20 +100,14 @@ def resumed() -> str:
         "resumed", station_id="corpus-2", nurse_id="rn-corpus-2", data_dir=OUT, clock=clock
     )
     after = taken.controller
-    rate = after.session.rate_ml_per_h
-    after.feed(PumpStatusRead(at=clock.now(), running=rate > 0, rate_ml_per_h=rate))
+    pump = PerfectPump(runner.pump_rate_ml_per_h)  # it ran on while the program was down
+    for command in taken.applied.commands:  # the status read after a restart
+        after.feed(pump.reply(command, clock.now()))
     after.feed(VitalsEntered(at=clock.advance(minutes=1), raw=dict(NORMAL)))
     after.feed(Tick(at=clock.advance(minutes=5)))
     step_up = after.feed(NurseDecided(at=clock.now(), choice=Choice.ACCEPT))
     for command in step_up.commands:
-        after.feed(
-            PumpOutcome(
-                at=clock.now(),
-                command_id=command.command_id,
-                outcome="confirmed",
-                reported_rate_ml_per_h=command.rate_ml_per_h,
-            )
-        )
+        after.feed(pump.reply(command, clock.now()))
     end = clock.advance(minutes=1)
     head = taken.writer.close(reason="corpus: end", now=end.wall_utc, mono=end.mono_ms / 1000)
     return head.hash

@@ -8,8 +8,9 @@ who always follows the recommendations would. Every input goes through `Infusion
 the app; with --audit-dir the controller records the session's audit log with the real
 `AuditWriter`, stamped with the script's simulated time.
 
-The script format lives in `simulate_script`, the runner in `simulate_runner`; this module holds
-the command: its options, building the session, running a script and closing the audit log.
+The script format lives in `titrator.shell.script`, the runner in `titrator.shell.headless`; this
+module holds the command: its options, building the session, running a script and closing the
+audit log.
 """
 
 from __future__ import annotations
@@ -23,16 +24,15 @@ from typing import TextIO
 
 from titrator.audit.errors import AuditError, AuditWriteError
 from titrator.audit.writer import AuditWriter
-from titrator.domain.clock import Instant
+from titrator.domain.clock import Clock, Instant
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_model import Plan, PlanRequest
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.units import InputError, parse_plain_decimal
 from titrator.files.library import LibraryFileError, load_library
 from titrator.files.policy import PolicyFileError, load_policy
-from titrator.shell.clocks import ReadingClock
-from titrator.shell.controller import InfusionController
-from titrator.shell.headless import TAIL_LIMIT_MS, Runner
+from titrator.shell.controller import AuditSink, InfusionController
+from titrator.shell.headless import TAIL_LIMIT_MS, Opening, Runner
 from titrator.shell.script import (
     INPUT_KEYS,
     ORIGIN_MONO_MS,
@@ -40,7 +40,7 @@ from titrator.shell.script import (
     ScriptLine,
     override_reason,
     parse_line,
-    script_lines,
+    parse_script,
 )
 
 __all__ = [
@@ -116,7 +116,7 @@ def run_script(
     runner: Runner,
     stream: TextIO,
     shas: tuple[str, str],
-    on_open: Callable[[], None] | None = None,
+    open_log: Callable[[Clock], AuditSink] | None = None,
     *,
     run_on: bool = True,
 ) -> int:
@@ -124,32 +124,22 @@ def run_script(
 
     Args:
         runner: the runner.
-        stream: the script.
+        stream: the script, parsed and validated line by line as it runs.
         shas: the policy's and the product file's SHA-256, recorded in `session_opened`.
-        on_open: called just before the session opens (the headless runner opens its log).
+        open_log: opens the audit log as the session opens (see `Runner.open`).
         run_on: after the last line, let time run on until nothing more is due.
 
     Returns:
         0, or 2 after a bad line (reported on stderr; nothing after it runs).
     """
-    last_ms: int | None = None
-    for number, text in script_lines(stream):
-        try:
-            line = parse_line(number, text, runner.session.policy, last_ms)
-        except ScriptError as error:
+    lines = parse_script(stream, runner.session.policy)
+    try:
+        runner.run(lines, Opening(*shas), open_log, run_on=run_on)
+    except ScriptError as error:
+        if runner.out is not None:
             runner.out.flush()
-            print(str(error), file=sys.stderr)
-            return 2
-        if last_ms is None:
-            opened_at = runner.instant(min(line.t_ms, ORIGIN_MONO_MS))
-            runner.now_ms = opened_at.mono_ms
-            if on_open is not None:
-                on_open()
-            runner.open(opened_at, *shas)
-        last_ms = line.t_ms
-        runner.run_line(line)
-    if last_ms is not None and run_on:
-        runner.finish()
+        print(str(error), file=sys.stderr)
+        return 2
     return 0
 
 
@@ -206,9 +196,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     runner = Runner(controller, start, args.auto_accept, sys.stdout)
     writers: list[AuditWriter] = []
 
-    def open_log() -> None:
-        if args.audit_dir is None:
-            return
+    def open_log(clock: Clock) -> AuditWriter:
         try:
             writer = AuditWriter.create(
                 session.session_id,
@@ -216,12 +204,12 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
                 nurse_id=args.nurse,
                 data_dir=args.audit_dir,
                 key_file=args.key_file,
-                clock=ReadingClock(runner.current),
+                clock=clock,
             )
         except (AuditError, ValueError) as error:
             raise LogSetupError(f"--audit-dir: {error}") from error
         writers.append(writer)
-        controller.audit = writer
+        return writer
 
     try:
         stream = sys.stdin if args.events == "-" else open(args.events, encoding="utf-8")  # noqa: SIM115
@@ -229,8 +217,9 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         print(f"--events: cannot read {args.events}: {error.strerror}", file=sys.stderr)
         return 2
     with stream:
+        log = open_log if args.audit_dir is not None else None
         try:
-            code = run_script(runner, stream, (policy_sha, library_sha), open_log)
+            code = run_script(runner, stream, (policy_sha, library_sha), log)
         except LogSetupError as error:
             print(str(error), file=sys.stderr)
             return 2

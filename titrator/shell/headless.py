@@ -1,44 +1,48 @@
-"""The headless runner of `titrator simulate`: a session driven by script lines.
+"""The one headless driver: a session driven through simulated time by script lines.
 
 `Runner` feeds each input through an `InfusionController` (as the app does), plays a perfect
-pump, lets simulated time pass by ticking at every moment something may fall due, and prints
-one JSON line per decision. `ReadingClock(runner.current)` gives the audit writer the script's
-simulated time.
+pump (`titrator.domain.perfect_pump`), lets simulated time pass by ticking at every moment
+something may fall due, and prints one JSON line per decision (or nothing, without an output
+stream). `Runner.run` opens the session with `open_session` at the first line, feeds every line
+and runs on after the last; its `open_log` gets a clock reading the run's simulated time.
+
+It drives `titrator simulate`, the audit corpus (scripts/make_audit_corpus.py) and the test
+fixtures that record realistic logs (the review logs, the crash and write-failure harnesses).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TextIO
 
 from titrator.domain.checklist import all_confirmed
-from titrator.domain.clock import MS_PER_MIN, Instant
+from titrator.domain.clock import MS_PER_MIN, Clock, Instant
 from titrator.domain.decisions import (
     Choice,
     Decision,
     PromptKind,
     PumpCommand,
-    PumpCommandKind,
     SessionState,
 )
 from titrator.domain.events import (
-    ChecklistAnswered,
     InputEvent,
     LotRecorded,
     NurseDecided,
     PauseRequested,
-    PumpOutcome,
-    PumpStatusRead,
-    SessionOpened,
     StopRequested,
     SymptomsEntered,
     Tick,
     VitalsEntered,
 )
+from titrator.domain.perfect_pump import PerfectPump
+from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import plain
-from titrator.shell.controller import InfusionController
+from titrator.shell.clocks import ReadingClock
+from titrator.shell.controller import AuditSink, InfusionController
+from titrator.shell.opening import open_session
 from titrator.shell.script import ORIGIN_MONO_MS, ScriptLine, override_reason
 
 TAIL_LIMIT_MS = 48 * 60 * MS_PER_MIN
@@ -56,24 +60,58 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What `session_opened` records besides the plan and the policy.
+
+    Attributes:
+        policy_sha256: the reaction policy file's SHA-256.
+        library_sha256: the product file's SHA-256.
+        setup: the validated setup (nurse, patient identifiers, lot, history); None for a run
+            without a setup form (`titrator simulate`).
+    """
+
+    policy_sha256: str = ""
+    library_sha256: str = ""
+    setup: InfusionSetup | None = None
+
+
 class Runner:
-    """Drives one session from script lines and prints one JSON line per decision.
+    """Drives one session from script lines, with a perfect pump, on simulated time.
 
     Every input goes through an `InfusionController`, which records its events before releasing
-    any command, exactly as in the app.
+    any command, exactly as in the app; the released commands go to the perfect pump and its
+    replies are fed back.
+
+    Args:
+        controller: the session's controller; its audit log, if any, is opened by `run`.
+        start: the instant of t_min 0 (monotonic `ORIGIN_MONO_MS`).
+        auto_accept: accept every prompt that can be accepted, as a nurse who always follows the
+            recommendations would (a start waits for t_min 0).
+        out: where to print one JSON line per decision; None prints nothing.
     """
 
     def __init__(
-        self, controller: InfusionController, start: Instant, auto_accept: bool, out: TextIO
-    ):
+        self,
+        controller: InfusionController,
+        start: Instant,
+        auto_accept: bool = False,
+        out: TextIO | None = None,
+    ) -> None:
         self.controller = controller
         self.session = controller.session
         self.start = start
         self.auto_accept = auto_accept
         self.out = out
         self.now_ms: int | None = None
-        self.pump_rate_ml_per_h = Decimal(0)
-        """What the pump really runs at (commands withheld by the controller never reach it)."""
+        """The simulated monotonic time (None until the run has a first moment)."""
+        self.pump = PerfectPump()
+        """The pump (commands withheld by the controller never reach it)."""
+
+    @property
+    def pump_rate_ml_per_h(self) -> Decimal:
+        """What the pump really runs at."""
+        return self.pump.rate_ml_per_h
 
     def instant(self, t_ms: int) -> Instant:
         """The instant at monotonic `t_ms` (wall clock in step with it)."""
@@ -84,8 +122,8 @@ class Runner:
         return self.instant(self.start.mono_ms if self.now_ms is None else self.now_ms)
 
     def emit(self, decision: Decision, trigger: str) -> None:
-        """Print a decision (quiet ticks print nothing)."""
-        if not decision.events:
+        """Print a decision (quiet ticks, or a run without an output stream, print nothing)."""
+        if not decision.events or self.out is None:
             return
         t_min = Decimal(decision.events[0].at.mono_ms - ORIGIN_MONO_MS) / MS_PER_MIN
         line: dict[str, object] = {
@@ -125,23 +163,7 @@ class Runner:
     def send(self, commands: Sequence[PumpCommand], now: Instant) -> None:
         """Send commands to the pump and feed its replies back (silently)."""
         for command in commands:
-            for reply in self.pump_replies(command, now):
-                self.send(self.controller.feed(reply).commands, now)
-
-    def pump_replies(self, command: PumpCommand, now: Instant) -> list[InputEvent]:
-        """A perfect pump: every command is confirmed at once, a status read tells the truth."""
-        if command.kind is PumpCommandKind.READ_STATUS:
-            rate = self.pump_rate_ml_per_h
-            return [PumpStatusRead(at=now, running=rate > 0, rate_ml_per_h=rate)]
-        self.pump_rate_ml_per_h = command.rate_ml_per_h or Decimal(0)
-        return [
-            PumpOutcome(
-                at=now,
-                command_id=command.command_id,
-                outcome="confirmed",
-                reported_rate_ml_per_h=command.rate_ml_per_h,
-            )
-        ]
+            self.send(self.controller.feed(self.pump.reply(command, now)).commands, now)
 
     def _acceptable(self, now: Instant) -> bool:
         prompt = self.session.prompt
@@ -174,23 +196,61 @@ class Runner:
             self.feed(Tick(at=now), "tick")
         self.now_ms = until_ms
 
-    def open(self, at: Instant, policy_sha256: str, library_sha256: str) -> None:
-        """Open the session and record the pre-infusion checks as done."""
-        s = self.session
+    def open(
+        self,
+        at: Instant,
+        opening: Opening = Opening(),
+        open_log: Callable[[Clock], AuditSink] | None = None,
+    ) -> None:
+        """Open the session at `at` and record the pre-infusion checks as done.
+
+        Args:
+            at: the opening instant (the run's time moves there).
+            opening: what `session_opened` records besides the plan and the policy.
+            open_log: opens the audit log given a clock that reads the run's simulated time;
+                the controller records into it from `session_opened` on.
+        """
         self.now_ms = at.mono_ms
-        opened = SessionOpened(
-            at=at,
-            session_id=s.session_id,
-            plan=s.plan,
-            policy=s.policy,
-            policy_sha256=policy_sha256,
-            library_sha256=library_sha256,
+        if open_log is not None:
+            self.controller.audit = open_log(ReadingClock(self.current))
+        triggers = {"session_opened": "open", "checklist_answered": "pre-infusion checks"}
+        open_session(
+            self.controller,
+            lambda event: self.feed(event, triggers[event.kind]),
+            ReadingClock(lambda: at),
+            policy_sha256=opening.policy_sha256,
+            library_sha256=opening.library_sha256,
+            setup=opening.setup,
+            checklist=all_confirmed(),
         )
-        self.feed(opened, "open")
-        if s.state is SessionState.PRE_CHECKS:
-            self.feed(
-                ChecklistAnswered(at=at, answers=tuple(all_confirmed())), "pre-infusion checks"
-            )
+
+    def run(
+        self,
+        lines: Iterable[ScriptLine],
+        opening: Opening = Opening(),
+        open_log: Callable[[Clock], AuditSink] | None = None,
+        *,
+        run_on: bool = True,
+    ) -> None:
+        """Run a script: open the session at the first line, feed every line, run on after.
+
+        The session opens at the first line's time, or at t_min 0 when the first line is later.
+        `lines` may be a lazy parse (`parse_script`): an error it raises stops the run there.
+
+        Args:
+            lines: the script's lines, validated.
+            opening: as for `open`.
+            open_log: as for `open`.
+            run_on: after the last line, let time run on until nothing more is due.
+        """
+        opened = False
+        for line in lines:
+            if not opened:
+                opened = True
+                self.open(self.instant(min(line.t_ms, ORIGIN_MONO_MS)), opening, open_log)
+            self.run_line(line)
+        if opened and run_on:
+            self.finish()
 
     def run_line(self, line: ScriptLine) -> None:
         """Let time pass to the line, then feed its input."""

@@ -3,7 +3,8 @@
 One JSON object per line (docs/admin/simulate.md): `t_min` and exactly one input (vitals, symptoms,
 decision, lot, pause, stop). `parse_line` checks a line's shape, its time and its vitals or
 symptom values against the policy; `override_reason` reads a decision's reason; `script_lines`
-picks the lines to parse out of a stream (skipping blanks and # comments).
+picks the lines to parse out of a stream (skipping blanks and # comments); `parse_script` reads a
+whole script, one validated line at a time.
 """
 
 from __future__ import annotations
@@ -143,3 +144,23 @@ def script_lines(stream: TextIO) -> Iterator[tuple[int, str]]:
         stripped = text.strip()
         if stripped and not stripped.startswith("#"):
             yield number, stripped
+
+
+def parse_script(stream: TextIO, policy: Policy) -> Iterator[ScriptLine]:
+    """Every line of a script, validated as it is read (for `Runner.run`).
+
+    Args:
+        stream: the script (JSON lines; blank lines and # comments are skipped).
+        policy: the reaction policy the vitals and symptoms are checked against.
+
+    Yields:
+        Each line, once it is valid, so the lines before a bad one can run first.
+
+    Raises:
+        ScriptError: at the first bad line, naming the line and the field.
+    """
+    last_ms: int | None = None
+    for number, text in script_lines(stream):
+        line = parse_line(number, text, policy, last_ms)
+        last_ms = line.t_ms
+        yield line

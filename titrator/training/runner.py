@@ -25,10 +25,8 @@ from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_HOUR, Instant
 from titrator.domain.decisions import Decision, SessionState
 from titrator.domain.events import (
-    ChecklistAnswered,
     InputEvent,
     LotRecorded,
-    SessionOpened,
     Tick,
 )
 from titrator.domain.session.engine import InfusionSession
@@ -39,6 +37,7 @@ from titrator.pump.base import PumpError, PumpEvent
 from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import InfusionController, execute_command, link_input, state_input
+from titrator.shell.opening import open_session
 from titrator.training.debrief import Debrief
 from titrator.training.records import training_station_id
 from titrator.training.scenarios import TRAINING_NURSE, TrainingScenario
@@ -143,30 +142,28 @@ class HeadlessRun:
         setup = self.training.setup(self.library, TODAY, site)
         plan = self.training.plan(self.library, TODAY, site)
         session_id = f"training-{self.training.id}-{self.trainee.name}"
+        clock = ReadingClock(lambda: self.now)
         writer = AuditWriter.create(
             session_id,
             station_id=self.station_id,
             nurse_id=TRAINING_NURSE,
             data_dir=self.data_dir,
-            clock=ReadingClock(lambda: self.now),
+            clock=clock,
             sync_each_record=self.sync_each_record,
         )
         self.session = InfusionSession(plan, self.policy.policy, session_id)
         self.controller = InfusionController(self.session, writer)
-        library_sha = self.library.sha256.get(plan.request.product_id, "")
-        self._feed(
-            SessionOpened(
-                at=self.now,
-                session_id=session_id,
-                plan=plan,
-                policy=self.policy.policy,
-                policy_sha256=self.policy.sha256,
-                library_sha256=library_sha,
-                setup=setup,
-            )
+        controller = self.controller
+        open_session(
+            controller,
+            self._feed,
+            clock,
+            policy_sha256=self.policy.sha256,
+            library_sha256=self.library.sha256.get(plan.request.product_id, ""),
+            setup=setup,
+            checklist=all_confirmed(),
+            attach=lambda at: self.session_training.attach(controller, at),
         )
-        self.session_training.attach(self.controller, self.now)
-        self._feed(ChecklistAnswered(at=self.now, answers=all_confirmed()))
         self._feed(LotRecorded(at=self.now, lot=setup.lot))
         end_ms = ORIGIN_MS + LIMIT_MS
         while True:

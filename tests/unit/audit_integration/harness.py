@@ -1,4 +1,4 @@
-"""A headless session with a real audit log: the simulate runner, controller and writer."""
+"""A headless session with a real audit log: the headless runner, controller and writer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from titrator.audit import AuditWriter, FileOps
-from titrator.cli.simulate import ORIGIN_MONO_MS, Runner, build_parser, build_session
+from titrator.cli.simulate import build_parser, build_session
 from titrator.cli.simulate import run_script as run_lines
-from titrator.domain.clock import Instant
-from titrator.shell.clocks import ReadingClock
+from titrator.domain.clock import Clock, Instant
 from titrator.shell.controller import InfusionController
+from titrator.shell.headless import Runner
+from titrator.shell.script import ORIGIN_MONO_MS
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SCRIPTS = DATA / "simulate"
@@ -44,7 +45,7 @@ class LoggedRun:
         self.session, policy_sha, library_sha = build_session(args)
         self.shas = (policy_sha, library_sha)
         self.controller = InfusionController(self.session, None)
-        self.runner = runner_cls(self.controller, START, auto_accept, io.StringIO())
+        self.runner = runner_cls(self.controller, START, auto_accept)
         self.data_dir = data_dir
         self.session_id = session_id
         self.ops = ops
@@ -56,18 +57,18 @@ class LoggedRun:
             if line.strip() and not line.startswith("#")
         ]
 
-    def _open(self) -> None:
+    def _open(self, clock: Clock) -> AuditWriter:
         self.writer = AuditWriter.create(
             self.session_id,
             station_id=STATION,
             nurse_id=NURSE,
             data_dir=self.data_dir,
-            clock=ReadingClock(self.runner.current),
+            clock=clock,
             min_free_bytes=0,
             sync_each_record=self.sync,
             ops=self.ops,
         )
-        self.controller.audit = self.writer
+        return self.writer
 
     def run(self, lines: int | None = None, *, run_on: bool = True) -> int:
         """Run the first `lines` script lines (all by default)."""

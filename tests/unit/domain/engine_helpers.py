@@ -8,7 +8,7 @@ from decimal import Decimal
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import Decision
-from titrator.domain.events import PumpOutcome
+from titrator.domain.perfect_pump import PerfectPump
 from titrator.domain.plan_model import CapKind, Plan, PlanRequest, PlanStep, RateCap
 from titrator.domain.policy import Policy
 from titrator.domain.session.engine import InfusionSession
@@ -86,27 +86,25 @@ def make_plan(
 
 
 class Driver:
-    """Drives a session through the simple paths, confirming every pump command at once."""
+    """Drives the engine itself (no shell, no audit log) through the simple paths.
+
+    The test says when each input happens; the perfect pump answers every command of the
+    decision at once. The shell's `titrator.shell.headless.Runner` is the driver one level up
+    (controller, audit log, simulated time); the domain tests do not import the shell.
+    """
 
     def __init__(self, plan: Plan | None = None, policy: Policy | None = None) -> None:
         self.session = InfusionSession(plan or make_plan(), policy or POLICY, "test-session")
+        self.pump = PerfectPump()
         self.log: list[Decision] = []
 
     def feed(self, decision: Decision, confirm: bool = True) -> Decision:
+        """Log `decision` and, with `confirm`, feed the pump's reply to each of its commands."""
         self.log.append(decision)
         if confirm:
             for command in decision.commands:
-                rate = command.rate_ml_per_h
-                self.log.append(
-                    self.session.handle(
-                        PumpOutcome(
-                            at=decision.events[0].at,
-                            command_id=command.command_id,
-                            outcome="confirmed",
-                            reported_rate_ml_per_h=rate,
-                        )
-                    )
-                )
+                reply = self.pump.reply(command, decision.events[0].at)
+                self.log.append(self.session.handle(reply))
         return decision
 
     def to_baseline(self, t: float = -20) -> Decision:

@@ -30,6 +30,7 @@ from titrator.domain.events import (
     StopRequested,
     VitalsAccepted,
 )
+from titrator.domain.perfect_pump import PerfectPump
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
 from titrator.domain.replay import replay
@@ -111,18 +112,8 @@ class SessionMachine(RuleBasedStateMachine):
         issued = [e.command for e in self.log if isinstance(e, PumpCommandIssued)]
         outcomes = {e.command_id for e in self.log if isinstance(e, PumpOutcome)}
         if issued and issued[-1].command_id not in outcomes:
-            command = issued[-1]
-            if command.kind is PumpCommandKind.READ_STATUS:
-                status = PumpStatusRead(at=self.now, running=self.rate > 0, rate_ml_per_h=self.rate)
-                self.apply(self.session.handle(status))
-            else:
-                outcome = PumpOutcome(
-                    at=self.now,
-                    command_id=command.command_id,
-                    outcome="confirmed",
-                    reported_rate_ml_per_h=command.rate_ml_per_h,
-                )
-                self.apply(self.session.handle(outcome))
+            pump = PerfectPump(self.rate)  # running at the rate the engine last set
+            self.apply(self.session.handle(pump.reply(issued[-1], self.now)))
 
     @rule()
     def follow_the_protocol(self) -> None:

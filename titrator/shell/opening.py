@@ -1,0 +1,65 @@
+"""Opening a session: the one sequence the app, training and the headless runner all follow.
+
+`session_opened` records the plan, the policy, the SHA-256 of the policy and product files, and
+the setup (who gives what to whom); then whatever must follow it at once is attached (training
+marks, wire records that arrived before the log existed); then the pre-infusion checklist is
+recorded. Each caller feeds the inputs its own way (the app queues pump commands for its worker,
+the headless runner prints and plays a perfect pump), so `feed` is theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from titrator.domain.checklist import ItemAnswer
+from titrator.domain.clock import Clock, Instant
+from titrator.domain.decisions import SessionState
+from titrator.domain.events import ChecklistAnswered, InputEvent, SessionOpened
+from titrator.domain.setup import InfusionSetup
+from titrator.shell.controller import InfusionController
+
+
+def open_session(
+    controller: InfusionController,
+    feed: Callable[[InputEvent], object],
+    clock: Clock,
+    *,
+    policy_sha256: str = "",
+    library_sha256: str = "",
+    setup: InfusionSetup | None = None,
+    checklist: tuple[ItemAnswer, ...] | None = None,
+    attach: Callable[[Instant], None] | None = None,
+) -> Instant:
+    """Open `controller`'s session: `session_opened`, then `attach`, then `checklist_answered`.
+
+    Args:
+        controller: the new session's controller (its audit log already open, or none).
+        feed: how the caller feeds one input (engine, audit, then its pump and display).
+        clock: read once for `session_opened` and once more for the checklist.
+        policy_sha256: the reaction policy file's SHA-256.
+        library_sha256: the product file's SHA-256.
+        setup: the validated setup (nurse, patient identifiers, lot, history), if any.
+        checklist: the pre-infusion checklist as answered; None leaves it to be asked.
+        attach: called with the opening instant right after `session_opened` is recorded.
+
+    Returns:
+        The instant the session was opened.
+    """
+    session = controller.session
+    at = clock.now()
+    feed(
+        SessionOpened(
+            at=at,
+            session_id=session.session_id,
+            plan=session.plan,
+            policy=session.policy,
+            policy_sha256=policy_sha256,
+            library_sha256=library_sha256,
+            setup=setup,
+        )
+    )
+    if attach is not None:
+        attach(at)
+    if checklist is not None and session.state is SessionState.PRE_CHECKS:
+        feed(ChecklistAnswered(at=clock.now(), answers=checklist))
+    return at
