@@ -32,7 +32,8 @@ from titrator.domain.units import InputError, parse_plain_decimal
 from titrator.files.library import LibraryFileError, load_library
 from titrator.files.policy import PolicyFileError, load_policy
 from titrator.shell.controller import AuditSink, InfusionController
-from titrator.shell.headless import TAIL_LIMIT_MS, Opening, Runner
+from titrator.shell.headless import TAIL_LIMIT_MS, Runner
+from titrator.shell.opening import Opening
 from titrator.shell.script import (
     INPUT_KEYS,
     ORIGIN_MONO_MS,

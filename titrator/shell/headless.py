@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TextIO
 
@@ -38,11 +37,10 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.perfect_pump import PerfectPump
-from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import plain
 from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import AuditSink, InfusionController
-from titrator.shell.opening import open_session
+from titrator.shell.opening import Opening, open_session
 from titrator.shell.script import ORIGIN_MONO_MS, ScriptLine, override_reason
 
 TAIL_LIMIT_MS = 48 * 60 * MS_PER_MIN
@@ -58,22 +56,6 @@ def _json(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_json(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class Opening:
-    """What `session_opened` records besides the plan and the policy.
-
-    Attributes:
-        policy_sha256: the reaction policy file's SHA-256.
-        library_sha256: the product file's SHA-256.
-        setup: the validated setup (nurse, patient identifiers, lot, history); None for a run
-            without a setup form (`titrator simulate`).
-    """
-
-    policy_sha256: str = ""
-    library_sha256: str = ""
-    setup: InfusionSetup | None = None
 
 
 class Runner:
@@ -199,7 +181,7 @@ class Runner:
     def open(
         self,
         at: Instant,
-        opening: Opening = Opening(),
+        opening: Opening | None = None,
         open_log: Callable[[Clock], AuditSink] | None = None,
     ) -> None:
         """Open the session at `at` and record the pre-infusion checks as done.
@@ -218,16 +200,14 @@ class Runner:
             self.controller,
             lambda event: self.feed(event, triggers[event.kind]),
             ReadingClock(lambda: at),
-            policy_sha256=opening.policy_sha256,
-            library_sha256=opening.library_sha256,
-            setup=opening.setup,
+            opening or Opening(),
             checklist=all_confirmed(),
         )
 
     def run(
         self,
         lines: Iterable[ScriptLine],
-        opening: Opening = Opening(),
+        opening: Opening | None = None,
         open_log: Callable[[Clock], AuditSink] | None = None,
         *,
         run_on: bool = True,

@@ -10,6 +10,7 @@ the headless runner prints and plays a perfect pump), so `feed` is theirs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Clock, Instant
@@ -19,14 +20,28 @@ from titrator.domain.setup import InfusionSetup
 from titrator.shell.controller import InfusionController
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What `session_opened` records besides the plan and the policy.
+
+    Attributes:
+        policy_sha256: the reaction policy file's SHA-256.
+        library_sha256: the product file's SHA-256.
+        setup: the validated setup (nurse, patient identifiers, lot, history); None for a run
+            without a setup form (`titrator simulate`).
+    """
+
+    policy_sha256: str = ""
+    library_sha256: str = ""
+    setup: InfusionSetup | None = None
+
+
 def open_session(
     controller: InfusionController,
     feed: Callable[[InputEvent], object],
     clock: Clock,
+    opening: Opening,
     *,
-    policy_sha256: str = "",
-    library_sha256: str = "",
-    setup: InfusionSetup | None = None,
     checklist: tuple[ItemAnswer, ...] | None = None,
     attach: Callable[[Instant], None] | None = None,
 ) -> Instant:
@@ -36,9 +51,7 @@ def open_session(
         controller: the new session's controller (its audit log already open, or none).
         feed: how the caller feeds one input (engine, audit, then its pump and display).
         clock: read once for `session_opened` and once more for the checklist.
-        policy_sha256: the reaction policy file's SHA-256.
-        library_sha256: the product file's SHA-256.
-        setup: the validated setup (nurse, patient identifiers, lot, history), if any.
+        opening: what `session_opened` records besides the plan and the policy.
         checklist: the pre-infusion checklist as answered; None leaves it to be asked.
         attach: called with the opening instant right after `session_opened` is recorded.
 
@@ -53,9 +66,9 @@ def open_session(
             session_id=session.session_id,
             plan=session.plan,
             policy=session.policy,
-            policy_sha256=policy_sha256,
-            library_sha256=library_sha256,
-            setup=setup,
+            policy_sha256=opening.policy_sha256,
+            library_sha256=opening.library_sha256,
+            setup=opening.setup,
         )
     )
     if attach is not None:

@@ -37,7 +37,7 @@ from titrator.pump.base import PumpError, PumpEvent
 from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import InfusionController, execute_command, link_input, state_input
-from titrator.shell.opening import open_session
+from titrator.shell.opening import Opening, open_session
 from titrator.training.debrief import Debrief
 from titrator.training.records import training_station_id
 from titrator.training.scenarios import TRAINING_NURSE, TrainingScenario
@@ -158,9 +158,11 @@ class HeadlessRun:
             controller,
             self._feed,
             clock,
-            policy_sha256=self.policy.sha256,
-            library_sha256=self.library.sha256.get(plan.request.product_id, ""),
-            setup=setup,
+            Opening(
+                policy_sha256=self.policy.sha256,
+                library_sha256=self.library.sha256.get(plan.request.product_id, ""),
+                setup=setup,
+            ),
             checklist=all_confirmed(),
             attach=lambda at: self.session_training.attach(controller, at),
         )

@@ -30,7 +30,7 @@ from titrator.domain.setup import InfusionSetup
 from titrator.pump.base import EventKind, WireRecord
 from titrator.pump.manual import ManualPump
 from titrator.shell.controller import Applied, InfusionController, wire_record
-from titrator.shell.opening import open_session
+from titrator.shell.opening import Opening, open_session
 from titrator.shell.resume import resume_session
 from titrator.tui.dialogs.quit import QuitModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
@@ -220,9 +220,11 @@ class TitratorApp(App[int]):
             controller,
             self.feed,
             self.services.clock,
-            policy_sha256=self.services.policy_sha256,
-            library_sha256=self.services.library.sha256.get(self.plan.product_id, ""),
-            setup=self.setup,
+            Opening(
+                policy_sha256=self.services.policy_sha256,
+                library_sha256=self.services.library.sha256.get(self.plan.product_id, ""),
+                setup=self.setup,
+            ),
             checklist=self.checklist,
             attach=attach,
         )

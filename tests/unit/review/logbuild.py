@@ -32,7 +32,8 @@ from titrator.domain.setup import InfusionSetup
 from titrator.files.library import Library, load_library
 from titrator.files.policy import load_policy
 from titrator.shell.controller import InfusionController
-from titrator.shell.headless import Opening, Runner
+from titrator.shell.headless import Runner
+from titrator.shell.opening import Opening
 from titrator.shell.script import ORIGIN_MONO_MS, ScriptLine, parse_script
 
 REVIEW_SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "review"
