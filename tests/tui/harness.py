@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, SelectionList, Static
 
-from tests.tui.conftest import NORMAL_VITALS, Built
+from tests.support.app import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
 from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
 from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState

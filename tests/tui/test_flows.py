@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from textual.widgets import Digits
 
-from tests.tui.conftest import FEVER_VITALS, AppFactory, Built
+from tests.support.app import FEVER_VITALS, AppFactory, Built
 from tests.tui.harness import (
     accept,
     advance,

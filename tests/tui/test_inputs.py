@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.tui.conftest import NORMAL_VITALS, AppFactory, KeyClock
+from tests.support.app import NORMAL_VITALS, AppFactory, KeyClock
 from tests.tui.harness import (
     Notices,
     accept,

@@ -22,15 +22,14 @@ from textual.widgets import Digits
 from simulator import Fault, ModelConfig, Simulator
 from simulator.clock import ManualClock as SimClock
 from simulator.faults import FaultKind
-from tests.tui.conftest import (
+from tests.support.app import (
     SESSION_ID,
     TODAY,
     AppFactory,
     Built,
     KeyClock,
-    library,
-    policy,
 )
+from tests.support.clinical import library, policy
 from tests.tui.harness import (
     Notices,
     decision,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.tui.conftest import AppFactory
+from tests.support.app import AppFactory
 from tests.tui.harness import (
     accept,
     advance,

@@ -20,7 +20,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import SelectionList, Static
 
-from tests.tui.conftest import FEVER_VITALS, NORMAL_VITALS, PumpKind, build_app
+from tests.support.app import FEVER_VITALS, NORMAL_VITALS, PumpKind, build_app
 from tests.tui.harness import (
     advance_clock,
     decision,

@@ -9,7 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import SelectionList
 
-from tests.tui.conftest import AppFactory
+from tests.support.app import AppFactory
 from tests.tui.harness import (
     on_screen,
     open_session,

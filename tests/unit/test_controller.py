@@ -4,7 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tests.unit.domain.engine_helpers import NORMAL, POLICY, at, make_plan
+from tests.support.clinical import NORMAL, POLICY
+from tests.support.plans import at, make_plan
 from titrator.audit.errors import AuditWriteError
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.decisions import Choice, PumpCommand, PumpCommandKind, SessionState

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import ROOT
 from titrator.domain.library import Provenance
 from titrator.domain.units import Concentration, RateUnit
 from titrator.files.library import (
@@ -16,7 +17,6 @@ from titrator.files.library import (
     protocols_dir,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "products" / "bad"
 GOOD = ROOT / "tests" / "data" / "products" / "good"
 

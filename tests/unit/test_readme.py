@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import ROOT
 from titrator.domain.events import AUDIT_KINDS
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 ARCHITECTURE = DOCS / "developer" / "architecture.md"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.helpers import write_log
+from tests.support.audit import write_log
 from titrator.cli.audit import audit_main
 
 

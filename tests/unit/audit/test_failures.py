@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.helpers import StepClock, make_key
+from tests.support.audit import StepClock, make_key
 from titrator.audit import (
     AuditWriteError,
     AuditWriter,

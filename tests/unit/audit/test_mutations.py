@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.helpers import RecordedLog, edit_payload, make_key, rechain, write_log
+from tests.support.audit import RecordedLog, edit_payload, make_key, rechain, write_log
 from titrator.audit import Outcome, VerifyResult, key_id, verify_log
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.unit.audit.helpers import StepClock, make_key
+from tests.support.audit import StepClock, make_key
 from titrator.audit import AuditWriter, read_records, verify_log
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from tests.unit.audit.helpers import StepClock, write_log
+from tests.support.audit import StepClock, write_log
 from titrator.audit import (
     AuditReadError,
     AuditWriter,

@@ -15,7 +15,7 @@ import pytest
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from tests.unit.audit.helpers import StepClock, file_mode, make_key, write_log
+from tests.support.audit import StepClock, file_mode, make_key, write_log
 from titrator.audit import (
     GENESIS,
     AuditFormatError,

@@ -7,6 +7,7 @@ import typing
 import pytest
 from pydantic import ValidationError
 
+from tests.support.plans import at
 from titrator.domain.decisions import OverrideReason
 from titrator.domain.events import (
     INPUT_KINDS,
@@ -17,7 +18,7 @@ from titrator.domain.events import (
 )
 from titrator.domain.replay import replay
 
-from .engine_helpers import Driver, at
+from .engine_helpers import Driver
 
 
 def scripted_session() -> list[AuditEvent]:

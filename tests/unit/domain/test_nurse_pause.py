@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.support.plans import at
 from titrator.domain.decisions import PromptKind, PumpCommandKind
 from titrator.domain.decisions import SessionState as S
 from titrator.domain.events import AuditEvent
 from titrator.domain.replay import replay
 
-from .engine_helpers import Driver, at
+from .engine_helpers import Driver
 
 
 def events_of(driver: Driver) -> list[AuditEvent]:

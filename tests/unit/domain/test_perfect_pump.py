@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.support.plans import at
 from titrator.domain.decisions import PumpCommand, PumpCommandKind
 from titrator.domain.events import PumpOutcome, PumpStatusRead
 from titrator.domain.perfect_pump import PerfectPump
-
-from .engine_helpers import at
 
 
 def test_a_rate_command_is_confirmed_with_the_commanded_rate() -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import ROOT
 from titrator.domain.policy import Action, Policy
 from titrator.files.policy import PolicyFileError, load_policy, policy_dir_files
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("path", policy_dir_files(), ids=lambda p: p.name)

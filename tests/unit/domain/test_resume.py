@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from tests.support.clinical import NORMAL
+from tests.support.plans import at
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import AlarmCode, LinkState, PromptKind, PumpCommandKind
 from titrator.domain.events import (
@@ -19,7 +21,7 @@ from titrator.domain.replay import replay
 from titrator.domain.session.resume import MONOTONIC_FIELDS
 from titrator.domain.session.state import SessionData
 
-from .engine_helpers import NORMAL, Driver, at
+from .engine_helpers import Driver
 
 NEW_BASE_MS = 2_000
 

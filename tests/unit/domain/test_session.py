@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.clinical import NORMAL, POLICY
+from tests.support.plans import at, make_plan
 from titrator.domain.checklist import ItemAnswer, ItemStatus, all_confirmed
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import (
@@ -32,7 +34,7 @@ from titrator.domain.events import (
 from titrator.domain.policy import Action
 from titrator.domain.session.engine import InfusionSession
 
-from .engine_helpers import NORMAL, POLICY, Driver, at, make_plan
+from .engine_helpers import Driver
 
 S = SessionState
 

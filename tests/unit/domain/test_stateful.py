@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.support.clinical import NORMAL, POLICY
+from tests.support.plans import T0, make_plan
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import Instant, minutes_to_ms
 from titrator.domain.decisions import Decision, LinkState, OverrideReason, PumpCommandKind
@@ -35,8 +37,6 @@ from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
 from titrator.domain.replay import replay
 from titrator.domain.session.engine import InfusionSession
-
-from .engine_helpers import NORMAL, POLICY, T0, make_plan
 
 REESCALATE: Policy = POLICY.model_copy(
     update={

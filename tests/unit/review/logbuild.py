@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.support import clinical
+from tests.support import paths as support_paths
 from titrator.audit.writer import AuditWriter
 from titrator.domain.clock import MS_PER_MIN, Clock, Instant
 from titrator.domain.plan import build_plan
@@ -29,14 +30,13 @@ from titrator.domain.plan_model import Plan, PlanRequest
 from titrator.domain.policy import Policy
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
-from titrator.files.library import Library, load_library
-from titrator.files.policy import load_policy
+from titrator.files.library import Library
 from titrator.shell.controller import InfusionController
 from titrator.shell.headless import Runner
 from titrator.shell.opening import Opening
 from titrator.shell.script import ORIGIN_MONO_MS, ScriptLine, parse_script
 
-REVIEW_SCRIPTS = Path(__file__).resolve().parents[2] / "data" / "review"
+REVIEW_SCRIPTS = support_paths.DATA / "review"
 """Scripts made for the review tests: completed, fever, anaphylaxis, override, stopped."""
 ORIGIN_MS = ORIGIN_MONO_MS
 """Monotonic reading at t_min = 0."""
@@ -44,16 +44,14 @@ SCRIPT_AUTO_ACCEPT = {"completed": True, "fever": True}
 """Scripts written for auto-accept (the others accept explicitly)."""
 
 
-@cache
 def policy() -> Policy:
     """The shipped reaction policy (loaded once per process)."""
-    return load_policy().policy
+    return clinical.POLICY
 
 
-@cache
 def library() -> Library:
     """The shipped product library (loaded once per process)."""
-    return load_library([])
+    return clinical.library()
 
 
 @dataclass

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.support import paths as support_paths
+
 SCENARIOS = ("completed", "fever", "anaphylaxis", "override", "stopped")
 """The scripts in tests/data/review (each closes its session)."""
 
-FIXTURE_LOG = Path(__file__).resolve().parents[2] / "data" / "review" / "logs" / "fever.jsonl"
+FIXTURE_LOG = support_paths.DATA / "review" / "logs" / "fever.jsonl"
 """A committed log (fever scenario), for snapshots that show the head hash."""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from tests.support import paths as support_paths
 from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import SCENARIOS
 from titrator.review.export_csv import COLUMNS, to_csv
@@ -198,9 +199,7 @@ def test_html_report_is_self_contained(logs: dict[str, Path], name: str) -> None
 
 
 def test_html_escapes_what_the_nurse_typed(tmp_path: Path) -> None:
-    script = (
-        Path(__file__).resolve().parents[2] / "data" / "review" / "override.jsonl"
-    ).read_text()
+    script = (support_paths.DATA / "review" / "override.jsonl").read_text()
     script = script.replace("anxious; stay at this rate for now", "<script>alert(1)</script>")
     log = build_log(tmp_path, LogSpec(session_id="s-x", script=script, auto_accept=False))
     html = to_html(load_review(log))

@@ -1,18 +1,19 @@
-"""Shared fixtures: the shipped library and policy, loaded once."""
+"""Shared fixtures: the shipped library and policy, loaded once (from `tests.support.clinical`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from titrator.files.library import Library, load_library
-from titrator.files.policy import LoadedPolicy, load_policy
+from tests.support import clinical
+from titrator.files.library import Library
+from titrator.files.policy import LoadedPolicy
 
 
 @pytest.fixture(scope="session")
 def library() -> Library:
-    return load_library([])
+    return clinical.library()
 
 
 @pytest.fixture(scope="session")
 def policy() -> LoadedPolicy:
-    return load_policy(None)
+    return clinical.loaded_policy()

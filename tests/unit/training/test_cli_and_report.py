@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import paths as support_paths
 from titrator.cli.train import train_main
 
 
@@ -44,7 +45,7 @@ def test_an_unknown_scenario_is_refused(capsys: pytest.CaptureFixture[str]) -> N
 def test_a_bad_scenario_file_is_refused_with_its_field(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bad = Path(__file__).resolve().parents[2] / "data" / "training" / "bad" / "bad-rule-id.toml"
+    bad = support_paths.DATA / "training" / "bad" / "bad-rule-id.toml"
     assert train_main([str(bad), "--headless", "perfect"]) == 2
     assert "expect[0].rule_ids" in capsys.readouterr().err
 

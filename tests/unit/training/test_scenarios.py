@@ -13,6 +13,7 @@ from simulator.scenario import (
     load_scenario,
     scenario_paths,
 )
+from tests.support import paths as support_paths
 from titrator.domain.setup import RiskFactor
 from titrator.domain.site import SiteLimits
 from titrator.domain.vitals import Symptom
@@ -21,7 +22,7 @@ from titrator.files.policy import LoadedPolicy
 from titrator.training.runner import TODAY
 from titrator.training.scenarios import load_training_scenario
 
-BAD = Path(__file__).resolve().parents[2] / "data" / "training" / "bad"
+BAD = support_paths.DATA / "training" / "bad"
 SHIPPED = scenario_paths()
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.helpers import rechain
-from tests.unit.audit_integration.harness import CORPUS, LoggedRun
+from tests.integration.audit.harness import CORPUS, LoggedRun
+from tests.support.audit import rechain
 from titrator.audit import verify_log
 from titrator.audit.log_replay import replay_log
 from titrator.cli.audit import audit_main

@@ -1,4 +1,4 @@
-"""Crash-harness driver, run as `python -m tests.unit.audit.crash_child OUT_DIR SEED RUNS [KEY]`.
+"""Crash-harness driver: `python -m tests.integration.audit.crash_child OUT_DIR SEED RUNS [KEY]`.
 
 It imports the writer once, then for each run forks a child that creates a session log and
 appends records in a loop, writing one byte to a pipe after every `append` that returned. The
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.forkkill import fork_and_kill
+from tests.support.forkkill import fork_and_kill
 from titrator.audit import AuditWriter
 from titrator.shell.clocks import SystemClock
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit_integration.harness import NURSE, STATION, LoggedRun
+from tests.integration.audit.harness import NURSE, STATION, LoggedRun
 from titrator.audit import AuditStateError, AuditWriter, Outcome, read_records, verify_log
 from titrator.cli import resume as resume_cli
 from titrator.cli.resume import resume_main

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.helpers import make_key
-from tests.unit.audit_integration.harness import SCRIPTS, SIM_ARGS
+from tests.integration.audit.harness import SCRIPTS, SIM_ARGS
+from tests.support.audit import make_key
 from titrator.audit import Outcome, read_audit, verify_log
 from titrator.audit.log_replay import replay_log
 from titrator.cli.audit import audit_main

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import paths as support_paths
 from titrator.cli.simulate import override_reason, simulate_main
 from titrator.domain.decisions import OverrideReason
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "simulate"
+DATA = support_paths.DATA / "simulate"
 FAHRENHEIT = json.dumps(
     {"t_min": 1, "vitals": {"temp_c": "98.6", "hr_bpm": 70, "sbp_mmhg": 120, "dbp_mmhg": 80}}
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit_integration.harness import LoggedRun
+from tests.integration.audit.harness import LoggedRun
 from titrator.audit import AuditWriteError, FileOps, Outcome, verify_log
 from titrator.audit.log_replay import replay_log
 from titrator.cli.simulate import Runner

@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.support import paths as support_paths
 from titrator.audit import AuditWriter, FileOps
 from titrator.cli.simulate import build_parser, build_session
 from titrator.cli.simulate import run_script as run_lines
@@ -14,7 +15,7 @@ from titrator.shell.controller import InfusionController
 from titrator.shell.headless import Runner
 from titrator.shell.script import ORIGIN_MONO_MS
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = support_paths.DATA
 SCRIPTS = DATA / "simulate"
 CORPUS = DATA / "audit"
 PATIENT = ["--product", "privigen", "--indication", "pi", "--weight-kg", "70"]

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support import paths as support_paths
+
+REPO_ROOT = support_paths.ROOT
 DRIVERS = 4
 RUNS_PER_DRIVER = 26  # 104 kills in total
 SEED = 20260105
@@ -29,7 +31,7 @@ def test_killed_sessions_resume_consistently_and_never_resend_an_increase(
             [
                 sys.executable,
                 "-m",
-                "tests.unit.audit_integration.crash_session_child",
+                "tests.integration.audit.crash_session_child",
                 str(tmp_path / f"driver-{d}"),
                 str(SEED + d),
                 str(RUNS_PER_DRIVER),

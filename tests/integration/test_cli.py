@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import ROOT
 from titrator.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAN = [
     "plan",
     "--product",

@@ -15,7 +15,8 @@ import pytest
 from simulator import ModelConfig, PumpModel, Simulator
 from simulator.clock import ManualClock
 from tests.contract.harness import WHO, Harness, harness_for, wait_until
-from tests.unit.domain.engine_helpers import NORMAL, POLICY, at, make_plan
+from tests.support.clinical import NORMAL, POLICY
+from tests.support.plans import at, make_plan
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.decisions import Choice, PumpCommandKind, SessionState
 from titrator.domain.events import (

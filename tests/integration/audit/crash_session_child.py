@@ -1,4 +1,4 @@
-"""Session-level crash driver: `python -m tests.unit.audit_integration.crash_session_child
+"""Session-level crash driver: `python -m tests.integration.audit.crash_session_child
 OUT_DIR SEED RUNS`.
 
 For each run it forks a child that plays a scripted session through `InfusionController` and
@@ -26,8 +26,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from tests.forkkill import fork_and_kill
-from tests.unit.audit_integration.harness import LoggedRun
+from tests.integration.audit.harness import LoggedRun
+from tests.support.forkkill import fork_and_kill
 from titrator.audit import Outcome, verify_log
 from titrator.audit.log_replay import replay_log
 from titrator.cli.simulate import Runner

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.audit.crash_child import SESSION_ID
-from tests.unit.audit.helpers import make_key
+from tests.integration.audit.crash_child import SESSION_ID
+from tests.support import paths as support_paths
+from tests.support.audit import make_key
 from titrator.audit import AuditRecord, AuditWriter, Outcome, read_records, verify_log
 from titrator.shell.clocks import SystemClock
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = support_paths.ROOT
 DRIVERS = 4
 RUNS_PER_DRIVER = 55  # 220 kills in total
 SEED = 20250131
@@ -31,7 +32,7 @@ def test_sigkilled_writers_lose_no_acknowledged_record(tmp_path: Path) -> None:
             args.append(str(key_file))
         drivers.append(
             subprocess.Popen(
-                [sys.executable, "-m", "tests.unit.audit.crash_child", *args],
+                [sys.executable, "-m", "tests.integration.audit.crash_child", *args],
                 cwd=REPO_ROOT,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
