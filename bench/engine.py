@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
 from titrator.domain.events import AUDIT_EVENT_ADAPTER, AuditEvent, PumpOutcome
 from titrator.domain.plan import build_plan
 from titrator.domain.plan_model import PlanRequest
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.files.library import load_library
 from titrator.files.policy import load_policy

@@ -42,7 +42,7 @@ if kind == "bare":
     app = Bare()
 else:
     from pathlib import Path
-    from tests.tui.conftest import build_app
+    from tests.support.app import build_app
     app = build_app(Path(sys.argv[3])).app
 
 async def main():
@@ -79,7 +79,7 @@ async def keypress_latency(count: int) -> list[float]:
     sys.path.insert(0, str(ROOT))
     from textual.widgets import Input, Static
 
-    from tests.tui.conftest import build_app
+    from tests.support.app import build_app
     from tests.tui.harness import on_screen, open_session, wait_for
     from titrator.tui.dialogs.vitals import VitalsModal
 

@@ -21,7 +21,7 @@ from textual.widgets import Input, SelectionList, Static
 from tests.support.app import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
 from titrator.domain.checklist import ITEMS, ItemAnswer, ItemStatus
-from titrator.domain.decisions import Choice, Decision, PromptKind, SessionState
+from titrator.domain.decisions import Choice, PromptKind, SessionState
 from titrator.domain.events import (
     AUDIT_EVENT_ADAPTER,
     AUDIT_KINDS,
@@ -30,6 +30,7 @@ from titrator.domain.events import (
     SymptomsEntered,
     VitalsEntered,
 )
+from titrator.domain.session.decision import Decision
 from titrator.shell.clocks import ManualClock
 from titrator.tui.app import TitratorApp
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal

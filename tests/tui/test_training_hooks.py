@@ -18,8 +18,8 @@ from tests.tui.harness import (
     settle,
 )
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
 from titrator.domain.events import StopRequested
+from titrator.domain.session.decision import Decision
 from titrator.domain.setup import InfusionSetup, RiskFactor
 from titrator.shell.controller import InfusionController
 from titrator.tui.dialogs.vitals import VitalsModal

@@ -18,14 +18,7 @@ from titrator.audit.log_replay import LogReplay, replay_log
 from titrator.audit.unfinished import RESUMABLE
 from titrator.audit.verify import Outcome, VerifyResult
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import (
-    AlarmCode,
-    Decision,
-    DueTimes,
-    Prompt,
-    PumpCommand,
-    PumpCommandKind,
-)
+from titrator.domain.decisions import AlarmCode, Prompt, PumpCommand, PumpCommandKind
 from titrator.domain.events import (
     AuditEvent,
     PumpLinkChanged,
@@ -34,6 +27,7 @@ from titrator.domain.events import (
     SessionOpened,
     SessionResumed,
 )
+from titrator.domain.session.decision import Decision, DueTimes
 from titrator.domain.session.engine import InfusionSession
 
 PathArg = str | os.PathLike[str]

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from titrator.domain.decisions import Decision
 from titrator.domain.events import INPUT_KINDS, AuditEvent, SessionOpened, event_json
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 
 

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal, Protocol
 
 from titrator.audit.errors import AuditWriteError
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision, PumpCommand, PumpCommandKind
+from titrator.domain.decisions import PumpCommand, PumpCommandKind
 from titrator.domain.events import (
     AuditHealthChanged,
     InputEvent,
@@ -30,6 +30,7 @@ from titrator.domain.events import (
     PumpOutcome,
     PumpStatusRead,
 )
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.pump.base import (
     EventKind,

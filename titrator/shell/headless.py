@@ -19,13 +19,7 @@ from typing import TextIO
 
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_MIN, Clock, Instant
-from titrator.domain.decisions import (
-    Choice,
-    Decision,
-    PromptKind,
-    PumpCommand,
-    SessionState,
-)
+from titrator.domain.decisions import Choice, PromptKind, PumpCommand, SessionState
 from titrator.domain.events import (
     InputEvent,
     LotRecorded,
@@ -37,6 +31,7 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.perfect_pump import PerfectPump
+from titrator.domain.session.decision import Decision
 from titrator.domain.units import plain
 from titrator.shell.clocks import ReadingClock
 from titrator.shell.controller import AuditSink, InfusionController

@@ -23,12 +23,13 @@ from simulator.clock import ManualClock
 from titrator.audit.writer import AuditWriter
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import MS_PER_HOUR, Instant
-from titrator.domain.decisions import Decision, SessionState
+from titrator.domain.decisions import SessionState
 from titrator.domain.events import (
     InputEvent,
     LotRecorded,
     Tick,
 )
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.files.config import AppConfig, site_limits
 from titrator.files.library import Library

@@ -19,7 +19,7 @@ from simulator.clock import ScaledClock as PhysicsScaledClock
 from simulator.control import ControlServer
 from simulator.patient import SimulatedPatient
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
+from titrator.domain.session.decision import Decision
 from titrator.domain.setup import InfusionSetup, RiskFactor
 from titrator.shell.controller import InfusionController
 from titrator.training.debrief import Debrief, debrief

@@ -14,14 +14,7 @@ from typing import Protocol
 from simulator.patient import Happening
 from simulator.scenario import LotChangeEvent, Scenario
 from titrator.domain.clock import MS_PER_MIN, Instant
-from titrator.domain.decisions import (
-    AlarmCode,
-    Choice,
-    Decision,
-    OverrideReason,
-    PromptKind,
-    SessionState,
-)
+from titrator.domain.decisions import AlarmCode, Choice, OverrideReason, PromptKind, SessionState
 from titrator.domain.events import (
     InputEvent,
     LotRecorded,
@@ -30,6 +23,7 @@ from titrator.domain.events import (
     SymptomsEntered,
     VitalsEntered,
 )
+from titrator.domain.session.decision import Decision
 
 _ACCEPT_AT_ONCE = frozenset(
     {

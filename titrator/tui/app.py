@@ -22,9 +22,10 @@ from titrator.audit.reconstruct import ResumeError
 from titrator.audit.unfinished import find_unfinished
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision, SessionState
+from titrator.domain.decisions import SessionState
 from titrator.domain.events import InputEvent, StopRequested, Tick
 from titrator.domain.plan_model import Plan
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
 from titrator.pump.base import EventKind, WireRecord

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
 from titrator.domain.events import InputEvent
+from titrator.domain.session.decision import Decision
 from titrator.shell.controller import InfusionController
 
 

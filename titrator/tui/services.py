@@ -16,8 +16,8 @@ from typing import Protocol
 
 from titrator.audit.writer import AuditWriter
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
 from titrator.domain.policy import Policy
+from titrator.domain.session.decision import Decision
 from titrator.domain.setup import InfusionSetup, RiskFactor
 from titrator.domain.site import SiteLimits
 from titrator.files.config import AppConfig, site_limits

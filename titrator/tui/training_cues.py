@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import App
 
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import Decision
+from titrator.domain.session.decision import Decision
 from titrator.tui.services import TrainingHooks
 
 

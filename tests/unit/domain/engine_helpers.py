@@ -5,10 +5,10 @@ from __future__ import annotations
 from tests.support.clinical import NORMAL, POLICY
 from tests.support.plans import at, make_plan
 from titrator.domain.checklist import all_confirmed
-from titrator.domain.decisions import Decision
 from titrator.domain.perfect_pump import PerfectPump
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 
 

@@ -17,7 +17,7 @@ from tests.support.clinical import NORMAL, POLICY
 from tests.support.plans import T0, make_plan
 from titrator.domain.checklist import all_confirmed
 from titrator.domain.clock import Instant, minutes_to_ms
-from titrator.domain.decisions import Decision, LinkState, OverrideReason, PumpCommandKind
+from titrator.domain.decisions import LinkState, OverrideReason, PumpCommandKind
 from titrator.domain.events import (
     AuditEvent,
     AuditHealthChanged,
@@ -36,6 +36,7 @@ from titrator.domain.perfect_pump import PerfectPump
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy
 from titrator.domain.replay import replay
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 
 REESCALATE: Policy = POLICY.model_copy(

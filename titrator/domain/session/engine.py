@@ -25,7 +25,6 @@ from titrator.domain.checklist import ChecklistIncomplete, ItemAnswer, validate_
 from titrator.domain.clock import JUMP_TOLERANCE_MS, Instant
 from titrator.domain.decisions import (
     Choice,
-    Decision,
     LinkState,
     OverrideReason,
     Prompt,
@@ -58,6 +57,7 @@ from titrator.domain.events import (
 )
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Action, Policy
+from titrator.domain.session.decision import Decision
 from titrator.domain.session.nurse import (
     check_pause_resolved,
     on_lot,

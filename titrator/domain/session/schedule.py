@@ -6,7 +6,8 @@ Every function reads `SessionData` and returns monotonic milliseconds; none chan
 from __future__ import annotations
 
 from titrator.domain.clock import minutes_to_ms
-from titrator.domain.decisions import DueTimes, SessionState
+from titrator.domain.decisions import SessionState
+from titrator.domain.session.decision import DueTimes
 from titrator.domain.session.state import RUNNING_MODES, SessionData
 
 

@@ -25,7 +25,8 @@ from textual.screen import Screen
 from textual.widgets import Digits, Footer, Header, RichLog, Static
 
 from titrator.domain.clock import Instant
-from titrator.domain.decisions import AlarmCode, Choice, Decision, PromptKind, SessionState
+from titrator.domain.decisions import AlarmCode, Choice, PromptKind, SessionState
+from titrator.domain.session.decision import Decision
 from titrator.domain.units import (
     ml_per_h_to_mg_per_kg_min,
     ml_per_h_to_ml_per_kg_min,

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from textual.screen import Screen
 
-from titrator.domain.decisions import Choice, Decision, OverrideReason
+from titrator.domain.decisions import Choice, OverrideReason
 from titrator.domain.events import (
     InputEvent,
     LotRecorded,
@@ -24,6 +24,7 @@ from titrator.domain.events import (
 )
 from titrator.domain.plan_model import Plan
 from titrator.domain.rate_change import describe_change
+from titrator.domain.session.decision import Decision
 from titrator.domain.units import show_ml_per_h
 from titrator.tui.dialogs.lot import LotModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from titrator.domain.decisions import Decision
 from titrator.domain.plan_model import Plan
+from titrator.domain.session.decision import Decision
 from titrator.domain.units import show_ml
 
 
