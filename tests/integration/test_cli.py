@@ -151,7 +151,7 @@ def test_bad_input_is_refused_in_one_line_naming_the_option(
 def test_a_range_refusal_is_one_plain_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(_with("--weight-kg", "700"), capsys)
     assert code == 2
-    assert err == "titrator: error: --weight-kg: must be 2 to 300 kg\n"
+    assert err == "titrator plan: error: --weight-kg: must be 2 to 300 kg (got '700')\n"
 
 
 def test_protocols_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:

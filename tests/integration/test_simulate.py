@@ -146,7 +146,7 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         )
         == 2
     )
-    assert "weight_kg" in capsys.readouterr().err
+    assert "titrator simulate: error: --weight-kg: " in capsys.readouterr().err
     args = [
         "--product",
         "nope",

@@ -1,20 +1,28 @@
 """``titrator run``, ``demo``, ``train``, ``resume SESSION``: build the app's services, start it.
 
-Kept apart from `titrator.cli.main` so that planning and validation never import the UI.
+Everything that can be checked before the nurse types a word is checked first: the site
+configuration, the product library, the reaction policy and the data directory (created if
+missing, then written, synced and locked by a probe). A problem is one line and a non-zero exit,
+never a setup that fails at its end. An unexpected error inside the app is a short notice and a
+private crash file (`titrator.files.crash`); the exit code is then `EXIT_CRASH`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from simulator import ModelConfig, Simulator
-from titrator.audit.paths import default_data_dir
-from titrator.files.config import AppConfig, load_config
+from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES, ENV_DATA_DIR, default_data_dir
+from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line
+from titrator.files.config import AppConfig, config_path, load_config
+from titrator.files.datadir import DataDirError, check_data_dir
 from titrator.files.library import Library, LibraryFileError, load_library
 from titrator.files.policy import LoadedPolicy, load_policy
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
@@ -23,6 +31,9 @@ from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import Clock, ScaledClock, SystemClock
 from titrator.training.scenarios import TrainingScenario
 from titrator.tui.services import AppServices, PumpFactory
+
+EXIT_CRASH = 70
+"""Exit code after an unexpected error (the traceback is in a private crash file)."""
 
 DEMO_PATIENT = {
     "nurse_id": "TRAINEE",
@@ -38,30 +49,136 @@ DEMO_PATIENT = {
 }
 """The demo's pre-filled patient (a treatment-naive first infusion)."""
 
+PUMP_HELP = (
+    "manual (the default: the nurse sets the pump and types what it shows), sim (the bundled "
+    "simulator), or a serial port: /dev/ttyUSB0, socket://host:port"
+)
+DATA_DIR_HELP = "where audit logs are written (default: the site config's, or TITRATOR_DATA_DIR)"
+
 
 def local_today() -> date:
     """Today's date on this workstation (the 8-week first-infusion rule counts local days)."""
     return datetime.now().astimezone().date()
 
 
-def _parser(prog: str, demo: bool) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.add_argument("--config", type=Path, help="site configuration file")
-    parser.add_argument("--library", type=Path, action="append", default=[], metavar="DIR")
-    parser.add_argument("--policy", type=Path, help="reaction policy file (site)")
-    parser.add_argument("--data-dir", type=Path, help="where audit logs are written")
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that opens the nurse's app takes."""
+    parser.add_argument("--config", type=Path, metavar="FILE", help="site configuration file")
+    add_library(parser)
+    parser.add_argument(
+        "--policy", type=Path, metavar="FILE", help="reaction policy file (default: the site's)"
+    )
+    add_data_dir(parser, DATA_DIR_HELP)
+
+
+def run_parser() -> Parser:
+    """The options of ``titrator run``."""
+    return _parser("titrator run", demo=False)
+
+
+def demo_parser() -> Parser:
+    """The options of ``titrator demo``."""
+    return _parser("titrator demo", demo=True)
+
+
+def _parser(prog: str, demo: bool) -> Parser:
     if demo:
-        parser.add_argument(
-            "--speed", type=float, default=30.0, help="time runs N times faster (default 30)"
+        description = (
+            "The nurse's app on the bundled pump simulator with a demo patient, marked TRAINING. "
+            "F2 moves on, F9 is STOP, Ctrl+Q quits."
         )
     else:
+        description = "The nurse's app at the bedside: plan, run and record one infusion."
+    parser = Parser(prog=prog, description=description)
+    add_app_options(parser)
+    if demo:
         parser.add_argument(
-            "--pump",
-            default="manual",
-            help="manual (default), sim (the bundled simulator), or a serial URL: "
-            "/dev/ttyUSB0, socket://host:port",
+            "--speed",
+            type=float,
+            default=30.0,
+            metavar="N",
+            help="time runs N times faster (default 30)",
         )
+    else:
+        parser.add_argument("--pump", default="manual", metavar="PUMP", help=PUMP_HELP)
     return parser
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What was loaded and checked before the app starts.
+
+    Attributes:
+        config: the site configuration.
+        library: the product library.
+        loaded: the reaction policy and its SHA-256.
+        data_dir: the checked directory the session's audit log goes to.
+        key_file: the site's HMAC key file, if configured.
+    """
+
+    config: AppConfig
+    library: Library
+    loaded: LoadedPolicy
+    data_dir: Path
+    key_file: Path | None
+
+
+def data_dir_source(args: argparse.Namespace, config: AppConfig) -> tuple[Path, str, str]:
+    """The data directory, where it was named (for errors) and the text as given there."""
+    if getattr(args, "data_dir", None) is not None:
+        return args.data_dir, "--data-dir", str(args.data_dir)
+    if config.data_dir is not None:
+        where = f"data_dir in {config_path(getattr(args, 'config', None))}"
+        return config.data_dir, where, str(config.data_dir)
+    if os.environ.get(ENV_DATA_DIR):
+        return default_data_dir(), ENV_DATA_DIR, os.environ[ENV_DATA_DIR]
+    path = default_data_dir()
+    return path, "data directory", str(path)
+
+
+def checked_data_dir(
+    prog: str, args: argparse.Namespace, config: AppConfig, *, training: bool
+) -> Path | None:
+    """The data directory (``training/`` below it in training), checked; None after an error.
+
+    The error is one line on standard error: the option (or config field) that named the
+    directory, why it cannot be used, and the text as given.
+    """
+    base, where, typed = data_dir_source(args, config)
+    directory = base / "training" if training else base
+    try:
+        check_data_dir(directory, DEFAULT_MIN_FREE_BYTES)
+    except DataDirError as error:
+        reason = error.reason if directory == base else f"{directory}: {error.reason}"
+        print(error_line(prog, where, reason, typed), file=sys.stderr)
+        return None
+    return directory
+
+
+def _print_file_error(prog: str, error: LibraryFileError) -> None:
+    for line in error.lines():
+        print(f"{prog}: error: {line}", file=sys.stderr)
+
+
+def prepare(prog: str, args: argparse.Namespace, *, training: bool) -> Prepared | int:
+    """Load the configuration, library and policy and check the data directory.
+
+    Returns:
+        What the app needs, or the exit code after a one-line error (1 a data file, 2 the
+        data directory).
+    """
+    try:
+        config = load_config(args.config)
+        library = load_library([*config.library_dirs, *args.library])
+        loaded = load_policy(args.policy or config.policy_file)
+    except LibraryFileError as error:
+        _print_file_error(prog, error)
+        return 1
+    data_dir = checked_data_dir(prog, args, config, training=training)
+    if data_dir is None:
+        return 2
+    key_file = getattr(args, "key_file", None) or config.key_file
+    return Prepared(config, library, loaded, data_dir, key_file)
 
 
 @contextmanager
@@ -90,55 +207,50 @@ def _serial_factory(locate: Callable[[], str]) -> PumpFactory:
 
 
 def _services(
-    args: argparse.Namespace,
+    prepared: Prepared,
     *,
     clock: Clock,
     pump_factory: PumpFactory,
     pump_kind: str,
     training: bool,
 ) -> AppServices:
-    config: AppConfig = load_config(args.config)
-    library = load_library([*config.library_dirs, *args.library])
-    loaded = load_policy(args.policy or config.policy_file)
-    data_dir = args.data_dir or config.data_dir or default_data_dir()
-    if training:
-        data_dir = data_dir / "training"
     return AppServices(
-        library=library,
-        policy=loaded.policy,
-        policy_sha256=loaded.sha256,
-        config=config,
+        library=prepared.library,
+        policy=prepared.loaded.policy,
+        policy_sha256=prepared.loaded.sha256,
+        config=prepared.config,
         clock=clock,
         pump_factory=pump_factory,
         pump_kind=pump_kind,
-        data_dir=data_dir,
-        key_file=config.key_file,
+        data_dir=prepared.data_dir,
+        key_file=prepared.key_file,
         training=training,
         today=local_today,
         setup_defaults=dict(DEMO_PATIENT) if training else {},
     )
 
 
-def _launch(build: Callable[[], AppServices]) -> int:
+def launch(services: AppServices) -> int:
+    """Run the app; its exit code, or `EXIT_CRASH` after an unexpected error (notice shown)."""
     from titrator.tui.app import TitratorApp
 
-    try:
-        services = build()
-    except LibraryFileError as error:
-        for line in error.lines():
-            print(f"titrator: {line}", file=sys.stderr)
-        return 1
-    result = TitratorApp(services).run()
+    app = TitratorApp(services)
+    result = app.run()
+    if app.crash_notice is not None:
+        return EXIT_CRASH
     return result if isinstance(result, int) else 0
 
 
 def run_main(argv: Sequence[str]) -> int:
     """``titrator run [--pump manual|sim|URL]``: the bedside app."""
     args = _parser("titrator run", demo=False).parse_args(argv)
+    prepared = prepare("titrator run", args, training=False)
+    if isinstance(prepared, int):
+        return prepared
     with _pump_source(args.pump, 1.0) as (factory, kind):
-        return _launch(
-            lambda: _services(
-                args, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
+        return launch(
+            _services(
+                prepared, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
             )
         )
 
@@ -148,29 +260,33 @@ def open_resumed(args: argparse.Namespace, session_id: str, key_file: Path | Non
 
     `args` carries the app's options (`pump`, `config`, `library`, `policy`, `data_dir`).
     """
+    prepared = prepare("titrator resume", args, training=False)
+    if isinstance(prepared, int):
+        return prepared
     with _pump_source(args.pump, 1.0) as (factory, kind):
-
-        def build() -> AppServices:
-            services = _services(
-                args, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
-            )
-            services.resume_session_id = session_id
-            services.key_file = key_file or services.key_file
-            return services
-
-        return _launch(build)
+        services = _services(
+            prepared, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
+        )
+        services.resume_session_id = session_id
+        services.key_file = key_file or services.key_file
+        return launch(services)
 
 
 def demo_main(argv: Sequence[str]) -> int:
     """``titrator demo [--speed N]``: the app on the bundled simulator, marked TRAINING."""
-    args = _parser("titrator demo", demo=True).parse_args(argv)
+    prog = "titrator demo"
+    args = _parser(prog, demo=True).parse_args(argv)
     if not args.speed > 0:
-        print("titrator demo: error: --speed: must be greater than 0", file=sys.stderr)
+        got = argv_text(argv, "--speed")
+        print(error_line(prog, "--speed", "must be greater than 0", got), file=sys.stderr)
         return 2
+    prepared = prepare(prog, args, training=True)
+    if isinstance(prepared, int):
+        return prepared
     with _pump_source("sim", args.speed) as (factory, kind):
-        return _launch(
-            lambda: _services(
-                args,
+        return launch(
+            _services(
+                prepared,
                 clock=ScaledClock(args.speed),
                 pump_factory=factory,
                 pump_kind=kind,
@@ -179,37 +295,47 @@ def demo_main(argv: Sequence[str]) -> int:
         )
 
 
+def argv_text(argv: Sequence[str], option: str) -> str | None:
+    """The text typed for `option` in `argv` (``--opt VALUE`` or ``--opt=VALUE``), if any."""
+    words = list(argv)
+    for index, word in enumerate(words):
+        if word == option and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(option + "="):
+            return word[len(option) + 1 :]
+    return None
+
+
 def train_app(
     training_scenario: TrainingScenario,
-    library: Library,
-    loaded: LoadedPolicy,
+    prepared: Prepared,
     *,
     speed: float,
-    data_dir: Path | None,
 ) -> int:
-    """``titrator train SCENARIO``: the app on the simulator with the scenario's patient."""
-    from titrator.training.session import TrainingSession
-    from titrator.tui.app import TitratorApp
+    """``titrator train SCENARIO``: the app on the simulator with the scenario's patient.
 
-    config = load_config(None)
+    `prepared` is from `prepare(..., training=True)`: its data directory is checked.
+    """
+    from titrator.training.session import TrainingSession
+
+    config = prepared.config
     config = config.model_copy(update={"station_id": TrainingSession.station_id(config.station_id)})
     with TrainingSession(training_scenario, speed=speed) as training:
         training.start_pump("pty")
         services = AppServices(
-            library=library,
-            policy=loaded.policy,
-            policy_sha256=loaded.sha256,
+            library=prepared.library,
+            policy=prepared.loaded.policy,
+            policy_sha256=prepared.loaded.sha256,
             config=config,
             clock=ScaledClock(speed),
             pump_factory=_serial_factory(lambda: training.simulator.url),
             pump_kind="simulator",
-            data_dir=(data_dir or config.data_dir or default_data_dir()) / "training",
-            key_file=config.key_file,
+            data_dir=prepared.data_dir,
+            key_file=prepared.key_file,
             training=True,
             today=local_today,
             setup_defaults=training.setup_defaults(local_today()),
             offer_resume=False,
             training_hooks=training,
         )
-        result = TitratorApp(services).run()
-    return result if isinstance(result, int) else 0
+        return launch(services)

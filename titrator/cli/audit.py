@@ -2,8 +2,8 @@
 
 Usage::
 
-    titrator audit verify PATH [PATH ...] [--key-file F] [--expect-head HASH]
-    titrator audit replay PATH [PATH ...] [--key-file F]
+    titrator audit verify PATH [PATH ...] [--key-file F] [--expect-head HASH] [--json]
+    titrator audit replay PATH [PATH ...] [--key-file F] [--json]
     titrator audit keygen KEY_FILE
 
 `verify` prints one line per log and exits with the worst outcome's code:
@@ -24,18 +24,23 @@ code  outcome     meaning
 or DIFFERS with the first differing record (line, seq, recorded and replayed JSON). Exit 0 when
 every log replays exactly, 1 when one differs or cannot be replayed (damaged), 2 when a log or
 the key file cannot be read.
+
+With `--json` both print one JSON array, one object per log, instead of the lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import generate_key_file, load_key
-from titrator.audit.log_replay import replay_log
-from titrator.audit.verify import Outcome, verify_log
+from titrator.audit.log_replay import LogReplay, replay_log
+from titrator.audit.verify import Outcome, VerifyResult, verify_log
+from titrator.cli.parsing import Parser, add_json, error_line, subcommands
 
 
 def _out(line: str) -> None:
@@ -46,35 +51,96 @@ def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    """The options of `titrator audit` and its subcommands."""
+    parser = Parser(
         prog="titrator audit", description="Check and manage tamper-evident session logs."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = subcommands(parser, "command")
     verify = commands.add_parser(
         "verify",
         help="verify session logs",
-        description="Exit codes: 0 ok, 1 damaged, 2 error, 3 unfinished, 4 torn tail "
-        "(several logs: the worst).",
+        description="Verify session logs. Exit codes: 0 ok, 1 damaged, 2 error, 3 unfinished, "
+        "4 torn tail (several logs: the worst).",
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="session log (.jsonl)")
-    verify.add_argument("--key-file", help="site HMAC key file; MACs are then required")
+    verify.add_argument(
+        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then required"
+    )
     verify.add_argument(
         "--expect-head",
         metavar="HASH",
         help="head hash recorded in the chart (64 hex digits, or a prefix of 16 or more)",
     )
+    add_json(verify, "one result per log")
     replay = commands.add_parser(
         "replay",
         help="replay session logs through the engine and compare",
-        description="Exit codes: 0 every log replays exactly, 1 one differs or is damaged, "
-        "2 a log or the key file cannot be read.",
+        description="Replay session logs through the engine and compare. Exit codes: 0 every "
+        "log replays exactly, 1 one differs or is damaged, 2 a log or the key file cannot be read.",
     )
     replay.add_argument("paths", nargs="+", metavar="PATH", help="session log (.jsonl)")
-    replay.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
-    keygen = commands.add_parser("keygen", help="create a new random key file (mode 0600)")
-    keygen.add_argument("key_file", metavar="KEY_FILE")
+    replay.add_argument(
+        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
+    )
+    add_json(replay, "one result per log")
+    keygen = commands.add_parser(
+        "keygen",
+        help="create a new random key file (mode 0600)",
+        description="Create a new random HMAC key file (mode 0600); keep it outside the log "
+        "directory.",
+    )
+    keygen.add_argument("key_file", metavar="KEY_FILE", help="the key file to create")
     return parser
+
+
+def verify_json(result: VerifyResult) -> dict[str, Any]:
+    """One verification as a JSON object."""
+    return {
+        "path": str(result.path),
+        "outcome": result.outcome.label,
+        "exit_code": result.exit_code,
+        "reason": result.reason,
+        "records": result.records,
+        "line": result.line,
+        "seq": result.seq,
+        "head": result.head.hash if result.head is not None else None,
+        "session_id": result.session_id,
+        "keyed": result.keyed,
+        "mac_checked": result.mac_checked,
+        "closed": result.closed,
+    }
+
+
+def replay_json(outcome: LogReplay) -> dict[str, Any]:
+    """One replay as a JSON object."""
+    diff = outcome.difference
+    return {
+        "path": str(outcome.path),
+        "result": "equal" if outcome.equal else "differs",
+        "exit_code": outcome.exit_code,
+        "problem": outcome.problem,
+        "verification": outcome.verification.outcome.label,
+        "inputs": len(outcome.result.decisions) if outcome.result is not None else 0,
+        "events": len(outcome.events),
+        "skipped": dict(sorted(outcome.skipped.items())),
+        "unrecorded": [event.kind for event in outcome.unrecorded],
+        "difference": None
+        if diff is None
+        else {
+            "line": diff.line,
+            "seq": diff.seq,
+            "input_line": diff.input_line,
+            "input_seq": diff.input_seq,
+            "input_kind": diff.input_kind,
+            "recorded": diff.recorded,
+            "replayed": diff.replayed,
+        },
+    }
+
+
+def _print_json(rows: list[dict[str, Any]]) -> None:
+    _out(json.dumps(rows, indent=2, ensure_ascii=False))
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
@@ -82,41 +148,57 @@ def _key(args: argparse.Namespace) -> bytes | None:
     return load_key(args.key_file) if args.key_file is not None else None
 
 
+def _key_error(command: str, exc: AuditKeyError) -> int:
+    _err(error_line(f"titrator audit {command}", "--key-file", str(exc)))
+    return Outcome.ERROR.exit_code
+
+
 def _replay(args: argparse.Namespace) -> int:
     try:
         key = _key(args)
     except AuditKeyError as exc:
-        _err(f"ERROR {exc}")
-        return Outcome.ERROR.exit_code
+        return _key_error("replay", exc)
     rank = {0: 0, 2: 1, 1: 2}  # as for verify: a difference outranks an unreadable log
     worst = 0
+    rows: list[dict[str, Any]] = []
     for path in args.paths:
         outcome = replay_log(path, key=key)
-        for line in outcome.summary():
-            _out(line)
+        if args.json:
+            rows.append(replay_json(outcome))
+        else:
+            for line in outcome.summary():
+                _out(line)
         worst = max(worst, outcome.exit_code, key=rank.__getitem__)
+    if args.json:
+        _print_json(rows)
     return worst
 
 
 def _verify(args: argparse.Namespace) -> int:
+    prog = "titrator audit verify"
     if args.expect_head is not None and len(args.paths) != 1:
-        _err("--expect-head applies to exactly one log")
+        _err(error_line(prog, "--expect-head", "applies to exactly one log"))
         return Outcome.ERROR.exit_code
     try:
         key = _key(args)
     except AuditKeyError as exc:
-        _err(f"ERROR {exc}")
-        return Outcome.ERROR.exit_code
+        return _key_error("verify", exc)
     worst = Outcome.OK
+    rows: list[dict[str, Any]] = []
     for path in args.paths:
         try:
             result = verify_log(path, key=key, expect_head=args.expect_head)
         except ValueError as exc:
-            _err(f"ERROR {exc}")
+            _err(error_line(prog, "--expect-head", str(exc), args.expect_head))
             return Outcome.ERROR.exit_code
-        _out(result.summary())
+        if args.json:
+            rows.append(verify_json(result))
+        else:
+            _out(result.summary())
         if result.outcome.rank > worst.rank:
             worst = result.outcome
+    if args.json:
+        _print_json(rows)
     return worst.exit_code
 
 
@@ -131,14 +213,14 @@ def audit_main(argv: Sequence[str] | None = None) -> int:
         The exit status (see the module docstring).
     """
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse reports usage errors and --help this way
         return exc.code if isinstance(exc.code, int) else Outcome.ERROR.exit_code
     if args.command == "keygen":
         try:
             ident = generate_key_file(args.key_file)
         except AuditKeyError as exc:
-            _err(f"ERROR {exc}")
+            _err(error_line("titrator audit keygen", "KEY_FILE", str(exc), args.key_file))
             return Outcome.ERROR.exit_code
         _out(f"created {args.key_file} (key id {ident}); keep it outside the log directory")
         return 0

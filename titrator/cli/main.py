@@ -1,7 +1,9 @@
 """The one ``titrator`` command and its subcommands; wiring happens here.
 
 Exit codes: 0 success; 1 a data file or log failed validation; 2 bad input on the command line
-(one line naming the option and the problem, never a traceback); 130 interrupted.
+(one line, ``titrator CMD: error: --option: reason (got 'text')``, never a traceback); 70 an
+unexpected error (a short message; the traceback, without local variables, in a private crash
+file); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,14 +16,23 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn
+from typing import Any
 
 from titrator import __version__
+from titrator.cli.parsing import (
+    EXIT_USAGE,
+    Parser,
+    add_json,
+    add_library,
+    subcommands,
+    usage_message,
+)
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_format import DISCLAIMER, plan_json, plan_table
 from titrator.domain.plan_model import PlanRequest, Sex, WeightBasis
 from titrator.domain.units import InputError, parse_plain_decimal
 from titrator.files.config import AppConfig, load_config
+from titrator.files.crash import crash_message, write_crash_file
 from titrator.files.library import (
     Library,
     LibraryFileError,
@@ -32,12 +43,12 @@ from titrator.files.library import (
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
+EXIT_CRASH = 70
 
 # Subcommands whose argument parsing lives in their own module: name -> "module:function".
 DELEGATED: dict[str, tuple[str, str]] = {
     "simulate": ("titrator.cli.simulate:simulate_main", "run a whole session headless from events"),
-    "audit": ("titrator.cli.audit:audit_main", "verify audit logs (titrator audit verify PATH)"),
+    "audit": ("titrator.cli.audit:audit_main", "verify or replay audit logs, make a key file"),
     "run": ("titrator.cli.app:run_main", "the bedside app (manual pump by default)"),
     "demo": ("titrator.cli.app:demo_main", "the app on the bundled simulator, marked TRAINING"),
     "resume": ("titrator.cli.resume:resume_main", "list, show or resume unfinished sessions"),
@@ -47,15 +58,34 @@ DELEGATED: dict[str, tuple[str, str]] = {
 }
 
 
+PARSERS: dict[str, str] = {
+    "titrator run": "titrator.cli.app:run_parser",
+    "titrator demo": "titrator.cli.app:demo_parser",
+    "titrator resume": "titrator.cli.resume:build_parser",
+    "titrator train": "titrator.cli.train:build_parser",
+    "titrator simulate": "titrator.cli.simulate:build_parser",
+    "titrator audit": "titrator.cli.audit:build_parser",
+    "titrator review": "titrator.cli.review:build_review_parser",
+    "titrator export": "titrator.cli.review:build_export_parser",
+}
+"""Builders of the delegated commands' parsers, by command (see `all_parsers`)."""
+
+COMMON_GLOBALS = ("--config", "--library")
+"""Options that may come before the command word (``titrator --config F run``)."""
+
+
 class UsageError(Exception):
-    """Bad input on the command line: reported in one line, exit code 2."""
+    """Bad input on the command line: reported in one line, exit code 2.
 
+    Args:
+        option: the option at fault.
+        reason: what is wrong.
+        got: the text as typed, if any.
+    """
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, without the usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+    def __init__(self, option: str, reason: str, got: str | None = None) -> None:
+        tail = f" (got {got!r})" if got is not None else ""
+        super().__init__(f"{option}: {reason}{tail}")
 
 
 def decimal_arg(option: str) -> Callable[[str], Decimal]:
@@ -95,8 +125,12 @@ def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="dose on the adjusted body weight (needs --height-cm and --sex)",
     )
-    parser.add_argument("--height-cm", type=decimal_arg("--height-cm"))
-    parser.add_argument("--sex", choices=[s.value for s in Sex])
+    parser.add_argument(
+        "--height-cm",
+        type=decimal_arg("--height-cm"),
+        help="height, cm (for --adjusted-weight)",
+    )
+    parser.add_argument("--sex", choices=[s.value for s in Sex], help="sex (for --adjusted-weight)")
     parser.add_argument(
         "--site-at-risk-cap",
         type=decimal_arg("--site-at-risk-cap"),
@@ -105,40 +139,103 @@ def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (delegated subcommands are listed but parsed by their module)."""
-    parser = _Parser(
-        prog="titrator",
-        description="Plan, run and review stepwise IVIG infusions. " + DISCLAIMER,
+def _add_site_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """``--config`` and ``--library``: before the command word or after it."""
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        metavar="FILE",
+        help="site configuration file (TOML)",
     )
-    parser.add_argument("--version", action="version", version=f"titrator {__version__}")
-    parser.add_argument("--config", type=Path, help="site configuration file (TOML)")
+    if top:
+        add_library(parser)
+        return
     parser.add_argument(
         "--library",
         type=Path,
         action="append",
-        default=[],
+        default=argparse.SUPPRESS,
         metavar="DIR",
-        help="a directory of site product files (repeatable)",
+        help="a directory of site product files, loaded with the shipped library (repeatable)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument(
+        "--library-dir",
+        dest="library",
+        type=Path,
+        action="append",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
 
-    protocols = commands.add_parser("protocols", help="the product library")
-    actions = protocols.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    listing = actions.add_parser("list", help="list products and indications")
-    listing.add_argument("--json", action="store_true")
-    show = actions.add_parser("show", help="show one product file's facts")
-    show.add_argument("product_id", metavar="ID")
-    validate = actions.add_parser("validate", help="validate product files")
-    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
-    plan = commands.add_parser("plan", help="plan a ramp for one patient")
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (delegated subcommands are listed but parsed by their module)."""
+    parser = Parser(
+        prog="titrator",
+        description="Plan, run and review stepwise IVIG infusions. " + DISCLAIMER,
+        epilog="`titrator COMMAND --help` shows the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"titrator {__version__}")
+    _add_site_options(parser, top=True)
+    commands = subcommands(parser, "command")
+
+    protocols = commands.add_parser(
+        "protocols",
+        help="the product library: list, show, validate",
+        description="The product library: the shipped product files and the site's.",
+    )
+    actions = subcommands(protocols, "action")
+    listing = actions.add_parser(
+        "list", help="list products and indications", description="List products and indications."
+    )
+    add_json(listing, "the products")
+    _add_site_options(listing, top=False)
+    show = actions.add_parser(
+        "show",
+        help="show one product file's facts",
+        description="Show one product file's facts, its file and its SHA-256.",
+    )
+    show.add_argument("product_id", metavar="ID", help="product id (see `protocols list`)")
+    add_json(show, "the file, its SHA-256 and the product as one JSON object")
+    _add_site_options(show, top=False)
+    validate = actions.add_parser(
+        "validate",
+        help="validate product files",
+        description="Validate product files (default: the shipped and the site's). Exit code "
+        "1 when one is invalid.",
+    )
+    validate.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="product files (.toml) to validate"
+    )
+    add_json(validate, "one result per file")
+    _add_site_options(validate, top=False)
+
+    plan = commands.add_parser(
+        "plan",
+        help="plan a ramp for one patient",
+        description="Plan a ramp for one patient and print it. " + DISCLAIMER,
+    )
     _add_plan_arguments(plan)
-    plan.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(plan, "the plan as one JSON object")
+    _add_site_options(plan, top=False)
 
     for name, (_, summary) in DELEGATED.items():
         commands.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def all_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser, by its program name (for checks that walk them all)."""
+    parsers: dict[str, argparse.ArgumentParser] = {"titrator": build_parser()}
+    for prog, target in PARSERS.items():
+        module_name, function = target.split(":")
+        build: Callable[[], argparse.ArgumentParser] = getattr(
+            importlib.import_module(module_name), function
+        )
+        parsers[prog] = build()
+    return parsers
 
 
 def _library(config: AppConfig, extra: Sequence[Path]) -> Library:
@@ -181,12 +278,12 @@ def cmd_plan(args: argparse.Namespace, config: AppConfig, library: Library) -> i
     try:
         product = library.product(args.product)
     except KeyError as error:
-        raise UsageError(f"--product: {error.args[0]}") from None
+        raise UsageError("--product", error.args[0], args.product) from None
     try:
         plan = build_plan(plan_request(args, config), product)
     except PlanError as error:
         option = _OPTION_FOR_FIELD.get(error.field, error.field)
-        raise UsageError(f"{option}: {error.reason}") from None
+        raise UsageError(option, error.reason, _typed(args, option)) from None
     if args.json:
         print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
     else:
@@ -197,7 +294,7 @@ def cmd_plan(args: argparse.Namespace, config: AppConfig, library: Library) -> i
 def cmd_protocols(args: argparse.Namespace, config: AppConfig) -> int:
     """``titrator protocols list|show|validate``."""
     if args.action == "validate":
-        return _validate(args.paths or None, config, args.library)
+        return _validate(args.paths or None, config, args.library, args.json)
     library = _library(config, args.library)
     if args.action == "list":
         rows = [
@@ -219,27 +316,53 @@ def cmd_protocols(args: argparse.Namespace, config: AppConfig) -> int:
     try:
         product = library.product(args.product_id)
     except KeyError as error:
-        raise UsageError(f"ID: {error.args[0]}") from None
+        raise UsageError("ID", error.args[0], args.product_id) from None
+    facts = product.model_dump(mode="json")
+    if args.json:
+        whole = {
+            "file": str(library.files[product.id]),
+            "sha256": library.sha256[product.id],
+            "product": facts,
+        }
+        print(json.dumps(whole, indent=2, ensure_ascii=False))
+        return EXIT_OK
     print(f"# {library.files[product.id]} (sha256 {library.sha256[product.id]})")
-    print(json.dumps(product.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    print(json.dumps(facts, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
-def _validate(paths: Sequence[Path] | None, config: AppConfig, extra: Sequence[Path]) -> int:
+def _validate(
+    paths: Sequence[Path] | None, config: AppConfig, extra: Sequence[Path], as_json: bool
+) -> int:
     if paths is None:
         dirs = [protocols_dir() / "products", *config.library_dirs, *extra]
         paths = [p for d in dirs for p in sorted(d.glob("*.toml"))]
     failures = 0
+    rows: list[dict[str, object]] = []
     for path in paths:
         try:
             product = load_product_file(path)
         except LibraryFileError as error:
             failures += 1
-            for line in error.lines():
-                print(line)
+            rows.append({"path": str(path), "ok": False, "problems": error.lines()})
+            if not as_json:
+                for line in error.lines():
+                    print(line)
         else:
-            print(f"{path}: ok ({product.name}, {len(product.indications)} indications)")
+            indications = list(product.indications)
+            rows.append({"path": str(path), "ok": True, "product": product.id, "problems": []})
+            if not as_json:
+                print(f"{path}: ok ({product.name}, {len(indications)} indications)")
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
     return EXIT_INVALID if failures else EXIT_OK
+
+
+def _typed(args: argparse.Namespace, option: str) -> str | None:
+    """The text typed for `option` on the command line, if it was typed."""
+    from titrator.cli.app import argv_text
+
+    return argv_text(getattr(args, "argv", ()), option)
 
 
 def _delegate(name: str, argv: list[str]) -> int:
@@ -250,30 +373,65 @@ def _delegate(name: str, argv: list[str]) -> int:
     return entry(argv)
 
 
+def _split_globals(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--config``/``--library`` before the command word, and the rest."""
+    index = 0
+    found: list[str] = []
+    while index < len(argv):
+        word = argv[index]
+        if word in COMMON_GLOBALS and index + 1 < len(argv):
+            found += argv[index : index + 2]
+            index += 2
+        elif word.split("=")[0] in COMMON_GLOBALS and "=" in word:
+            found.append(word)
+            index += 1
+        else:
+            break
+    return found, argv[index:]
+
+
 def run(argv: Sequence[str]) -> int:
     """Parse `argv` and run the command; returns the exit code."""
     argv = list(argv)
-    if argv and argv[0] in DELEGATED:  # they parse their own options, --config included
-        return _delegate(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
+    if not argv:  # bare `titrator`: what it can do, and how to ask for more
+        build_parser().print_help()
+        return EXIT_OK
+    found, rest = _split_globals(argv)
+    if rest and rest[0] in DELEGATED:  # they parse their own options, --config included
+        return _delegate(rest[0], [*rest[1:], *found])
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:  # named by the subcommand they were given to
+        prog = " ".join(["titrator", args.command, getattr(args, "action", "")]).strip()
+        message = usage_message("unrecognized arguments: " + " ".join(extra))
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    args.argv = argv
     config = load_config(args.config)
     if args.command == "protocols":
         return cmd_protocols(args, config)
     return cmd_plan(args, config, _library(config, args.library))
 
 
+def _prog(argv: Sequence[str]) -> str:
+    """``titrator CMD`` for messages (the first word that is a command)."""
+    names = {"protocols", "plan", *DELEGATED}
+    command = next((word for word in argv if word in names), None)
+    return f"titrator {command}" if command else "titrator"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        return run(words)
     except SystemExit as exit_:  # argparse: --help, --version, or a one-line usage error
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     except UsageError as error:
-        print(f"titrator: error: {error}", file=sys.stderr)
+        print(f"{_prog(words)}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except LibraryFileError as error:
         for line in error.lines():
-            print(f"titrator: {line}", file=sys.stderr)
+            print(f"{_prog(words)}: error: {line}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
@@ -282,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as error:
+        print(crash_message(_prog(words), write_crash_file(error), error), file=sys.stderr)
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

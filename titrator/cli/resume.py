@@ -2,13 +2,13 @@
 
 `--list` prints the unfinished sessions; `SESSION --show` prints what a resume would take over,
 without writing; `SESSION` alone opens the app's resume screen (`titrator.shell.resume` does the
-taking over). `--pump`, `--config`, `--library` and `--policy` are the app's, as for
-`titrator run`.
+taking over). `--pump`, `--config`, `--library`, `--policy` and `--data-dir` are the app's, as
+for `titrator run`; the site configuration's `data_dir` and `key_file` apply unless
+`--data-dir` or `--key-file` is given.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from titrator.audit.errors import AuditError, AuditKeyError
-from titrator.audit.paths import default_data_dir, session_log_path
+from titrator.audit.paths import session_log_path
 from titrator.audit.reconstruct import ResumeError, reconstruct
 from titrator.audit.unfinished import RESUMABLE, UnfinishedSession, find_unfinished
-from titrator.cli.app import open_resumed
+from titrator.cli.app import checked_data_dir, data_dir_source, open_resumed
+from titrator.cli.parsing import Parser, add_json, error_line
+from titrator.files.config import load_config
+from titrator.files.library import LibraryFileError
+
+PROG = "titrator resume"
 
 
 def _out(line: str) -> None:
@@ -67,23 +72,30 @@ def _print_list(entries: list[UnfinishedSession], directory: Path, as_json: bool
             _err(f"{e.session_id}: {e.integrity_label}: {e.reason}")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="titrator resume",
-        description="List or resume unfinished sessions. Exit codes: 0 ok; 1 a listed log is "
-        "damaged or unreadable, or the session cannot be resumed; 2 bad arguments or key file.",
+def build_parser() -> Parser:
+    """The options of `titrator resume`."""
+    from titrator.cli.app import PUMP_HELP, add_app_options
+
+    parser = Parser(
+        prog=PROG,
+        description="List, show or take over unfinished sessions. Exit codes: 0 ok; 1 a listed "
+        "log is damaged or unreadable, or the session cannot be resumed; 2 bad arguments, key "
+        "file or data directory.",
     )
     parser.add_argument("session_id", nargs="?", metavar="SESSION", help="session to resume")
     parser.add_argument("--list", action="store_true", help="list unfinished sessions")
-    parser.add_argument("--show", action="store_true", help="print SESSION's rebuilt state")
-    parser.add_argument("--json", action="store_true", help="--list as JSON")
-    parser.add_argument("--data-dir", type=Path, help="log directory (default: TITRATOR_DATA_DIR)")
-    parser.add_argument("--key-file", type=Path, help="site HMAC key file")
-    # The app's own options, as for `titrator run`.
-    parser.add_argument("--pump", default="manual", help="manual (default), sim, or a serial URL")
-    parser.add_argument("--config", type=Path, help="site configuration file")
-    parser.add_argument("--library", type=Path, action="append", default=[], metavar="DIR")
-    parser.add_argument("--policy", type=Path, help="reaction policy file (site)")
+    parser.add_argument(
+        "--show", action="store_true", help="print SESSION's rebuilt state, without writing"
+    )
+    add_json(parser, "the --list of unfinished sessions")
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="FILE",
+        help="site HMAC key file (default: the site config's)",
+    )
+    parser.add_argument("--pump", default="manual", metavar="PUMP", help=PUMP_HELP)
+    add_app_options(parser)
     return parser
 
 
@@ -98,28 +110,39 @@ def resume_main(argv: Sequence[str] | None = None) -> int:
         arguments, an unsafe key file or an unreadable directory.
     """
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    directory: Path = args.data_dir if args.data_dir is not None else default_data_dir()
     if args.list == (args.session_id is not None):
-        _err("titrator resume: give either --list or a SESSION")
+        _err(error_line(PROG, "SESSION", "give either --list or a SESSION"))
         return 2
     try:
+        config = load_config(args.config)  # its data_dir and key_file, unless given here
+    except LibraryFileError as error:
+        for line in error.lines():
+            _err(f"{PROG}: error: {line}")
+        return 1
+    directory, _, _ = data_dir_source(args, config)
+    key_file: Path | None = args.key_file or config.key_file
+    try:
         if args.list:
-            entries = find_unfinished(directory, key_file=args.key_file)
+            entries = find_unfinished(directory, key_file=key_file)
             _print_list(entries, directory, args.json)
             return 1 if any(e.integrity not in RESUMABLE for e in entries) else 0
         path = session_log_path(directory, args.session_id)
         if args.show:
-            rebuilt = reconstruct(path, key_file=args.key_file)
+            rebuilt = reconstruct(path, key_file=key_file)
             _out("\n".join(rebuilt.summary()))
             return 0
     except (AuditKeyError, ValueError, OSError) as error:
-        _err(f"titrator resume: {error}")
+        _err(f"{PROG}: error: {error}")
         return 2
     except (ResumeError, AuditError) as error:
-        _err(f"titrator resume: {error}")
+        _err(f"{PROG}: error: {error}")
         return 1
+    # Taking over writes to the log: the directory must take a write and a lock first.
+    if checked_data_dir(PROG, args, config, training=False) is None:
+        return 2
     args.data_dir = directory
-    return open_resumed(args, args.session_id, args.key_file)
+    args.key_file = key_file
+    return open_resumed(args, args.session_id, key_file)

@@ -13,20 +13,29 @@ Errors are one line on standard error and name the option or path at fault.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import load_key
 from titrator.audit.paths import default_data_dir
+from titrator.cli.parsing import Parser, add_json
 from titrator.review.export_csv import to_csv
 from titrator.review.export_fhir import to_fhir_json
 from titrator.review.export_html import to_html
 from titrator.review.model import SessionReview, load_review
-from titrator.review.summary import discover_logs, load_all, summarise, summary_table
+from titrator.review.summary import (
+    FolderSummary,
+    discover_logs,
+    load_all,
+    summarise,
+    summary_table,
+)
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1
@@ -44,15 +53,32 @@ class _UsageError(Exception):
     """A bad option or argument (exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but errors are raised (one line, exit 2) instead of printing the usage."""
+class _Parser(Parser):
+    """The commands' parser, but errors are raised (one line, exit 2) to be reported here."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+        raise _UsageError(self.one_line(message))
 
 
 def _err(prog: str, message: str) -> None:
-    print(f"{prog}: {message}", file=sys.stderr)
+    print(f"{prog}: error: {message}", file=sys.stderr)
+
+
+def summary_json(summary: FolderSummary) -> str:
+    """The folder summary as JSON: every figure of `summary_table`, durations in seconds."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, timedelta):
+            return value.total_seconds()
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(dataclasses.asdict(summary)), indent=2, ensure_ascii=False) + "\n"
 
 
 def _key(key_file: str | None) -> bytes | None:
@@ -64,7 +90,8 @@ def _key(key_file: str | None) -> bytes | None:
         raise _UsageError(f"--key-file: {exc}") from exc
 
 
-def _review_parser() -> _Parser:
+def build_review_parser() -> _Parser:
+    """The options of `titrator review`."""
     parser = _Parser(
         prog="titrator review",
         description="Review session audit logs: integrity, what happened and when, exports. "
@@ -81,7 +108,15 @@ def _review_parser() -> _Parser:
         metavar="DIR",
         help="print the per-product summary of the logs in DIR as a text table and exit",
     )
-    parser.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
+    add_json(parser, "the --summary")
+    parser.add_argument(
+        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
+    )
+    parser.add_argument(
+        "--include-training",
+        action="store_true",
+        help="count demo and training logs in the summary figures (left out by default)",
+    )
     return parser
 
 
@@ -93,7 +128,7 @@ def review_main(argv: Sequence[str] | None = None) -> int:
     """
     prog = "titrator review"
     try:
-        args = _review_parser().parse_args(argv)
+        args = build_review_parser().parse_args(argv)
         key = _key(args.key_file)
         if args.summary is not None:
             if args.paths:
@@ -102,7 +137,8 @@ def review_main(argv: Sequence[str] | None = None) -> int:
             if not folder.is_dir():
                 raise _UsageError(f"--summary: {folder} is not a directory")
             reviews, problems = load_all(discover_logs([folder]), key=key)
-            sys.stdout.write(summary_table(summarise(reviews, problems)))
+            summary = summarise(reviews, problems, include_training=args.include_training)
+            sys.stdout.write(summary_json(summary) if args.json else summary_table(summary))
             return EXIT_OK
         paths = [Path(p) for p in args.paths] or [default_data_dir()]
         try:
@@ -116,11 +152,12 @@ def review_main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     from titrator.review.ui.app import ReviewApp  # the UI only when it is needed
 
-    result = ReviewApp(logs, key=key).run()
+    result = ReviewApp(logs, key=key, include_training=args.include_training).run()
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _export_parser() -> _Parser:
+def build_export_parser() -> _Parser:
+    """The options of `titrator export`."""
     parser = _Parser(
         prog="titrator export",
         description="Export one session log. Exit codes: 0 written, 1 damaged log refused "
@@ -134,7 +171,9 @@ def _export_parser() -> _Parser:
         action="store_true",
         help="export what is readable from a damaged log (the damage is stated in the output)",
     )
-    parser.add_argument("--key-file", help="site HMAC key file; MACs are then checked")
+    parser.add_argument(
+        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
+    )
     return parser
 
 
@@ -158,7 +197,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     """
     prog = "titrator export"
     try:
-        args = _export_parser().parse_args(argv)
+        args = build_export_parser().parse_args(argv)
         key = _key(args.key_file)
         path = Path(args.path)
         if not path.is_file():

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from titrator.audit.errors import AuditError, AuditWriteError
 from titrator.audit.writer import AuditWriter
+from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line
 from titrator.domain.clock import Clock, Instant
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_model import Plan, PlanRequest
@@ -63,30 +64,41 @@ __all__ = [
 ]
 
 DEFAULT_START = "2026-01-05T08:00:00Z"
+PROG = "titrator simulate"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The options of `titrator simulate`."""
-    parser = argparse.ArgumentParser(prog="titrator simulate", description=__doc__.split("\n")[0])
-    parser.add_argument("--product", required=True, help="product id (file name in the library)")
-    parser.add_argument("--indication", required=True, help="indication id in the product file")
+    parser = Parser(
+        prog="titrator simulate",
+        description="Run a whole session headless from a JSON-lines script of events, as a "
+        "site does to test its policy against its own cases.",
+    )
+    parser.add_argument("--product", required=True, help="product id (see `protocols list`)")
+    parser.add_argument("--indication", required=True, help="indication id of the product")
     parser.add_argument("--weight-kg", required=True, help="actual body weight, kg")
     parser.add_argument("--dose-g-per-kg", required=True, help="dose for this infusion, g/kg")
     parser.add_argument(
         "--first-infusion", action="store_true", help="naive, switch or gap > 8 weeks"
     )
     parser.add_argument("--at-risk", action="store_true", help="renal or thrombosis risk")
-    parser.add_argument("--policy", type=Path, help="reaction policy file (default: shipped)")
     parser.add_argument(
-        "--library-dir", type=Path, action="append", default=[], help="site products"
+        "--policy", type=Path, metavar="FILE", help="reaction policy file (default: shipped)"
     )
+    add_library(parser)
     parser.add_argument("--auto-accept", action="store_true", help="accept every recommendation")
-    parser.add_argument("--events", required=True, help="JSON-lines script, or - for stdin")
-    parser.add_argument("--start-utc", default=DEFAULT_START, help="wall time of t_min 0 (UTC)")
-    parser.add_argument("--audit-dir", type=Path, help="write the session's audit log here")
+    parser.add_argument(
+        "--events", required=True, metavar="FILE", help="JSON-lines script, or - for stdin"
+    )
+    parser.add_argument(
+        "--start-utc", default=DEFAULT_START, metavar="TIME", help="wall time of t_min 0 (UTC)"
+    )
+    add_data_dir(parser, "write the session's audit log here (default: no log)", "--audit-dir")
     parser.add_argument("--station", default="headless", help="station id on every record")
     parser.add_argument("--nurse", default="simulate", help="user id on every record")
-    parser.add_argument("--key-file", type=Path, help="site HMAC key file for the audit log")
+    parser.add_argument(
+        "--key-file", type=Path, metavar="FILE", help="site HMAC key file for the audit log"
+    )
     parser.add_argument("--session-id", help="session id and log name (default simulate-PRODUCT)")
     parser.add_argument(
         "--leave-open", action="store_true", help="leave the log unfinished (to try a resume)"
@@ -97,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_session(args: argparse.Namespace) -> tuple[InfusionSession, str, str]:
     """Load the policy and library, build the plan and the session (errors raise)."""
     loaded = load_policy(args.policy)
-    library = load_library(args.library_dir)
+    library = load_library(args.library)
     product = library.product(args.product)
     request = PlanRequest(
         product_id=args.product,
@@ -179,23 +191,36 @@ def finish_log(writer: AuditWriter, runner: Runner, leave_open: bool) -> int:
 
 def simulate_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `titrator simulate`. Returns the exit code (0 ok, 1 audit log, 2 input)."""
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    words = list(argv) if argv is not None else sys.argv[1:]
+    args = build_parser().parse_args(words)
+    try:
+        start_wall = datetime.fromisoformat(args.start_utc.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        reason = "not an ISO 8601 time such as 2026-01-05T08:00:00Z"
+        print(error_line(PROG, "--start-utc", reason, args.start_utc), file=sys.stderr)
+        return 2
     try:
         session, policy_sha, library_sha = build_session(args)
-        start_wall = datetime.fromisoformat(args.start_utc.replace("Z", "+00:00")).astimezone(UTC)
     except (PolicyFileError, LibraryFileError) as error:
-        print(str(error), file=sys.stderr)
+        for line in error.lines():
+            print(f"{PROG}: error: {line}", file=sys.stderr)
         return 2
     except (InputError, PlanError) as error:
-        print(f"{error.field}: {error.reason}", file=sys.stderr)
+        option = "--" + error.field.replace("_", "-")
+        got = getattr(args, error.field, None)
+        print(error_line(PROG, option, error.reason, got), file=sys.stderr)
         return 2
-    except (KeyError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except KeyError as error:
+        print(error_line(PROG, "--product", str(error.args[0]), args.product), file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     start = Instant(wall_utc=start_wall, mono_ms=ORIGIN_MONO_MS)
     controller = InfusionController(session, None)
     runner = Runner(controller, start, args.auto_accept, sys.stdout)
     writers: list[AuditWriter] = []
+    log_option = "--audit-dir" if "--audit-dir" in words else "--data-dir"  # as typed
 
     def open_log(clock: Clock) -> AuditWriter:
         try:
@@ -203,12 +228,12 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
                 session.session_id,
                 station_id=args.station,
                 nurse_id=args.nurse,
-                data_dir=args.audit_dir,
+                data_dir=args.data_dir,
                 key_file=args.key_file,
                 clock=clock,
             )
         except (AuditError, ValueError) as error:
-            raise LogSetupError(f"--audit-dir: {error}") from error
+            raise LogSetupError(f"{log_option}: {error}") from error
         writers.append(writer)
         return writer
 
@@ -218,7 +243,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         print(f"--events: cannot read {args.events}: {error.strerror}", file=sys.stderr)
         return 2
     with stream:
-        log = open_log if args.audit_dir is not None else None
+        log = open_log if args.data_dir is not None else None
         try:
             code = run_script(runner, stream, (policy_sha, library_sha), log)
         except LogSetupError as error:

@@ -39,7 +39,7 @@ def test_a_headless_run_prints_the_debrief_and_writes_a_page(
 
 def test_an_unknown_scenario_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert train_main(["no-such-thing", "--headless", "perfect"]) == 2
-    assert "no scenario 'no-such-thing'" in capsys.readouterr().err
+    assert "SCENARIO: no scenario of that name" in capsys.readouterr().err
 
 
 def test_a_bad_scenario_file_is_refused_with_its_field(
