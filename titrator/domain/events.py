@@ -58,6 +58,10 @@ class SessionOpened(_Event):
     setup: InfusionSetup | None = None
     """Who gives the infusion to whom: nurse, two patient identifiers, lot, history, and every
     setup field exactly as typed (None for headless runs without a setup form)."""
+    training: bool = False
+    """True for `titrator demo` and `titrator train`: no real patient, marked TRAINING in the
+    review and every export, left out of folder-wide figures. A log written before this field
+    existed reads as False (the review then looks for the older training marks)."""
 
 
 class ChecklistAnswered(_Event):

@@ -6,8 +6,14 @@ Each operation creates one `Instruction` (held as `pending`), reports it through
 (kind INSTRUCTION) and blocks its worker thread until the nurse answers: the UI calls `confirm()`
 or `decline()`, or a `confirmer` callback given to the constructor answers synchronously. Every
 answer, and every instruction that timed out or was superseded by a stop, is kept in `records`.
-A timeout leaves the link UNCERTAIN (the nurse may or may not have done it); the next `status()`
-then asks the nurse to read the pump's display.
+A timeout leaves the link UNCERTAIN (the nurse may or may not have done it).
+
+Nothing is invented: every status is what the nurse said. `status()` always asks the nurse to
+read the pump (running or not, and the rate it shows); it never answers from memory. A rate
+read back different from the one ordered is said plainly ("the pump shows 210 mL/h, ordered
+21 mL/h: correct the pump to 21 mL/h, or stop it"), the link stays UNCERTAIN and the nurse is
+asked again until the pump shows the ordered rate; if she cannot, the operation fails as a
+mismatch and the engine's status read asks her what the pump shows.
 """
 
 from __future__ import annotations
@@ -95,6 +101,7 @@ class Answer:
             confirm SET_RATE and READ_STATUS).
         infusing: whether the pump shows it is infusing (required to confirm READ_STATUS).
         note: free text (the reason, for a decline).
+        typed: the displayed rate exactly as the nurse typed it ("" when none was typed).
     """
 
     nurse: str
@@ -102,6 +109,7 @@ class Answer:
     displayed_rate_ml_per_h: Decimal | None = None
     infusing: bool | None = None
     note: str = ""
+    typed: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,8 +122,23 @@ class Record:
     monotonic_s: float
 
 
+READ_TEXT = (
+    "Read the pump: is it infusing, and what rate does it show? Enter exactly what it shows."
+)
+"""The instruction of a status read."""
+
+
 def _ml_per_h(value: Decimal) -> str:
     return f"{value.normalize():f} mL/h"
+
+
+def mismatch_text(shown: Decimal | None, ordered: Decimal) -> str:
+    """What the nurse is told when the rate she read back is not the rate ordered."""
+    showing = f"shows {_ml_per_h(shown)}" if shown is not None else "rate was not read"
+    return (
+        f"The pump {showing}, ordered {_ml_per_h(ordered)}: "
+        f"correct the pump to {_ml_per_h(ordered)}, or stop it."
+    )
 
 
 class ManualPump:
@@ -171,13 +194,15 @@ class ManualPump:
         nurse: str,
         displayed_rate_ml_per_h: Decimal | None = None,
         infusing: bool | None = None,
+        typed: str = "",
     ) -> None:
-        """The nurse confirms she did it (from the UI thread).
+        """The nurse confirms she did it (from the UI thread); `typed`: the rate as typed.
 
         Raises:
             KeyError: no such pending instruction (e.g. it timed out or was superseded).
         """
-        self._answer(instruction_id, Answer(nurse, True, displayed_rate_ml_per_h, infusing))
+        answer = Answer(nurse, True, displayed_rate_ml_per_h, infusing, typed=typed)
+        self._answer(instruction_id, answer)
 
     def decline(self, instruction_id: int, *, nurse: str, reason: str) -> None:
         """The nurse declines (from the UI thread); the operation raises DeclinedError."""
@@ -198,17 +223,19 @@ class ManualPump:
         return PumpInfo("manual", "manually programmed pump", "", "", None, self._snapshot())
 
     def status(self, *, requester: str, reason: str) -> PumpStatus:
-        """The state as last confirmed; when UNCERTAIN, the nurse reads the pump's display."""
+        """The nurse reads the pump's display: whether it is infusing and the rate it shows.
+
+        Always asked, never answered from what was last confirmed: a manual pump's state is
+        what the nurse says it is now.
+        """
         self._guard.require("status")
-        if self._guard.state is PumpLinkState.UNCERTAIN:
-            text = "Read the pump: enter the rate it shows and whether it is infusing."
-            answer = self._instruct(ManualAction.READ_STATUS, text, None, None, requester, reason)
-            if answer.displayed_rate_ml_per_h is None or answer.infusing is None:
-                raise DeclinedError("a status read needs the displayed rate and running state")
-            self._accumulate()
-            self._rate = answer.displayed_rate_ml_per_h
-            self._state = PumpState.INFUSING if answer.infusing else PumpState.STOPPED
-            self._set_link(PumpLinkState.CONNECTED)
+        answer = self._instruct(ManualAction.READ_STATUS, READ_TEXT, None, None, requester, reason)
+        if answer.displayed_rate_ml_per_h is None or answer.infusing is None:
+            raise DeclinedError("a status read needs the displayed rate and running state")
+        self._accumulate()
+        self._rate = answer.displayed_rate_ml_per_h
+        self._state = PumpState.INFUSING if answer.infusing else PumpState.STOPPED
+        self._set_link(PumpLinkState.CONNECTED)
         return self._snapshot()
 
     def set_rate(self, rate_ml_per_h: Decimal, *, requester: str, reason: str) -> PumpStatus:
@@ -216,18 +243,27 @@ class ManualPump:
         check_positive_decimal(rate_ml_per_h, "rate_ml_per_h")
         self._guard.require("set")
         text = f"Program the pump to {_ml_per_h(rate_ml_per_h)}, then confirm the rate it shows."
-        answer = self._instruct(ManualAction.SET_RATE, text, rate_ml_per_h, None, requester, reason)
-        shown = answer.displayed_rate_ml_per_h
-        self._accumulate()
-        if shown is None or shown != rate_ml_per_h:
-            self._rate = shown
-            raise ReadbackMismatchError(
-                f"the pump shows {shown} mL/h, not {rate_ml_per_h} mL/h",
-                expected=rate_ml_per_h,
-                actual=shown,
-            )
-        self._rate = shown
-        return self._snapshot()
+        while True:
+            try:
+                answer = self._instruct(
+                    ManualAction.SET_RATE, text, rate_ml_per_h, None, requester, reason
+                )
+            except DeclinedError as declined:
+                if self._guard.state is not PumpLinkState.UNCERTAIN:
+                    raise  # nothing was read back wrong: the pump is as it was
+                raise ReadbackMismatchError(
+                    f"{text} Not corrected: {declined}", expected=rate_ml_per_h, actual=self._rate
+                ) from declined
+            shown = answer.displayed_rate_ml_per_h
+            with self._cond:
+                self._accumulate()
+                self._rate = shown
+            if shown == rate_ml_per_h:
+                self._set_link(PumpLinkState.CONNECTED)
+                return self._snapshot()
+            # Read back wrong: the pump's state is uncertain until the nurse corrects it.
+            self._set_link(PumpLinkState.UNCERTAIN)
+            text = mismatch_text(shown, rate_ml_per_h)
 
     def start(self, *, requester: str, reason: str) -> PumpStatus:
         """Ask the nurse to start the pump."""
@@ -244,8 +280,10 @@ class ManualPump:
         """Ask the nurse to stop the pump (supersedes any pending instruction)."""
         self._guard.require("stop")
         self._instruct(ManualAction.STOP, "Stop the pump now.", None, None, requester, reason)
-        self._accumulate()
-        self._state = PumpState.STOPPED
+        with self._cond:
+            self._accumulate()
+            self._state = PumpState.STOPPED
+        self._set_link(PumpLinkState.CONNECTED)  # the nurse confirmed it is stopped: known
         return self._snapshot()
 
     def volume_infused(self, *, requester: str, reason: str) -> Decimal:

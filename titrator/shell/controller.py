@@ -44,6 +44,7 @@ from titrator.pump.base import (
     UncertainOutcomeError,
     WireRecord,
 )
+from titrator.pump.manual import ManualPump
 
 REQUESTER = "titrator"
 
@@ -222,10 +223,12 @@ def _status_event(
             detail="the pump is infusing at an unknown rate",
         )
         return event, status
-    try:
-        volume: Decimal | None = pump.volume_infused(requester=REQUESTER, reason="status")
-    except PumpError:
-        volume = None
+    volume: Decimal | None = None
+    if not isinstance(pump, ManualPump):  # a manual pump's volume is an estimate, never read
+        try:
+            volume = pump.volume_infused(requester=REQUESTER, reason="status")
+        except PumpError:
+            volume = None
     rate = status.rate_ml_per_h if status.infusing and status.rate_ml_per_h else Decimal(0)
     read = PumpStatusRead(at=at, running=status.infusing, rate_ml_per_h=rate, volume_ml=volume)
     return read, status

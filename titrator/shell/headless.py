@@ -138,9 +138,16 @@ class Runner:
             self.feed(NurseDecided(at=event.at, choice=Choice.ACCEPT), "auto-accept")
 
     def send(self, commands: Sequence[PumpCommand], now: Instant) -> None:
-        """Send commands to the pump and feed its replies back (silently)."""
+        """Send commands to the pump and feed its replies back.
+
+        A reply that changes the state (the confirmed start that begins the infusion) is printed.
+        """
         for command in commands:
-            self.send(self.controller.feed(self.pump.reply(command, now)).commands, now)
+            before = self.session.state
+            applied = self.controller.feed(self.pump.reply(command, now))
+            if self.session.state is not before:
+                self.emit(applied.decision, "pump")
+            self.send(applied.commands, now)
 
     def _acceptable(self, now: Instant) -> bool:
         prompt = self.session.prompt

@@ -1,10 +1,11 @@
 """Opening a session: the one sequence the app, training and the headless runner all follow.
 
-`session_opened` records the plan, the policy, the SHA-256 of the policy and product files, and
-the setup (who gives what to whom); then whatever must follow it at once is attached (training
-marks, wire records that arrived before the log existed); then the pre-infusion checklist is
-recorded. Each caller feeds the inputs its own way (the app queues pump commands for its worker,
-the headless runner prints and plays a perfect pump), so `feed` is theirs.
+`session_opened` records the plan, the policy, the SHA-256 of the policy and product files, the
+setup (who gives what to whom) and whether it is a training session (demo, train); then whatever
+must follow it at once is attached (training marks, wire records that arrived before the log
+existed); then the pre-infusion checklist is recorded. Each caller feeds the inputs its own way
+(the app queues pump commands for its worker, the headless runner prints and plays a perfect
+pump), so `feed` is theirs.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ class Opening:
         library_sha256: the product file's SHA-256.
         setup: the validated setup (nurse, patient identifiers, lot, history); None for a run
             without a setup form (`titrator simulate`).
+        training: True for `titrator demo` and `titrator train` (recorded as
+            `session_opened.training`, so the log itself says it is not a real patient).
     """
 
     policy_sha256: str = ""
     library_sha256: str = ""
     setup: InfusionSetup | None = None
+    training: bool = False
 
 
 def open_session(
@@ -69,6 +73,7 @@ def open_session(
             policy_sha256=opening.policy_sha256,
             library_sha256=opening.library_sha256,
             setup=opening.setup,
+            training=opening.training,
         )
     )
     if attach is not None:

@@ -12,6 +12,7 @@ It reaches the engine through the app's narrow `Engine` interface; it never touc
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Protocol
 
 from textual.notifications import SeverityLevel
@@ -95,12 +96,12 @@ class PumpLink:
     def on_connected(self, message: PumpConnected) -> None:
         """Keep how the start-up connect ended (the pump line shows it).
 
-        The adapter's own events while connecting (its link coming up) are handled before this
-        message, and what they reported stands: the connect's own link state and status read
-        fill in only when the adapter reported nothing.
+        The adapter's own events while connecting (its link coming up, with nothing read yet)
+        were posted before this message: the connect's link state and its status read come
+        after them and stand (a status the connect did not read leaves the last one shown).
         """
-        if self.last_status is None:
-            self.link = message.link
+        self.link = message.link
+        if message.status is not None:
             self.last_status = message.status
         if message.problem:
             self.problem = message.problem
@@ -194,17 +195,35 @@ class PumpLink:
     # -- what the run screen shows and asks -----------------------------------------------------
 
     def pump_text(self) -> str:
-        """The pump line: kind, link and state as words and marks, never colour alone."""
-        link = _LINK_MARK[self.link]
+        """The pump line: kind, link and state as words and marks, never colour alone.
+
+        A manual pump has no link: it says so, and shows only what the nurse last confirmed
+        (UNCERTAIN while what she read back is not what was ordered). A pump that is not
+        infusing delivers 0 mL/h, as the session says; the rate it is set to is shown beside.
+        """
         status = self.last_status
-        state = status.pump_state.value.upper() if status else "UNKNOWN"
-        rate = (
-            show_ml_per_h(status.rate_ml_per_h)
-            if status and status.rate_ml_per_h is not None
-            else "rate unknown"
-        )
+        if self._is_manual():
+            head = "PUMP MANUAL (no link)"
+            if self.link is PumpLinkState.UNCERTAIN:
+                head += " · ▲ UNCERTAIN"
+            if status is None or status.rate_ml_per_h is None:
+                return f"{head} · nothing confirmed yet"
+        else:
+            head = f"PUMP ({self._pump_kind}) {_LINK_MARK[self.link]}"
         problem = f" · {self.problem}" if self.problem else ""
-        return f"PUMP ({self._pump_kind}) {link} · {state} · {rate}{problem}"
+        if status is None:
+            return f"{head} · state unknown{problem}"
+        state = status.pump_state.value.upper()
+        rate = status.rate_ml_per_h
+        if status.infusing:
+            shown = show_ml_per_h(rate) if rate is not None else "rate unknown"
+        else:
+            set_to = f" (set to {show_ml_per_h(rate)})" if rate else ""
+            shown = f"not infusing · {show_ml_per_h(Decimal(0))}{set_to}"
+        return f"{head} · {state} · {shown}{problem}"
+
+    def _is_manual(self) -> bool:
+        return isinstance(self._worker.pump, ManualPump) or self._pump_kind == "manual"
 
     def _reconnectable(self) -> bool:
         """A session is open on a pump with a link (serial or simulator; not the manual pump)."""

@@ -32,7 +32,7 @@ def test_a_nurse_pause_resumes_at_the_same_rate_when_the_nurse_is_ready() -> Non
     assert "Paused by the nurse" in prompt.text
     assert prompt.proposed_rate_ml_per_h == Decimal(35)
     r = d.accept(22)
-    assert r.state is S.RUNNING  # not a reaction: not "slowed"
+    assert d.session.state is S.RUNNING  # not a reaction: not "slowed" (start confirmed)
     assert r.rate_ml_per_h == Decimal(35)
     assert [c.kind for c in r.commands] == [PumpCommandKind.START]
     assert replay(events_of(d)).ok

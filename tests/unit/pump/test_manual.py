@@ -65,11 +65,13 @@ def test_the_ui_confirms_from_another_thread() -> None:
 
 
 def test_a_different_displayed_rate_is_a_mismatch_not_a_success() -> None:
-    pump = ManualPump(confirmer=lambda i: Answer("n", True, Decimal(600)))
+    answers = iter([Answer("n", True, Decimal(600)), Answer("n", False, note="cannot")])
+    pump = ManualPump(confirmer=lambda i: next(answers))
     pump.connect(**WHO)
     with pytest.raises(ReadbackMismatchError) as caught:
-        pump.set_rate(Decimal(60), **WHO)
+        pump.set_rate(Decimal(60), **WHO)  # read back 600, then not corrected
     assert caught.value.actual == Decimal(600)
+    assert pump.link_state is PumpLinkState.UNCERTAIN
 
 
 def test_a_declined_instruction_changes_nothing() -> None:
@@ -77,7 +79,7 @@ def test_a_declined_instruction_changes_nothing() -> None:
     pump.connect(**WHO)
     with pytest.raises(DeclinedError):
         pump.set_rate(Decimal(60), **WHO)
-    assert pump.status(**WHO).rate_ml_per_h is None
+    assert pump.link_state is PumpLinkState.CONNECTED
     assert pump.records[0].outcome is InstructionOutcome.DECLINED
 
 

@@ -163,6 +163,16 @@ class InfusionSession:
         return self._d.link
 
     @property
+    def start_pending(self) -> bool:
+        """A START was sent and the pump has not confirmed it yet."""
+        return self._d.starting_to is not None
+
+    @property
+    def infusion_started(self) -> bool:
+        """The pump confirmed a start at some point in this session."""
+        return self._d.origin_ms is not None
+
+    @property
     def awaiting_command(self) -> PumpCommand | None:
         """The command whose outcome the engine is waiting for, if any."""
         return self._d.awaiting

@@ -33,24 +33,28 @@ from titrator.domain.session.state import (
 )
 from titrator.domain.session.transitions import begin_observation, stop_pump
 from titrator.domain.units import InputError
-from titrator.domain.vitals import VitalsError, parse_symptoms, parse_vitals
+from titrator.domain.vitals import VitalsError, field_label, parse_symptoms, parse_vitals
 
 
 def on_stop(data: SessionData, ev: StopRequested, out: Outbox) -> None:
     """STOP, accepted in every state: aborts before the start, stops the pump after it."""
     d = data
-    if d.mode in PRE_START_MODES:
+    starting = d.starting_to is not None
+    if d.mode in PRE_START_MODES and not starting:
         d.mode = SessionState.ABORTED
         d.sticky = None
         return
     if d.mode in ENDED_MODES:
         return
-    if d.rate > 0:
+    if starting:  # the pump may have started: it is stopped; nothing ran at the rate yet
+        d.resume_rate = d.rate if d.resume_rate is None else d.resume_rate
+    elif d.rate > 0:
         d.resume_rate = d.slow_target(d.rate)
     stop_pump(d, out, ev.reason or "nurse pressed stop")
+    d.starting_to = None
     if d.sticky is not None and d.sticky.kind is PromptKind.LOT_CHANGE:
         d.sticky = None
-    if d.mode in RUNNING_MODES or d.mode is SessionState.PAUSED:
+    if starting or d.mode in RUNNING_MODES or d.mode is SessionState.PAUSED:
         d.mode = SessionState.STOPPED
         d.paused_until_ms = None
 
@@ -80,7 +84,7 @@ def on_vitals(data: SessionData, ev: VitalsEntered, out: Outbox) -> None:
         reading = parse_vitals(ev.raw, d.policy.monitoring.required_vitals)
     except VitalsError as error:
         first = error.errors[0]
-        reasons = "; ".join(f"{e.field}: {e.reason}" for e in error.errors)
+        reasons = "; ".join(f"{field_label(e.field)}: {e.reason}" for e in error.errors)
         raise Refused(reasons, field=first.field, raw=first.raw) from error
     now_ms = out.now.mono_ms
     purpose = d.vitals_due_reason or "unscheduled"

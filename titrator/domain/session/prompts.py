@@ -112,8 +112,13 @@ def _running_prompt(data: SessionData, now_ms: int) -> Prompt:
     if not step_up_blockers(data, now_ms):
         target = data.next_step()
         assert target is not None
+        due = (
+            f"Back to the planned rate of step {target.number}"  # below its rate, on that step
+            if target.number == data.step
+            else f"Step {target.number} is due"
+        )
         text = (
-            f"Step {target.number} is due: increase from {show_ml_per_h(data.rate)} to "
+            f"{due}: increase from {show_ml_per_h(data.rate)} to "
             f"{rate_text(data.plan, target.rate_ml_per_h)}."
         )
         rec = Recommendation(
@@ -188,7 +193,7 @@ def _paused_prompt(data: SessionData, now_ms: int) -> Prompt:
             "Vital signs due",
             f"Paused. Take a full set of vital signs ({data.vitals_due_reason}).",
         )
-    return _prompt(PromptKind.INFO, "Paused", "Paused: " + "; ".join(blockers) + ".")
+    return _prompt(PromptKind.INFO, "Paused", "Not ready to resume: " + "; ".join(blockers) + ".")
 
 
 def derive_prompt(data: SessionData, now_ms: int) -> Prompt | None:
@@ -196,6 +201,13 @@ def derive_prompt(data: SessionData, now_ms: int) -> Prompt | None:
     mode = data.mode
     if data.sticky is not None:
         return data.sticky
+    if data.starting_to is not None:
+        return _prompt(
+            PromptKind.INFO,
+            "Starting: waiting for the pump",
+            f"Start the pump at {rate_text(data.plan, data.rate)} and confirm it on the pump: "
+            "the infusion and its step timer begin when the pump confirms the start.",
+        )
     if mode is SessionState.SETUP:
         return None
     if mode is SessionState.PRE_CHECKS:

@@ -32,6 +32,7 @@ from titrator.domain.session.state import (
     raise_alarm,
     set_link,
 )
+from titrator.domain.session.transitions import start_confirmed, start_not_done
 from titrator.domain.units import show_ml, show_ml_per_h
 
 VOLUME_TOLERANCE_ML: Final = Decimal(2)
@@ -63,7 +64,10 @@ def on_pump_outcome(data: SessionData, out: Outbox, ev: PumpOutcome) -> None:
             raise_alarm(data, out, AlarmCode.PUMP_RATE_MISMATCH, text)
             data.rate_mismatch = True
             _read_status(data, out)
-        elif data.rate_mismatch and reported == data.rate:
+            return
+        if awaiting.kind is PumpCommandKind.START and data.starting_to is not None:
+            start_confirmed(data, out)  # the step timer and the running state begin now
+        if data.rate_mismatch and reported == data.rate:
             # The pump confirmed the rate titrator expects: they agree again.
             _agree(data, out)
         return
@@ -116,6 +120,11 @@ def on_pump_status(data: SessionData, out: Outbox, ev: PumpStatusRead) -> None:
     if data.awaiting is not None and data.awaiting.kind is PumpCommandKind.READ_STATUS:
         data.awaiting = None
     set_link(data, out, LinkState.OK)
+    if data.starting_to is not None:  # a start the pump never confirmed: this read decides
+        if ev.running:
+            start_confirmed(data, out)
+        else:
+            start_not_done(data, out, "the pump is not infusing: the start did not happen")
     running_rate = ev.rate_ml_per_h if ev.running else Decimal(0)
     if running_rate == data.rate:
         _agree(data, out)

@@ -134,6 +134,9 @@ class SessionData:
     """The current pause was the nurse's (not a reaction): resume at the same rate."""
     stop_note: str = ""
     """Why the infusion is stopped, when titrator did not stop it (the pump stopped by itself)."""
+    starting_to: SessionState | None = None
+    """A START was sent and the pump has not confirmed it: the mode the infusion enters once it
+    does. Until then the mode stays where it was, no time counts at the rate and no volume."""
 
     # -- derived facts -----------------------------------------------------------------------
 
@@ -173,7 +176,12 @@ class SessionData:
         return now_ms - self.last_vitals_ms
 
     def volume_at(self, now_ms: int) -> Decimal:
-        """Volume given by `now_ms`, integrating the commanded rate on the monotonic clock."""
+        """Volume given by `now_ms`, integrating the commanded rate on the monotonic clock.
+
+        Nothing is counted while a start waits for the pump to confirm it.
+        """
+        if self.starting_to is not None:
+            return self.volume_ml
         elapsed = max(now_ms - self.volume_at_ms, 0)
         return self.volume_ml + self.rate * elapsed / MS_PER_HOUR
 

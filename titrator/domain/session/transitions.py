@@ -7,6 +7,8 @@ also restores its state if a handler refuses, so a refused input never leaves a 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from titrator.domain.assess import Recommendation
 from titrator.domain.clock import minutes_to_ms
 from titrator.domain.decisions import (
@@ -17,7 +19,7 @@ from titrator.domain.decisions import (
     PumpCommandKind,
     SessionState,
 )
-from titrator.domain.events import NurseDecided, OverrideRecorded, ReactionCleared
+from titrator.domain.events import NurseDecided, OverrideRecorded, RateChanged, ReactionCleared
 from titrator.domain.policy import Action
 from titrator.domain.session.prompts import resume_blockers, start_problems, step_up_blockers
 from titrator.domain.session.schedule import observation_min_ms
@@ -81,6 +83,13 @@ def apply_action(data: SessionData, out: Outbox, rec: Recommendation) -> None:
     now_ms = out.now.mono_ms
     data.acknowledged_rules = data.acknowledged_rules | set(rec.rule_ids)
     data.acknowledged_rank = max(data.acknowledged_rank, rec.action.rank)
+    if data.starting_to is not None and rec.action.rank >= Action.PAUSE.rank:
+        # A start the pump has not confirmed yet is stopped, never left to begin.
+        stop_pump(data, out, ", ".join(rec.rule_ids))
+        data.starting_to = None
+        data.mode = SessionState.STOPPED
+        data.paused_until_ms = None
+        return
     if data.mode not in RUNNING_MODES and data.mode is not SessionState.PAUSED:
         return  # not infusing: the recommendation is acknowledged, nothing to send
     action = rec.action
@@ -109,15 +118,51 @@ def apply_action(data: SessionData, out: Outbox, rec: Recommendation) -> None:
         data.paused_until_ms = None
 
 
-def _start(data: SessionData, out: Outbox) -> None:
+def send_start(
+    data: SessionData, out: Outbox, rate: Decimal, cause: str, target: SessionState
+) -> None:
+    """Send a START; the infusion enters `target` only when the pump confirms it.
+
+    The mode stays where it was (baseline, stopped or paused) until then: the step timer, the
+    vitals schedule and the volume all begin at the confirmation (`start_confirmed`).
+    """
+    set_rate(data, out, rate, cause, start=True)
+    data.starting_to = target
+
+
+def start_confirmed(data: SessionData, out: Outbox) -> None:
+    """The pump confirmed the start: the infusion runs from now."""
+    target = data.starting_to
+    assert target is not None
     now_ms = out.now.mono_ms
+    data.starting_to = None
+    data.volume_at_ms = now_ms
+    data.rate_started_ms = now_ms
+    if data.origin_ms is None:  # the first start: the vitals schedule counts from here
+        data.origin_ms = now_ms
+        data.vitals_since_origin = False
+    data.mode = target
+
+
+def start_not_done(data: SessionData, out: Outbox, cause: str) -> None:
+    """The pump is not infusing after a START: the start did not happen; nothing changes mode."""
+    data.starting_to = None
+    previous = data.rate
+    data.rate = Decimal(0)
+    data.volume_at_ms = out.now.mono_ms
+    if data.mode is SessionState.BASELINE:
+        data.step = None
+    out.events.append(
+        RateChanged(
+            at=out.now, from_ml_per_h=previous, to_ml_per_h=data.rate, step=data.step, cause=cause
+        )
+    )
+
+
+def _start(data: SessionData, out: Outbox) -> None:
     first = data.steps[0]
     data.step = 1
-    data.origin_ms = now_ms
-    data.vitals_since_origin = False
-    data.volume_at_ms = now_ms
-    data.mode = SessionState.RUNNING
-    set_rate(data, out, first.rate_ml_per_h, "start at step 1", start=True)
+    send_start(data, out, first.rate_ml_per_h, "start at step 1", SessionState.RUNNING)
 
 
 def _restart(data: SessionData, out: Outbox, ev: NurseDecided, prompt: Prompt) -> None:
@@ -134,8 +179,8 @@ def _restart(data: SessionData, out: Outbox, ev: NurseDecided, prompt: Prompt) -
     data.step = data.step_for_rate(rate)
     if data.reaction_open:
         data.restarted_after_reaction = True
-    data.mode = SessionState.SLOWED if data.reaction_open else SessionState.RUNNING
-    set_rate(data, out, rate, "restart after stop", start=True)
+    target = SessionState.SLOWED if data.reaction_open else SessionState.RUNNING
+    send_start(data, out, rate, "restart after stop", target)
 
 
 def _clear_reaction(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
@@ -232,11 +277,11 @@ def apply_decision(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
         data.paused_until_ms = None
         if data.nurse_pause:  # not a reaction: back where it was, at the same rate
             data.nurse_pause = False
-            data.mode = SessionState.SLOWED if data.reaction_open else SessionState.RUNNING
+            target = SessionState.SLOWED if data.reaction_open else SessionState.RUNNING
         else:
             data.restarted_after_reaction = True
-            data.mode = SessionState.SLOWED
-        set_rate(data, out, rate, "resume after pause", start=True)
+            target = SessionState.SLOWED
+        send_start(data, out, rate, "resume after pause", target)
     elif kind is PromptKind.HOLDING:
         _clear_reaction(data, out, ev)
     elif kind is PromptKind.LOT_CHANGE:

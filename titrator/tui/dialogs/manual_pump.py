@@ -22,10 +22,12 @@ class ManualAnswer:
     Attributes:
         displayed_rate_ml_per_h: the rate the pump shows (typed, never assumed), if asked.
         infusing: whether the pump shows it is infusing, if asked.
+        typed: the displayed rate exactly as typed ("" when not asked).
     """
 
     displayed_rate_ml_per_h: Decimal | None
     infusing: bool | None
+    typed: str = ""
 
 
 class ManualPumpModal(ModalScreen[ManualAnswer | None]):
@@ -60,13 +62,14 @@ class ManualPumpModal(ModalScreen[ManualAnswer | None]):
                         compact=True,
                         prompt="choose",
                     )
-            yield Static("F2 confirm   F3 cannot do it", classes="hint-line")
+            yield Static("F2 confirm   F3 cannot do it   F9 STOP", classes="hint-line")
             yield Static("", id="manual-refusal", classes="refusal")
 
     def action_submit(self) -> None:
         """Confirm with what the pump displays (typed, never assumed)."""
         rate: Decimal | None = None
         infusing: bool | None = None
+        raw = ""
         if self.ask_rate:
             raw = self.query_one("#displayed", Input).value
             try:
@@ -82,7 +85,7 @@ class ManualPumpModal(ModalScreen[ManualAnswer | None]):
                 self.query_one("#manual-refusal", Static).update("✗ say whether it is infusing")
                 return
             infusing = choice == "yes"
-        self.dismiss(ManualAnswer(rate, infusing))
+        self.dismiss(ManualAnswer(rate, infusing, raw))
 
     def action_decline(self) -> None:
         """The pump could not be set as asked."""
