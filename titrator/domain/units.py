@@ -258,6 +258,19 @@ def show_ml(volume_ml: Decimal) -> str:
     return f"{plain(volume_ml, 1)} mL"
 
 
+def volume_split(given_ml: Decimal, planned_ml: Decimal) -> tuple[str, str, str]:
+    """Given, planned and remaining volume as shown: ('18.9 mL', '280 mL', '261.1 mL').
+
+    Each is rounded the one way every volume is shown (`show_ml`: down to 0.1 mL), and the
+    remaining volume is the planned volume as shown less the given volume as shown (never below
+    0), so given + remaining on screen add up to the planned volume on screen.
+    """
+    tenth = Decimal("0.1")
+    given = given_ml.quantize(tenth, rounding=ROUND_DOWN)
+    planned = planned_ml.quantize(tenth, rounding=ROUND_DOWN)
+    return show_ml(given), show_ml(planned), show_ml(max(planned - given, Decimal(0)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Strict parsing of human-entered numbers (requirement R3: reject, never correct or clamp).
 

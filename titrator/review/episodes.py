@@ -6,7 +6,9 @@
 - reaction episodes: a `reaction_opened` starts one, later `reaction_opened` events while it is
   open update it (more rules, a higher severity), `reaction_cleared` ends it. The reason shown is
   the recommendation the nurse saw (the `assessment_made` that triggered it);
-- overrides from `override_recorded`, each with its reason, note and nurse;
+- overrides from `override_recorded`, each with its reason, note and nurse; an override the
+  nurse chose that the engine refused (`nurse_decided` override, then `input_refused`) is kept
+  apart as a `RefusedOverride`, so every override choice in the log is shown somewhere;
 - pump commands from `pump_command`, joined with their `pump_outcome` by `command_id`.
 """
 
@@ -18,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from titrator.domain import events as ev
-from titrator.domain.decisions import SessionState
+from titrator.domain.decisions import Choice, SessionState
 from titrator.domain.events import AuditEvent
 from titrator.domain.policy import Severity
 from titrator.domain.vitals import VitalField
@@ -130,6 +132,27 @@ class Override:
 
 
 @dataclass(frozen=True)
+class RefusedOverride:
+    """An override the nurse chose that the engine refused (nothing was overridden).
+
+    Attributes:
+        at: when.
+        reason: the reason code given ("" if none).
+        note: the free text given.
+        refusal: why the engine refused it, as recorded.
+        nurse_id: who.
+        seq: the `nurse_decided` record.
+    """
+
+    at: datetime
+    reason: str
+    note: str
+    refusal: str
+    nurse_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
 class PumpCommandRecord:
     """A pump command and what came of it.
 
@@ -170,6 +193,8 @@ class Walker:
         self.vitals: list[VitalsPoint] = []
         self.reactions: list[Reaction] = []
         self.overrides: list[Override] = []
+        self.refused_overrides: list[RefusedOverride] = []
+        self._override_choice: RefusedOverride | None = None
         self.commands: dict[int, PumpCommandRecord] = {}
         self.lots: list[tuple[datetime | None, str]] = []
         self.states: list[SessionState] = []
@@ -189,6 +214,7 @@ class Walker:
 
     def feed(self, event: AuditEvent | None, at: datetime, nurse_id: str, seq: int) -> None:
         """Take one record's event into account (None: nothing to derive)."""
+        self._override_outcome(event, at, nurse_id, seq)
         if isinstance(event, ev.RateChanged):
             self._close_segment(at)
             self.segments.append(
@@ -225,6 +251,26 @@ class Walker:
             )
         else:
             self._other(event, at, nurse_id, seq)
+
+    def _override_outcome(
+        self, event: AuditEvent | None, at: datetime, nurse_id: str, seq: int
+    ) -> None:
+        """Pair a nurse's override choice with what came of it (recorded, or refused)."""
+        choice = self._override_choice
+        if isinstance(event, ev.NurseDecided):
+            self._override_choice = None
+            if event.choice is Choice.OVERRIDE:
+                reason = event.reason.value if event.reason is not None else ""
+                self._override_choice = RefusedOverride(at, reason, event.note, "", nurse_id, seq)
+        elif isinstance(event, ev.OverrideRecorded):
+            self._override_choice = None
+        elif (
+            isinstance(event, ev.InputRefused)
+            and event.input_kind == "nurse_decided"
+            and choice is not None
+        ):
+            self.refused_overrides.append(dataclasses.replace(choice, refusal=event.reason))
+            self._override_choice = None
 
     def _other(self, event: AuditEvent | None, at: datetime, nurse_id: str, seq: int) -> None:
         if isinstance(event, ev.PumpCommandIssued):

@@ -4,7 +4,8 @@ The first row is the integrity check (`row_type` = `integrity`), then one `recor
 readable record in file order, then one `unreadable` row per line that is not a record. Every
 value keeps its unit in the column name; times are ISO 8601 UTC with offset; decimals are
 written exactly, without trailing zeros. `payload_json` holds the record's payload as stored
-(canonical JSON), so nothing recorded is lost.
+(canonical JSON), so nothing recorded is lost. `training` (the last column) is `yes` on every row
+of a demo or training log.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ COLUMNS: Final = (
     "command",
     "outcome",
     "payload_json",
+    "training",
 )
-"""The CSV header, in order. New columns are only ever appended."""
+"""The CSV header, in order. New columns are only ever appended. `training` is `yes` on every
+row of a demo or training log (`no` otherwise), so a row read alone still carries the mark."""
 
 
 def _payload_json(payload: Mapping[str, Any]) -> str:
@@ -122,6 +125,7 @@ def write_csv(review: SessionReview, stream: TextIO) -> None:
     """Write the review as CSV (RFC 4180, CRLF line ends) to `stream`."""
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, restval="", lineterminator="\r\n")
     writer.writeheader()
+    training = "yes" if review.training else "no"
     integrity = review.integrity
     v = integrity.verification
     writer.writerow(
@@ -134,6 +138,7 @@ def write_csv(review: SessionReview, stream: TextIO) -> None:
             "outcome": integrity.status.value,
             "reason": v.reason,
             "note": integrity.head_hash or "",
+            "training": training,
             "payload_json": _payload_json(
                 {
                     "status": integrity.status.value,
@@ -147,7 +152,7 @@ def write_csv(review: SessionReview, stream: TextIO) -> None:
         }
     )
     for entry in review.timeline:
-        writer.writerow(_record_row(entry))
+        writer.writerow({**_record_row(entry), "training": training})
     for problem in integrity.unreadable:
         writer.writerow(
             {
@@ -158,6 +163,7 @@ def write_csv(review: SessionReview, stream: TextIO) -> None:
                 "summary": f"line {problem.line} cannot be read: {problem.reason}",
                 "reason": problem.reason,
                 "payload_json": problem.text,
+                "training": training,
             }
         )
 

@@ -12,19 +12,22 @@
   the suspect administration, who recorded it, how it was cleared).
 
 Ids are UUIDv5 of the session and the item, so the same log always exports the same Bundle.
-The integrity status is also a `meta.tag` on the Bundle (`urn:titrator:audit-integrity`).
+The integrity status is also a `meta.tag` on the Bundle (`urn:titrator:audit-integrity`). A demo
+or training log carries the HL7 processing-id tag `T` (Training) from
+`http://terminology.hl7.org/CodeSystem/v2-0103` in `meta.tag` on the Bundle and on every resource
+in it, so a resource copied out alone still says it is not a real patient's.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
 from titrator.domain.vitals import VitalField
 from titrator.review.episodes import RateSegment, Reaction, VitalsPoint
-from titrator.review.fmt import iso
+from titrator.review.fmt import iso, ml
 from titrator.review.model import InfusionOutcome, SessionReview
 
 LOINC: Final = "http://loinc.org"
@@ -37,6 +40,12 @@ SYS_PRODUCT: Final = "urn:titrator:product"
 SYS_INDICATION: Final = "urn:titrator:indication"
 SYS_RULE: Final = "urn:titrator:policy-rule"
 SYS_INTEGRITY: Final = "urn:titrator:audit-integrity"
+TRAINING_TAG: Final = {
+    "system": "http://terminology.hl7.org/CodeSystem/v2-0103",
+    "code": "T",
+    "display": "Training",
+}
+"""`meta.tag` of every resource exported from a demo or training log (HL7 table 0103)."""
 
 _VITAL_CODES: Final[dict[VitalField, tuple[list[tuple[str, str]], str, str]]] = {
     VitalField.TEMP_C: ([("8310-5", "Body temperature")], "Cel", "°C"),
@@ -70,6 +79,11 @@ _STATUS: Final = {
 def number(value: Decimal) -> int | float:
     """A Decimal as a JSON number (exact for the few significant digits rates and vitals have)."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def shown_volume(volume_ml: Decimal) -> Decimal:
+    """A volume rounded the way every volume is shown (down to 0.1 mL, as `fmt.ml`)."""
+    return volume_ml.quantize(Decimal("0.1"), rounding=ROUND_DOWN).normalize()
 
 
 def _quantity(value: Decimal, ucum: str, unit: str) -> dict[str, Any]:
@@ -107,6 +121,8 @@ class _Builder:
 
     def add(self, url: str, resource: dict[str, Any]) -> None:
         resource["id"] = url.removeprefix("urn:uuid:")
+        if self.review.training:
+            resource["meta"] = {"tag": [dict(TRAINING_TAG)]}
         self.entries.append({"fullUrl": url, "resource": resource})
 
     def patient_resource(self) -> None:
@@ -208,8 +224,8 @@ class _Builder:
             resource["reasonCode"] = [reason]
         if r.volume_ml is not None:
             resource["dosage"] = {
-                "text": f"volume given {r.volume_ml} mL",
-                "dose": _quantity(r.volume_ml, "mL", "mL"),
+                "text": f"volume given {ml(r.volume_ml)}",
+                "dose": _quantity(shown_volume(r.volume_ml), "mL", "mL"),
             }
         self.add(self.parent, resource)
 
@@ -347,7 +363,8 @@ def to_fhir(review: SessionReview) -> dict[str, Any]:
                     "system": SYS_INTEGRITY,
                     "code": integrity.status.value,
                     "display": integrity.banner(),
-                }
+                },
+                *([dict(TRAINING_TAG)] if review.training else []),
             ]
         },
         "identifier": {"system": SYS_SESSION, "value": review.session_id},

@@ -1,8 +1,11 @@
 """HTML export: one self-contained printable report (inline CSS and SVG, no network resources).
 
-Sections: the integrity result with the head hash (first, and impossible to miss when the log
-is damaged), the session facts, the chart, reactions, overrides, pump commands with outcomes,
-the full timeline (lines not vouched for by the chain are marked) and any unreadable lines.
+Sections: a TRAINING banner for a demo or training log (and TRAINING in the title), the integrity
+result with the head hash (first, and impossible to miss when the log is damaged), the session
+facts, the chart, reactions, overrides (every `override_recorded`, then every override choice the
+engine refused, marked REFUSED), pump commands with outcomes, the full timeline (lines not
+vouched for by the chain are marked; raw pump wire bytes are left to the CSV) and any unreadable
+lines.
 Every text from the log is escaped; nothing is fetched, executed or linked.
 """
 
@@ -13,8 +16,9 @@ from decimal import Decimal
 from html import escape
 
 from titrator.domain.units import plain
-from titrator.review.fmt import duration, ml, ml_per_h, utc, utc_time
+from titrator.review.fmt import duration, given_remaining, ml, ml_per_h, utc, utc_time
 from titrator.review.integrity import IntegrityStatus
+from titrator.review.marks import TRAINING_MARK
 from titrator.review.model import SessionReview
 from titrator.review.svg import chart_svg
 
@@ -30,6 +34,7 @@ td.num { text-align: right; white-space: nowrap; }
 .verified { border-color: #009E73; }
 .unfinished { border-color: #E69F00; }
 .damaged { border-color: #D55E00; background: #fde9dd; }
+.training { border-color: #0072B2; background: #e3f0fa; }
 .hash { font-family: monospace; word-break: break-all; }
 tr.unvouched td { background: #fde9dd; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; }
@@ -77,7 +82,7 @@ def _facts(review: SessionReview) -> str:
         ("Session opened", utc(review.opened_at)),
         ("Infusion started", utc(review.infusion_started_at)),
         ("Session closed", utc(review.closed_at)),
-        ("Volume given", ml(review.volume_ml)),
+        ("Volume given", given_remaining(review.volume_ml, h.total_volume_ml)),
         ("Time to final rate", duration(review.time_to_final_rate)),
         ("Chair time", duration(review.chair_time)),
     ]
@@ -92,6 +97,42 @@ def _integrity(review: SessionReview) -> str:
         f'<div class="banner {status.value}" role="alert">'
         f"Audit log integrity: {escape(status.label.upper())}<br>{escape(integrity.banner())}"
         f'<br>Head hash: <span class="hash">{escape(integrity.head_hash or "none")}</span></div>'
+    )
+
+
+def _training(review: SessionReview) -> str:
+    if not review.training:
+        return ""
+    return (
+        f'<div class="banner training" role="note">{TRAINING_MARK}: a demo or training '
+        "session, not a real patient (left out of folder figures unless asked). Marked by: "
+        f"{escape('; '.join(review.training_marks))}</div>"
+    )
+
+
+def _overrides(review: SessionReview) -> str:
+    rows = [
+        (o.at, (utc_time(o.at), o.limit, o.prompt_kind, o.reason, o.note, o.nurse_id, "recorded"))
+        for o in review.overrides
+    ] + [
+        (
+            r.at,
+            (
+                utc_time(r.at),
+                "—",
+                "—",
+                r.reason or "—",
+                r.note,
+                r.nurse_id,
+                "REFUSED: " + r.refusal,
+            ),
+        )
+        for r in review.refused_overrides
+    ]
+    rows.sort(key=lambda row: row[0])
+    return _table(
+        ("Time (UTC)", "What was overridden", "Prompt", "Reason", "Note", "Nurse", "Outcome"),
+        (row for _, row in rows),
     )
 
 
@@ -113,6 +154,8 @@ def to_html(review: SessionReview) -> str:
     """The printable report as one HTML document."""
     h = review.header
     title = f"IVIG infusion review — {h.patient_id or review.session_id} — {utc(review.started_at)}"
+    if review.training:
+        title = f"{TRAINING_MARK} — {title}"
     reactions = _table(
         ("Opened (UTC)", "Severity", "Rules", "Recommendation shown", "Recorded by", "Cleared"),
         (
@@ -130,13 +173,7 @@ def to_html(review: SessionReview) -> str:
             for r in review.reactions
         ),
     )
-    overrides = _table(
-        ("Time (UTC)", "What was overridden", "Prompt", "Reason", "Note", "Nurse"),
-        (
-            (utc_time(o.at), o.limit, o.prompt_kind, o.reason, o.note, o.nurse_id)
-            for o in review.overrides
-        ),
-    )
+    overrides = _overrides(review)
     commands = _table(
         ("#", "Issued (UTC)", "Command", "Setpoint", "Outcome", "Pump reported", "Detail"),
         (
@@ -171,7 +208,7 @@ def to_html(review: SessionReview) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1>"
-        f"{_integrity(review)}{warning}"
+        f"{_training(review)}{_integrity(review)}{warning}"
         f"<h2>Session</h2>{_facts(review)}"
         f"<h2>Rate and vital signs</h2>{chart_svg(review)}"
         f"<h2>Reactions</h2>{reactions}"

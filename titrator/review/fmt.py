@@ -1,8 +1,10 @@
 """Formatting for reviewers: every number with its unit, ISMP style, times in UTC with offset.
 
 Rates and volumes are `Decimal` and are shown without trailing zeros and with a leading zero
-(`0.5 mL/h`, `21 mL/h`), a space before the unit. Times on screen and in reports are UTC and say
-so; machine exports use ISO 8601 with the `+00:00` offset.
+(`0.5 mL/h`, `21 mL/h`), a space before the unit. Every volume goes through `ml` (the bedside's
+`show_ml`: rounded down to 0.1 mL), never the log's full precision, and given and remaining
+volumes through `given_remaining`, so that they add up to the planned volume as shown. Times on
+screen and in reports are UTC and say so; machine exports use ISO 8601 with the `+00:00` offset.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from titrator.domain.units import plain
+from titrator.domain.units import plain, show_ml, volume_split
 from titrator.domain.vitals import FIELD_SPECS, VitalField
 
 VITAL_ORDER: Final = tuple(VitalField)
@@ -35,8 +37,21 @@ def ml_per_h(value: Decimal | None) -> str:
 
 
 def ml(value: Decimal | None) -> str:
-    """A volume with its unit, e.g. `280 mL` (`—` when unknown)."""
-    return "—" if value is None else f"{plain(value)} mL"
+    """A volume with its unit, rounded down to 0.1 mL: `280 mL`, `18.9 mL` (`—` when unknown)."""
+    return "—" if value is None else show_ml(value)
+
+
+def given_remaining(given_ml: Decimal | None, planned_ml: Decimal | None) -> str:
+    """`18.9 mL of 280 mL, 261.1 mL remaining`: given + remaining = planned, as shown.
+
+    Only the given volume when the plan is unknown; `—` when nothing was recorded as given.
+    """
+    if given_ml is None:
+        return "—"
+    if planned_ml is None:
+        return ml(given_ml)
+    given, planned, remaining = volume_split(given_ml, planned_ml)
+    return f"{given} of {planned}, {remaining} remaining"
 
 
 def vital(field: VitalField, value: Decimal) -> str:

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -32,11 +31,18 @@ from titrator.review.episodes import (
     PumpCommandRecord,
     RateSegment,
     Reaction,
+    RefusedOverride,
     VitalsPoint,
     Walker,
 )
 from titrator.review.integrity import Integrity, IntegrityStatus
-from titrator.review.timeline import Category, category, summarise_event, summarise_raw
+from titrator.review.marks import training_marks
+from titrator.review.timeline import (
+    TimelineEntry,
+    category,
+    summarise_event,
+    summarise_raw,
+)
 
 __all__ = [
     "InfusionOutcome",
@@ -44,6 +50,7 @@ __all__ = [
     "PumpCommandRecord",
     "RateSegment",
     "Reaction",
+    "RefusedOverride",
     "SessionHeader",
     "SessionReview",
     "TimelineEntry",
@@ -64,37 +71,6 @@ class InfusionOutcome(StrEnum):
     """Stopped or closed before the dose was given, not for a reaction."""
     UNFINISHED = "unfinished"
     """The log has no closing record."""
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One record of the log as a line of the timeline.
-
-    Attributes:
-        line: 1-based line in the file.
-        seq: the record's sequence number.
-        at: when it happened (UTC).
-        kind: the record kind.
-        category: what it is about (for filtering).
-        summary: one plain-language line, units included.
-        nurse_id: the user signed in when it was recorded.
-        station_id: the workstation that recorded it.
-        vouched: the hash chain vouches for this line (False after a break).
-        payload: the record's payload as stored.
-        event: the validated event, or None (writer records, other kinds, schema mismatch).
-    """
-
-    line: int
-    seq: int
-    at: datetime
-    kind: str
-    category: Category
-    summary: str
-    nurse_id: str
-    station_id: str
-    vouched: bool
-    payload: dict[str, Any]
-    event: AuditEvent | None
 
 
 @dataclass(frozen=True)
@@ -170,6 +146,10 @@ class SessionReview:
         volume_ml: volume given, from the closing record.
         time_to_final_rate: from the start to first reaching the plan's last-step rate.
         chair_time: from `session_opened` to `session_closed`.
+        training_marks: why this log is a training session (demo, train), in words; empty for
+            a real patient's log (see `titrator.review.marks`).
+        refused_overrides: override attempts the engine refused (not overrides: nothing was
+            overridden, but the nurse's choice is in the log).
     """
 
     path: Path
@@ -192,6 +172,13 @@ class SessionReview:
     volume_ml: Decimal | None
     time_to_final_rate: timedelta | None
     chair_time: timedelta | None
+    training_marks: tuple[str, ...] = ()
+    refused_overrides: tuple[RefusedOverride, ...] = ()
+
+    @property
+    def training(self) -> bool:
+        """True for a demo or training log: no real patient."""
+        return bool(self.training_marks)
 
     @property
     def started_at(self) -> datetime | None:
@@ -322,6 +309,9 @@ def build_review(path: Path, read: ReviewRead) -> SessionReview:
                 vouched=integrity.vouched(line),
                 payload=record.payload,
                 event=event,
+                wire_summary=summarise_raw(record.kind, record.payload, wire_hex=True)
+                if record.kind == "pump_wire"
+                else None,
             )
         )
         if isinstance(event, ev.SessionOpened) and opened is None:
@@ -366,6 +356,10 @@ def build_review(path: Path, read: ReviewRead) -> SessionReview:
         volume_ml=volume,
         time_to_final_rate=reached - started if reached and started else None,
         chair_time=closed_at - opened_at if closed_at and opened_at else None,
+        training_marks=training_marks(
+            (record.kind, record.station_id, record.payload) for _, record in read.records
+        ),
+        refused_overrides=tuple(walker.refused_overrides),
     )
 
 

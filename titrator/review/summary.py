@@ -4,13 +4,17 @@ Groups are product and indication. For each: the number of infusions, reactions 
 overrides, the median time to the final rate (over the infusions that reached the plan's last
 step) and the median chair time (over the closed sessions), plus how many logs were damaged or
 unfinished, so the reader knows what the figures rest on. Damaged logs are counted with what is
-readable in them and listed by name.
+readable in them and listed by name. Training logs (demo, train: `SessionReview.training`) are
+left out of every figure unless asked for (`include_training`), and the notes say how many were
+left out. The text table fits 80 columns: the product and indication wrap in their column, and
+the times are a second table.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -138,12 +142,16 @@ class FolderSummary:
         logs: number of logs reviewed.
         damaged: the damaged logs.
         problems: files that could not be opened.
+        training_left_out: training logs not counted (`include_training` was not asked for).
+        training_included: training logs counted (`include_training` was asked for).
     """
 
     groups: tuple[GroupSummary, ...]
     logs: int
     damaged: tuple[Path, ...] = ()
     problems: tuple[LoadProblem, ...] = field(default_factory=tuple)
+    training_left_out: int = 0
+    training_included: int = 0
 
 
 def _group(key: tuple[str, str], reviews: list[SessionReview]) -> GroupSummary:
@@ -169,9 +177,21 @@ def _group(key: tuple[str, str], reviews: list[SessionReview]) -> GroupSummary:
 
 
 def summarise(
-    reviews: Sequence[SessionReview], problems: Sequence[LoadProblem] = ()
+    reviews: Sequence[SessionReview],
+    problems: Sequence[LoadProblem] = (),
+    *,
+    include_training: bool = False,
 ) -> FolderSummary:
-    """Group the reviews by product and indication and compute the figures."""
+    """Group the reviews by product and indication and compute the figures.
+
+    Args:
+        reviews: the logs, reviewed.
+        problems: the files that could not be opened.
+        include_training: count demo and training logs too (left out by default).
+    """
+    training = sum(r.training for r in reviews)
+    if not include_training:
+        reviews = [r for r in reviews if not r.training]
     groups: dict[tuple[str, str], list[SessionReview]] = {}
     for review in reviews:
         h = review.header
@@ -185,53 +205,121 @@ def summarise(
         logs=len(reviews),
         damaged=tuple(r.path for r in reviews if r.integrity.damaged),
         problems=tuple(problems),
+        training_left_out=0 if include_training else training,
+        training_included=training if include_training else 0,
     )
 
 
-SUMMARY_COLUMNS = (
+WIDTH = 80
+"""The text table's width (a terminal at 80x24)."""
+
+COUNT_COLUMNS = (
     "Product — indication",
     "Infusions",
-    "Reactions (mild/mod/sev/ungraded)",
+    "Reactions*",
     "Overrides",
-    "Median to final rate",
-    "Median chair time",
     "Damaged",
     "Unfinished",
 )
-"""Column headers of the summary table (text and app)."""
+"""The first table: what happened (reactions: total, then mild/moderate/severe/not graded)."""
+TIME_COLUMNS = ("Product — indication", "Median to final rate", "Median chair time")
+"""The second table: how long it took (n: the infusions each median rests on)."""
+SUMMARY_COLUMNS = (*COUNT_COLUMNS, *TIME_COLUMNS[1:])
+"""Every column, in the order `summary_row` gives the cells."""
 
 
 def summary_row(group: GroupSummary) -> tuple[str, ...]:
-    """One group as table cells, units in every figure."""
+    """One group as table cells (`SUMMARY_COLUMNS`), units in every figure."""
     severities = "/".join(str(group.reactions.get(s, 0)) for s in SEVERITIES)
     return (
         f"{group.product} — {group.indication}",
         str(group.infusions),
         f"{group.reaction_total} ({severities})",
         str(group.overrides),
-        f"{duration(group.to_final_rate)} (n={group.to_final_rate_n})",
-        f"{duration(group.chair_time)} (n={group.chair_time_n})",
         str(group.damaged),
         str(group.unfinished),
+        f"{duration(group.to_final_rate)} (n={group.to_final_rate_n})",
+        f"{duration(group.chair_time)} (n={group.chair_time_n})",
     )
 
 
-def summary_table(summary: FolderSummary) -> str:
-    """The summary as a plain-text table with notes (for `titrator review --summary`)."""
-    rows = [SUMMARY_COLUMNS, *(summary_row(g) for g in summary.groups)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_COLUMNS))]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """A text table no wider than `width`: the first column wraps to the room the others leave."""
+    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+    room = width - sum(widths[1:]) - 2 * (len(headers) - 1)
+    widths[0] = max(12, min(widths[0], room))
+    lines = []
+    for row in (headers, *rows):
+        first = textwrap.wrap(row[0], widths[0]) or [""]
+        for n, part in enumerate(first):
+            cells = [part, *(row[1:] if n == 0 else [""] * (len(row) - 1))]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        if row is headers:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def summary_notes(
+    summary: FolderSummary,
+    include_hint: str = "--include-training counts them",
+    full_paths: bool = True,
+) -> list[str]:
+    """What the figures rest on: logs counted, training left out, damaged and unreadable files.
+
+    Args:
+        summary: the figures.
+        include_hint: how to count the training logs left out (the option, or the app's key).
+        full_paths: name damaged and unreadable files by their path (else by file name).
+    """
+
+    def name(path: Path) -> str:
+        return str(path) if full_paths else path.name
+
+    notes = [
+        f"{summary.logs} log(s) counted. *Reactions: total (mild/moderate/severe/not graded). "
+        "Median to final rate: from the start of the infusion to the first time the rate "
+        "reached the plan's last step (infusions that never did are left out). Median chair "
+        "time: from the session being opened to it being closed (closed sessions only). "
+        "n: the infusions each median rests on."
     ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append(
-        f"{summary.logs} log(s). Time to final rate: from the start of the infusion to the first "
-        "time the rate reached the plan's last step (infusions that never did are left out). "
-        "Chair time: from the session being opened to it being closed (closed sessions only)."
+    if summary.training_left_out:
+        notes.append(
+            f"{summary.training_left_out} TRAINING log(s) (demo, train) left out; {include_hint}."
+        )
+    if summary.training_included:
+        notes.append(
+            f"{summary.training_included} TRAINING log(s) (demo, train) counted in these figures."
+        )
+    notes.extend(
+        f"DAMAGED (counted with what is readable): {name(path)}" for path in summary.damaged
     )
-    for path in summary.damaged:
-        lines.append(f"DAMAGED (counted with what is readable): {path}")
-    for problem in summary.problems:
-        lines.append(f"UNREADABLE (not counted): {problem.path}: {problem.reason}")
+    notes.extend(
+        f"UNREADABLE (not counted): {name(problem.path)}: {problem.reason}"
+        for problem in summary.problems
+    )
+    return notes
+
+
+def summary_table(
+    summary: FolderSummary,
+    width: int = WIDTH,
+    include_hint: str = "--include-training counts them",
+    full_paths: bool = True,
+) -> str:
+    """The summary as plain-text tables with notes (`titrator review --summary`, the app).
+
+    Args:
+        summary: the figures.
+        width: the widest a line may be.
+        include_hint: how to count the training logs left out (see `summary_notes`).
+        full_paths: name damaged and unreadable files by their path (else by file name).
+    """
+    rows = [summary_row(g) for g in summary.groups]
+    counts = len(COUNT_COLUMNS)
+    lines = _table(COUNT_COLUMNS, [r[:counts] for r in rows], width)
+    lines.append("")
+    lines.extend(_table(TIME_COLUMNS, [(r[0], *r[counts:]) for r in rows], width))
+    lines.append("")
+    for note in summary_notes(summary, include_hint, full_paths):
+        lines.extend(textwrap.wrap(note, width, break_on_hyphens=False) or [""])
     return "\n".join(lines) + "\n"

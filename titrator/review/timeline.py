@@ -2,17 +2,22 @@
 
 Every number keeps its unit. Records whose payload does not fit this version's event schema (an
 older or newer log, or the app's own `pump_wire` trace and `pump_reconnect` attempts) still get a
-line, from the raw payload.
+line, from the raw payload. A `pump_wire` line names the direction, the command in flight and the
+number of bytes; the raw bytes (hex) are shown only when asked (`wire_hex=True`: the review
+app's `w` key), and are always kept in the CSV's `payload_json`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Final
 
 from titrator.domain import events as ev
+from titrator.domain.events import AuditEvent
 from titrator.domain.units import plain
 from titrator.domain.vitals import SYMPTOM_LABELS, Symptom
 from titrator.review.fmt import ml, ml_per_h, vitals_line
@@ -73,6 +78,44 @@ _CATEGORY: Final[Mapping[str, Category]] = {
 }
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One record of the log as a line of the timeline.
+
+    Attributes:
+        line: 1-based line in the file.
+        seq: the record's sequence number.
+        at: when it happened (UTC).
+        kind: the record kind.
+        category: what it is about (for filtering).
+        summary: one plain-language line, units included.
+        nurse_id: the user signed in when it was recorded.
+        station_id: the workstation that recorded it.
+        vouched: the hash chain vouches for this line (False after a break).
+        payload: the record's payload as stored.
+        event: the validated event, or None (writer records, other kinds, schema mismatch).
+        wire_summary: for a `pump_wire` record, the line with the raw bytes (hex) too, shown
+            only when the reviewer asks; None for every other record.
+    """
+
+    line: int
+    seq: int
+    at: datetime
+    kind: str
+    category: Category
+    summary: str
+    nurse_id: str
+    station_id: str
+    vouched: bool
+    payload: dict[str, Any]
+    event: AuditEvent | None
+    wire_summary: str | None = None
+
+    def shown(self, wire_hex: bool) -> str:
+        """The line as shown: with the raw wire bytes only when `wire_hex` is asked for."""
+        return self.wire_summary if wire_hex and self.wire_summary is not None else self.summary
+
+
 def category(kind: str) -> Category:
     """The category of a record kind (unknown kinds are `system`)."""
     return _CATEGORY.get(kind, Category.SYSTEM)
@@ -116,7 +159,7 @@ def _opened(e: ev.SessionOpened) -> str:
     )
     if e.setup is not None:
         text += f"; patient {e.setup.patient_id_1}, lot {e.setup.lot}"
-    return text
+    return text + ("; TRAINING (demo or training scenario)" if e.training else "")
 
 
 def _decided(e: ev.NurseDecided) -> str:
@@ -227,8 +270,29 @@ def summarise_event(event: object) -> str:
     return render(event)
 
 
-def summarise_raw(kind: str, payload: Mapping[str, Any]) -> str:
-    """The timeline line for a record not validated as an engine event."""
+def wire_line(payload: Mapping[str, Any], *, wire_hex: bool = False) -> str:
+    """A `pump_wire` record in words: `pump wire TX (status query): 5 bytes`.
+
+    Args:
+        payload: the record's payload as stored.
+        wire_hex: also show the raw bytes, hex encoded.
+    """
+    data = str(payload.get("data_hex", ""))
+    command = str(payload.get("command", "")) or "status query"
+    note = f", {payload['note']}" if payload.get("note") else ""
+    count = len("".join(data.split())) // 2
+    text = f"pump wire {payload.get('direction', '?')} ({command}): {count} bytes{note}"
+    return text + (f" [hex {data}]" if wire_hex else "")
+
+
+def summarise_raw(kind: str, payload: Mapping[str, Any], *, wire_hex: bool = False) -> str:
+    """The timeline line for a record not validated as an engine event.
+
+    Args:
+        kind: the record kind.
+        payload: the record's payload as stored.
+        wire_hex: show a `pump_wire` record's raw bytes (hidden unless asked).
+    """
     if kind == "log_opened":
         return f"log opened (titrator {payload.get('software_version', '?')})"
     if kind == "log_resumed":
@@ -242,11 +306,7 @@ def summarise_raw(kind: str, payload: Mapping[str, Any]) -> str:
     if kind == "session_closed" and payload.get("closed_by") == "audit_writer":
         return f"log closed by the audit writer: {payload.get('reason', '')}"
     if kind == "pump_wire":
-        note = f" ({payload['note']})" if payload.get("note") else ""
-        return (
-            f"pump wire {payload.get('direction', '?')}: {payload.get('data_hex', '')}"
-            f"{note}{_note(str(payload.get('command', '')))}"
-        )
+        return wire_line(payload, wire_hex=wire_hex)
     if kind == "pump_reconnect":
         return (
             f"pump reconnect {payload.get('outcome', '?')} ({payload.get('requester', '?')}): "

@@ -102,10 +102,12 @@ async def test_the_summary_screen(reviews: list[SessionReview]) -> None:
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, FolderSummaryScreen)
-        row = [str(c) for c in _table(app, "#summary").get_row_at(0)]
-        assert row[1] == "7"
-        notes = str(app.screen.query_one("#notes", Static).render())
-        assert "1 damaged log(s)" in notes
+        text = str(app.screen.query_one("#summary", Static).render())
+        first_row = text.splitlines()[2]
+        assert first_row.startswith("Privigen — ")
+        assert "  7  " in first_row  # 7 infusions
+        assert "DAMAGED (counted with what is readable):" in text
+        assert "s-damaged.jsonl" in text
 
 
 async def test_logs_are_read_in_a_worker(log_dir: Path) -> None:

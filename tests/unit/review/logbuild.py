@@ -75,6 +75,8 @@ class LogSpec:
     """None: as the script was written (SCRIPT_AUTO_ACCEPT)."""
     until_min: int | None = None
     """Stop recording after this minute of the script: the log is left unfinished."""
+    training: bool = False
+    """Record it as a demo or training session (`session_opened.training`)."""
 
 
 def _parsed(spec: LogSpec) -> Iterator[ScriptLine]:
@@ -158,7 +160,12 @@ def build_log(
     if spec.until_min is not None:
         until_ms = ORIGIN_MS + spec.until_min * MS_PER_MIN
         lines = itertools.takewhile(lambda line: line.t_ms <= until_ms, lines)
-    runner.run(lines, Opening(setup=_setup(spec, plan)), open_log, run_on=spec.until_min is None)
+    runner.run(
+        lines,
+        Opening(setup=_setup(spec, plan), training=spec.training),
+        open_log,
+        run_on=spec.until_min is None,
+    )
     for writer in writers:
         if not writer.closed:
             writer.release()

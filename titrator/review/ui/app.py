@@ -33,6 +33,7 @@ class ReviewApp(App[int]):
         *,
         key: bytes | None = None,
         reviews: list[SessionReview] | None = None,
+        include_training: bool = False,
     ) -> None:
         """Review `logs` (read in a worker), or `reviews` already read (tests, embedding).
 
@@ -40,12 +41,14 @@ class ReviewApp(App[int]):
             logs: the log files.
             key: the site HMAC key, to check MACs.
             reviews: reviews read beforehand; `logs` is then ignored.
+            include_training: count demo and training logs in the folder summary (they are
+                always listed, marked TRAINING).
         """
         super().__init__()
         self.logs = list(logs)
         self.key = key
         self.preloaded = reviews
-        self.list_screen = SessionListScreen()
+        self.list_screen = SessionListScreen(include_training=include_training)
 
     def on_mount(self) -> None:
         """Show the list, then fill it."""

@@ -1,4 +1,8 @@
-"""The session list: one row per log, sortable and filterable; Enter opens the session."""
+"""The session list: one row per log, sortable and filterable; Enter opens the session.
+
+Each row names its file (the last column, and in full under the table for the highlighted row);
+a demo or training log says TRAINING in its outcome, and the counts line says how many there are.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from titrator.review.integrity import IntegrityStatus
+from titrator.review.marks import TRAINING_MARK
 from titrator.review.model import SessionReview
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -20,13 +25,26 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 COLUMNS: Final[tuple[tuple[str, Callable[[SessionReview], Any]], ...]] = (
     ("Start (UTC)", lambda r: r.started_at or _EPOCH),
     ("Integrity", lambda r: r.integrity.status.value),
-    ("Outcome", lambda r: r.outcome.value),
+    ("Outcome", lambda r: _outcome(r)),
     ("Patient", lambda r: r.header.patient_id or ""),
     ("Product — indication", lambda r: _product(r)),
     ("React.", lambda r: len(r.reactions)),
     ("Overr.", lambda r: len(r.overrides)),
+    ("File", lambda r: r.path.name),
 )
 """Column titles and the sort key of each."""
+
+
+def _outcome(review: SessionReview) -> str:
+    return f"{TRAINING_MARK}: {review.outcome.value}" if review.training else review.outcome.value
+
+
+def file_line(review: SessionReview) -> str:
+    """The line under the table: the highlighted log's file, and TRAINING with why."""
+    line = f"File: {review.path.name}"
+    if review.training:
+        line += f" — {TRAINING_MARK} (not a real patient): {'; '.join(review.training_marks)}"
+    return line
 
 
 def _product(review: SessionReview) -> str:
@@ -40,11 +58,12 @@ def row_cells(review: SessionReview) -> tuple[str, ...]:
     return (
         start.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if start else "—",
         review.integrity.status.label,
-        review.outcome.value,
+        _outcome(review),
         review.header.patient_id or "—",
         _product(review),
         str(len(review.reactions)),
         str(len(review.overrides)),
+        review.path.name,
     )
 
 
@@ -61,8 +80,10 @@ class SessionListScreen(Screen[None]):
     ]
     """Keys: / filter, s next sort column, r reverse, m summary, Enter open, q quit."""
 
-    def __init__(self) -> None:
+    def __init__(self, include_training: bool = False) -> None:
         super().__init__()
+        self.include_training = include_training
+        """Count training logs in the folder summary (`titrator review --include-training`)."""
         self.reviews: list[SessionReview] = []
         self.note = ""
         self.loaded = False
@@ -72,11 +93,12 @@ class SessionListScreen(Screen[None]):
         self.text_filter = ""
 
     def compose(self) -> ComposeResult:
-        """Header, counts line, filter box (hidden), the table, footer."""
+        """Header, counts line, filter box (hidden), the table, the file line, footer."""
         yield Header()
         yield Static("Loading logs…", id="counts")
         yield Input(placeholder="filter: any text in a row (Esc clears)", id="filter")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="file")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -102,6 +124,9 @@ class SessionListScreen(Screen[None]):
         for review in reviews:
             counts[review.integrity.status] += 1
         text = f"{len(reviews)} log(s): " + ", ".join(f"{n} {s.label}" for s, n in counts.items())
+        training = sum(r.training for r in reviews)
+        if training:
+            text += f"; {training} {TRAINING_MARK} (demo, train)"
         self.query_one("#counts", Static).update(text + (f" — {note}" if note else ""))
         self.refill()
 
@@ -118,8 +143,12 @@ class SessionListScreen(Screen[None]):
         """Rebuild the rows from the filter and the sort order."""
         table = self.query_one("#sessions", DataTable)
         table.clear()
-        for review in self.shown_reviews():
+        shown = self.shown_reviews()
+        for review in shown:
             table.add_row(*row_cells(review), key=str(review.path))
+        row = table.cursor_row
+        current = shown[row] if 0 <= row < len(shown) else None
+        self.query_one("#file", Static).update(file_line(current) if current is not None else "")
         arrow = "▼" if self.descending else "▲"
         self.sub_title = f"sorted by {COLUMNS[self.sort_column][0]} {arrow}" + (
             f", filter “{self.text_filter}”" if self.text_filter else ""
@@ -139,6 +168,12 @@ class SessionListScreen(Screen[None]):
         self.text_filter = ""
         self.refill()
         self.query_one("#sessions", DataTable).focus()
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        path = event.row_key.value
+        review = next((r for r in self.reviews if str(r.path) == path), None)
+        self.query_one("#file", Static).update(file_line(review) if review is not None else "")
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -179,4 +214,4 @@ class SessionListScreen(Screen[None]):
         """Open the folder summary."""
         from titrator.review.ui.summary_screen import FolderSummaryScreen
 
-        self.app.push_screen(FolderSummaryScreen(self.reviews))
+        self.app.push_screen(FolderSummaryScreen(self.reviews, self.include_training))

@@ -1,4 +1,8 @@
-"""One session: integrity banner, facts, and tabs (timeline, chart, reactions, pump)."""
+"""One session: integrity banner, facts, and tabs (timeline, chart, reactions, pump).
+
+A demo or training log has a TRAINING banner above the integrity banner. The timeline hides the
+raw bytes of the pump wire trace; `w` shows them (and hides them again).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from titrator.review.fmt import duration, ml, ml_per_h, utc, utc_time
+from titrator.review.fmt import duration, given_remaining, ml_per_h, utc, utc_time
+from titrator.review.marks import TRAINING_MARK
 from titrator.review.model import SessionReview
 from titrator.review.timeline import Category
 from titrator.review.ui.chart import RateVitalsChart
@@ -39,7 +44,8 @@ def facts_text(review: SessionReview) -> str:
         f"Patient {h.patient_id or '—'} / {h.patient_id_2 or '—'} · {h.product_label} · "
         f"lot {lots} · nurse {h.nurse_id or '—'} · opened {utc(review.opened_at)}\n"
         f"Outcome: {review.outcome.value} ({review.outcome_detail}) · given "
-        f"{ml(review.volume_ml)} · to final rate {duration(review.time_to_final_rate)} · "
+        f"{given_remaining(review.volume_ml, h.total_volume_ml)} · to final rate "
+        f"{duration(review.time_to_final_rate)} · "
         f"chair time {duration(review.chair_time)}"
     )
 
@@ -51,18 +57,22 @@ class SessionScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("k", "next_kind", "Kind filter"),
         Binding("v", "next_vital", "Chart vital"),
+        Binding("w", "wire_hex", "Wire hex"),
         Binding("1", "tab('timeline')", "Timeline", show=False),
         Binding("2", "tab('chart')", "Chart", show=False),
         Binding("3", "tab('reactions')", "Reactions", show=False),
         Binding("4", "tab('pump')", "Pump", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
-    """Keys: Esc back, 1–4 tabs, k timeline kind filter, v chart vital sign, q quit."""
+    """Keys: Esc back, 1–4 tabs, k timeline kind filter, v chart vital sign, w show or hide the
+    pump wire's raw bytes, q quit."""
 
     def __init__(self, review: SessionReview) -> None:
         super().__init__()
         self.review = review
         self.kind_index = 0
+        self.wire_hex = False
+        """Show the pump wire trace's raw bytes (hex) on the timeline (`w`)."""
         self.details: dict[str, list[str]] = {"events": [], "episodes": [], "commands": []}
         """Full text of every row, by table id, for the detail line."""
 
@@ -70,6 +80,13 @@ class SessionScreen(Screen[None]):
         """Banner, facts, tabs."""
         review = self.review
         yield Header()
+        if review.training:
+            yield Static(
+                f"{TRAINING_MARK}: demo or training session, not a real patient "
+                f"({'; '.join(review.training_marks)})",
+                id="training",
+                classes="banner training",
+            )
         status = review.integrity.status.value
         yield Static(review.integrity.banner(), id="banner", classes=f"banner {status}")
         yield Static(facts_text(review), id="facts")
@@ -89,7 +106,8 @@ class SessionScreen(Screen[None]):
     def on_mount(self) -> None:
         """Fill the tables."""
         self.title = "titrator review"
-        self.sub_title = f"{self.review.session_id} ({self.review.path.name})"
+        training = f"{TRAINING_MARK} — " if self.review.training else ""
+        self.sub_title = f"{training}{self.review.session_id} ({self.review.path.name})"
         events = self.query_one("#events", DataTable)
         events.add_columns("Time (UTC)", "Seq", "Kind", "Nurse", "What")
         self._fill_events()
@@ -105,16 +123,18 @@ class SessionScreen(Screen[None]):
             if wanted is not None and e.category is not wanted:
                 continue
             seq = str(e.seq) if e.vouched else f"✗{e.seq}"
-            table.add_row(utc_time(e.at), seq, e.category.value, e.nurse_id, e.summary)
+            summary = e.shown(self.wire_hex)
+            table.add_row(utc_time(e.at), seq, e.category.value, e.nurse_id, summary)
             vouched = "" if e.vouched else " ✗ NOT VOUCHED FOR by the hash chain."
             details.append(
-                f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {e.summary}{vouched}"
+                f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {summary}{vouched}"
             )
         label = wanted.value if wanted is not None else "all"
         shown = table.row_count
+        wire = "shown" if self.wire_hex else "hidden"
         self.query_one("#kind", Static).update(
             f"Showing: {label} ({shown} of {len(self.review.timeline)}) — k: next kind; "
-            "✗ = not vouched for by the hash chain"
+            f"w: wire hex ({wire}); ✗ = not vouched for by the hash chain"
         )
 
     def _fill_episodes(self) -> None:
@@ -201,6 +221,11 @@ class SessionScreen(Screen[None]):
     def action_next_kind(self) -> None:
         """Filter the timeline by the next kind."""
         self.kind_index = (self.kind_index + 1) % len(KIND_FILTERS)
+        self._fill_events()
+
+    def action_wire_hex(self) -> None:
+        """Show or hide the raw bytes of the pump wire trace on the timeline."""
+        self.wire_hex = not self.wire_hex
         self._fill_events()
 
     def action_next_vital(self) -> None:

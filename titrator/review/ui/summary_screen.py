@@ -1,4 +1,8 @@
-"""The folder summary screen: the same figures as `titrator review --summary`."""
+"""The folder summary screen: the same tables and notes as `titrator review --summary`.
+
+Training logs (demo, train) are left out of the figures unless the app was started with
+`--include-training`; `t` counts them in or leaves them out again, and the notes say how many.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from titrator.review.model import SessionReview
-from titrator.review.summary import SUMMARY_COLUMNS, summarise, summary_row
+from titrator.review.summary import FolderSummary, summarise, summary_table
+
+MIN_WIDTH = 60
+"""The narrowest the tables are laid out for (narrower terminals scroll)."""
 
 
 class FolderSummaryScreen(Screen[None]):
@@ -18,35 +26,38 @@ class FolderSummaryScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("t", "training", "Training in/out"),
         Binding("q", "app.quit", "Quit"),
     ]
-    """Keys: Esc back, q quit."""
+    """Keys: Esc back, t count training logs in or out, q quit."""
 
-    def __init__(self, reviews: list[SessionReview]) -> None:
+    def __init__(self, reviews: list[SessionReview], include_training: bool = False) -> None:
         super().__init__()
-        self.summary = summarise(reviews)
+        self.reviews = reviews
+        self.include_training = include_training
+        self.summary: FolderSummary = summarise(reviews, include_training=include_training)
 
     def compose(self) -> ComposeResult:
-        """Table and notes."""
+        """The tables and notes, scrollable."""
         yield Header()
-        yield DataTable(id="summary", cursor_type="row", zebra_stripes=True)
-        notes = [
-            f"{self.summary.logs} log(s). Reactions: total (mild/moderate/severe/not graded). "
-            "Time to final rate: start to the plan's last step (infusions that reached it). "
-            "Chair time: session opened to closed (closed sessions)."
-        ]
-        if self.summary.damaged:
-            notes.append(
-                f"✗ {len(self.summary.damaged)} damaged log(s) counted with what is readable: "
-                + ", ".join(p.name for p in self.summary.damaged)
-            )
-        yield Static("\n".join(notes), id="notes")
+        with VerticalScroll():
+            yield Static(id="summary")
         yield Footer()
 
     def on_mount(self) -> None:
-        """Fill the table."""
-        self.sub_title = "summary by product and indication"
-        table = self.query_one("#summary", DataTable)
-        table.add_columns(*SUMMARY_COLUMNS)
-        for group in self.summary.groups:
-            table.add_row(*summary_row(group))
+        """Lay the tables out for the screen's width."""
+        self.refill()
+
+    def refill(self) -> None:
+        """Compute the figures (training in or out) and show them."""
+        self.summary = summarise(self.reviews, include_training=self.include_training)
+        counted = "counted" if self.include_training else "left out"
+        self.sub_title = f"summary; training logs {counted}"
+        width = max(MIN_WIDTH, self.app.size.width - 2)
+        text = summary_table(self.summary, width, include_hint="t counts them", full_paths=False)
+        self.query_one("#summary", Static).update(text)
+
+    def action_training(self) -> None:
+        """Count the training logs in, or leave them out again."""
+        self.include_training = not self.include_training
+        self.refill()
