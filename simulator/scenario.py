@@ -159,7 +159,7 @@ def parse_scenario(data: dict[str, Any], path: Path) -> Scenario:
 
 
 def reference_problems(scenario: Scenario) -> list[ScenarioProblem]:
-    """Ids used twice, and expectations whose `after` names no event."""
+    """Ids used twice, and expectations whose `after` (or `slower_than`) names no such event."""
     problems = []
     seen: set[str] = set()
     for index, event in enumerate(scenario.events):
@@ -180,6 +180,15 @@ def reference_problems(scenario: Scenario) -> list[ScenarioProblem]:
                     f"expect[{index}].after",
                     "no such event (use 'open', 'start' or an event id)",
                     repr(expectation.after),
+                )
+            )
+        slower = expectation.slower_than
+        if slower is not None and not any(
+            event.id == slower and event.kind == "reaction" for event in scenario.events
+        ):
+            problems.append(
+                ScenarioProblem(
+                    f"expect[{index}].slower_than", "no such reaction event", repr(slower)
                 )
             )
     return problems

@@ -290,6 +290,9 @@ class Expectation(_Model):
     """reach_step: the step to reach."""
     reason: str | None = None
     """restart: the override reason expected (e.g. "equipment")."""
+    slower_than: str | None = None
+    """complete, resume: a reaction's event id; from its onset on, the rate must stay below the
+    rate it began at (finish at the slower rate)."""
     points: int = Field(default=10, ge=1, le=100)
 
     _check_symptoms = field_validator("symptoms")(_symptoms)
@@ -304,6 +307,8 @@ class Expectation(_Model):
             raise ValueError("step goes with action 'reach_step' (and it needs one)")
         if self.reason is not None and self.action != "restart":
             raise ValueError("reason goes with action 'restart'")
+        if self.slower_than is not None and self.action not in ("complete", "resume"):
+            raise ValueError("slower_than goes with action 'complete' or 'resume'")
         return self
 
 

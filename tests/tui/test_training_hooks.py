@@ -95,8 +95,8 @@ async def test_training_hooks_reach_the_trainee(make_app: AppFactory) -> None:
         await pilot.press("v")
         await on_screen(pilot, VitalsModal)
         shown = screen_text(pilot)
-        assert "Patient monitor (TRAINING)" in shown
-        assert "38.4" in shown
+        assert "TRAINING" in shown
+        assert "Monitor: temperature 38.4 °C" in shown
         assert "hot and shivery" in shown
         await pilot.press("escape")
 

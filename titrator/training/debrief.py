@@ -5,8 +5,13 @@ expectation opens a window at its anchor ("open", "start", or a scripted event's
 log records it) plus `from_min`, for `within_min`. The first matching action inside the window
 is **on time**; after it, **late**; never, **missed**. An expectation is **unsafe** when, before
 it was met, the trainee overrode a recommendation at least as cautious as the one expected, or
-tried to override a severe reaction (a hard limit). Anchors that never happened (a step never
-reached) make an expectation **not reached**, left out of the score.
+tried to override a severe reaction (a hard limit); one that changes the rate (complete,
+reach_step, resume, restart, accept_lot_restart) is also unsafe when an unsafe act (below) came
+between its anchor and the act that met it. An expectation with `slower_than` is **missed**,
+whatever was done, when the rate went back up to the rate the reaction began at, or was never
+lowered: a response is never on time when the trainee broke the rule it scores. Anchors that
+never happened (a step never reached) make an expectation **not reached**, left out of the
+score.
 
 Outside the expectations, the debrief lists every override with its reason, and unsafe acts:
 an override of a recommendation to stop, an attempt at a hard limit, and any rate increase
@@ -29,10 +34,12 @@ from titrator.domain.clock import MS_PER_MIN, minutes_to_ms
 from titrator.domain.events import InputRefused, OverrideRecorded, RateChanged
 from titrator.domain.policy import Action
 from titrator.training.debrief_matching import (
+    RATE_ACTIONS,
     REACTION_RANK,
     TrainingLog,
     anchor_ms,
     match_action,
+    not_slower,
     unsafe_before,
 )
 from titrator.training.debrief_model import Act, Debrief, ExpectationResult, Finding, Status
@@ -51,7 +58,9 @@ __all__ = [
 UNSAFE_PENALTY: Final = 10
 
 
-def _evaluate(log: TrainingLog, scenario: Scenario, index: int) -> ExpectationResult:
+def _evaluate(
+    log: TrainingLog, scenario: Scenario, index: int, unsafe_acts: Sequence[Finding]
+) -> ExpectationResult:
     expectation = scenario.expect[index]
     anchor = anchor_ms(log, expectation.after)
     if anchor is None:
@@ -86,17 +95,26 @@ def _evaluate(log: TrainingLog, scenario: Scenario, index: int) -> ExpectationRe
         if text is not None:
             done = Act(item.mono_ms, text)
             break
-    unsafe = unsafe_before(log, expectation.action, anchor, done.mono_ms if done else None)
+    end = done.mono_ms if done else None
+    unsafe = unsafe_before(log, expectation.action, anchor, end)
+    if expectation.action in RATE_ACTIONS:
+        unsafe += [
+            act.text
+            for act in unsafe_acts
+            if act.mono_ms >= anchor and (end is None or act.mono_ms <= end)
+        ]
+    slower = expectation.slower_than
+    broken = not_slower(log, slower, end) if slower is not None else []
     points = expectation.points
     if unsafe:
         status, earned = Status.UNSAFE, Decimal(0)
-    elif done is None:
+    elif done is None or broken:
         status, earned = Status.MISSED, Decimal(0)
     elif done.mono_ms <= due:
         status, earned = Status.ON_TIME, Decimal(points)
     else:
         status, earned = Status.LATE, Decimal(points) / 2
-    notes = list(unsafe)
+    notes = [*unsafe, *broken]
     if status is Status.LATE and done is not None:
         late = Decimal(done.mono_ms - due) / MS_PER_MIN
         notes.append(f"{late.quantize(Decimal(1), ROUND_HALF_UP)} min after the window closed")
@@ -213,8 +231,8 @@ def _findings(log: TrainingLog) -> tuple[list[Finding], list[Finding]]:
 def debrief(items: Sequence[LogItem], scenario: Scenario) -> Debrief:
     """Judge a training log against its scenario's expectations."""
     log = TrainingLog(items)
-    results = [_evaluate(log, scenario, i) for i in range(len(scenario.expect))]
     overrides, unsafe = _findings(log)
+    results = [_evaluate(log, scenario, i, unsafe) for i in range(len(scenario.expect))]
     earned = sum((r.points for r in results), Decimal(0))
     at_stake = sum(r.max_points for r in results)
     net = max(Decimal(0), earned - UNSAFE_PENALTY * len(unsafe))

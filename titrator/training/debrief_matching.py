@@ -3,7 +3,8 @@
 `TrainingLog` indexes the records (prompts by id, inputs the engine refused); `anchor_ms` finds
 when an expectation's clock starts; `match_action` says whether a record meets an expected
 action, in words; `unsafe_before` lists overrides of a recommendation at least as cautious as
-the one expected, and hard-limit attempts. Pure.
+the one expected, and hard-limit attempts; `not_slower` says why an infusion did not go on at
+the slower rate after a reaction. Pure.
 """
 
 from __future__ import annotations
@@ -179,4 +180,58 @@ def unsafe_before(log: TrainingLog, action: str, start_ms: int, end_ms: int | No
                     f"overrode '{shown.prompt.title}' ({', '.join(rec.rule_ids)}), "
                     f"reason: {reason}{': ' + event.note if event.note else ''}"
                 )
+    return notes
+
+
+RATE_ACTIONS: Final = frozenset(
+    {"complete", "reach_step", "resume", "restart", "accept_lot_restart"}
+)
+"""Expected responses that change the rate: an unsafe act on the way to one breaks its rule."""
+
+
+def _onset_index(log: TrainingLog, event_id: str) -> int | None:
+    """Where reaction `event_id`'s onset is recorded (the log's order, not its clock)."""
+    for index, item in enumerate(log.items):
+        training = item.training
+        if (
+            isinstance(training, TrainingEventRecord)
+            and training.event_id == event_id
+            and training.happening == "onset"
+        ):
+            return index
+    return None
+
+
+def not_slower(log: TrainingLog, event_id: str, end_ms: int | None) -> list[str]:
+    """Why the infusion did not go on below the rate reaction `event_id` began at ([] if it did).
+
+    From the reaction's onset to `end_ms` (the end of the log when None), every rate set must
+    be below the rate running at the onset, and the rate must have been lowered at least once.
+    A reaction that never began asks nothing. The onset is placed by its position in the log:
+    the trainee's answer can fall on the same millisecond.
+    """
+    onset = _onset_index(log, event_id)
+    if onset is None:
+        return []
+    before = [i.event for i in log.items[:onset] if isinstance(i.event, RateChanged)]
+    if not before or before[-1].to_ml_per_h <= 0:
+        return []
+    at_onset = before[-1].to_ml_per_h
+    lowered = False
+    notes: list[str] = []
+    for item in log.items[onset:]:
+        event = item.event
+        if not isinstance(event, RateChanged):
+            continue
+        if end_ms is not None and event.at.mono_ms > end_ms:
+            break
+        if event.to_ml_per_h >= at_onset:
+            notes.append(
+                f"the rate went back up to {event.to_ml_per_h} mL/h after the '{event_id}' "
+                f"reaction, which began at {at_onset} mL/h"
+            )
+        else:
+            lowered = True
+    if not lowered and not notes:
+        notes.append(f"the rate was never lowered below {at_onset} mL/h after '{event_id}' began")
     return notes

@@ -163,6 +163,7 @@ class HeadlessRun:
                 policy_sha256=self.policy.sha256,
                 library_sha256=self.library.sha256.get(plan.request.product_id, ""),
                 setup=setup,
+                training=True,
             ),
             checklist=all_confirmed(),
             attach=lambda at: self.session_training.attach(controller, at),

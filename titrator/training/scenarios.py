@@ -2,8 +2,9 @@
 
 `simulator.scenario` validates a file on its own (it knows nothing of titrator); here the
 product, indication and dose are checked against the library, every expected rule id against
-the policy (or the engine's own ids), and the patient's history against the first-infusion
-rule, so a scenario that cannot play as written is refused before anyone starts it.
+the policy (or the engine's own ids), the patient's history against the first-infusion
+rule, and the briefing and history against the indication (`indication_words`), so a
+scenario that cannot play as written is refused before anyone starts it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from titrator.domain.session.prompts import LOT_RULE, RESUME_RULE, START_RULE, S
 from titrator.domain.setup import NEVER, InfusionSetup, RiskFactor, SetupInvalid, validate_setup
 from titrator.domain.site import SiteLimits
 from titrator.files.library import Library
+from titrator.training.indication_words import indication_problems
 
 ENGINE_RULE_IDS = frozenset(
     {START_RULE, STEP_UP_RULE, RESUME_RULE, LOT_RULE, "PAUSE-UNRESOLVED", "RECUR-AFTER-RESTART"}
@@ -146,6 +148,7 @@ def cross_problems(
                 repr(infusion.indication_id),
             )
         ]
+    problems.extend(indication_problems(scenario, library))
     rule_ids = {rule.id for rule in policy.rules} | ENGINE_RULE_IDS
     for index, expectation in enumerate(scenario.expect):
         for rule_id in expectation.rule_ids:
