@@ -182,7 +182,7 @@ def fill_vitals(tmux: Tmux, values: tuple[str, ...], move: str) -> None:
 
 def items_done(n: int) -> Check:
     """Exactly `n` checklist items show as done."""
-    return lambda text: text.count("[✓ done]") == n
+    return lambda text: text.count("[x] done") == n
 
 
 def log_kinds(log: Path) -> list[str]:
@@ -241,7 +241,7 @@ def test_demo_from_setup_to_stop_in_a_real_terminal(tmux: Tmux, tmp_path: Path) 
         "the checklist, 8 items open, the first focused",
         lambda text: (
             "Pre-infusion checks" in text
-            and text.count("[  ?  ]") == 8
+            and text.count("[ ] to check") == 8
             and "y Confirm item" in text
         ),
     )

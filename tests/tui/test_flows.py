@@ -269,7 +269,7 @@ async def test_a_severe_reaction_stops_at_once_and_no_restart_or_override_is_pos
         assert d.prompt.recommendation.action.value == "emergency_stop"
         assert not d.prompt.override
         next_text = static_text(app.screen, "#next")
-        assert "EMERGENCY_STOP" in next_text
+        assert "EMERGENCY STOP" in next_text
         assert "SYM-SEVERE" in next_text
         assert "o = override" not in next_text
         screen = app.screen

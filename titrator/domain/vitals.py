@@ -105,6 +105,12 @@ FIELD_SPECS: Final[Mapping[VitalField, FieldSpec]] = {
 """Hard plausibility ranges (requirement R5). Values outside are refused, never clamped."""
 
 
+def field_label(name: str) -> str:
+    """The nurse's word for a vitals field ('temp_c' -> 'temperature'); unknown names as given."""
+    known = {field.value: spec.label for field, spec in FIELD_SPECS.items()}
+    return known.get(name, name)
+
+
 class VitalsReading(Frozen):
     """One accepted set of vital signs: parsed values and the text exactly as typed."""
 

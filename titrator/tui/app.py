@@ -12,8 +12,9 @@ and it works on every screen and inside every dialog.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -28,12 +29,13 @@ from titrator.domain.plan_model import Plan
 from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
+from titrator.files.crash import crash_message, write_crash_file
 from titrator.pump.base import EventKind, WireRecord
 from titrator.pump.manual import ManualPump
 from titrator.shell.controller import Applied, InfusionController, wire_record
 from titrator.shell.opening import Opening, open_session
 from titrator.shell.resume import resume_session
-from titrator.tui.dialogs.quit import QuitModal
+from titrator.tui.dialogs.quit import QuitFacts, QuitModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.manual_instructions import ManualInstructions
 from titrator.tui.pump_link import PumpLink
@@ -105,7 +107,7 @@ class TitratorApp(App[int]):
         self.title = self.title_text()
         pump = self.pump_worker.start(self.services.pump_factory)
         if isinstance(pump, ManualPump):
-            self.manual = ManualInstructions(self, pump, self._nurse)
+            self.manual = ManualInstructions(self, pump, self._nurse, self.record_extra)
         if self.services.training_hooks is not None:
             self.cues = TrainingCues(self, self.services.training_hooks)
         if not self._offer_resume():
@@ -225,6 +227,7 @@ class TitratorApp(App[int]):
                 policy_sha256=self.services.policy_sha256,
                 library_sha256=self.services.library.sha256.get(self.plan.product_id, ""),
                 setup=self.setup,
+                training=self.services.training,
             ),
             checklist=self.checklist,
             attach=attach,
@@ -327,7 +330,22 @@ class TitratorApp(App[int]):
         if self.controller is None:
             self._early_wire.append(message.record)
             return
-        self.controller.record_extra(wire_record(message.record), self.now())
+        self.record_extra(wire_record(message.record))
+
+    def record_extra(self, record: dict[str, Any]) -> None:
+        """Record something that is not an engine event (wire bytes, a manual pump answer).
+
+        A failed write is taken like any decision: the engine is told the log is failing, its
+        decision is adopted, and the nurse sees it.
+        """
+        if self.controller is None:
+            return
+        applied = self.controller.record_extra(record, self.now())
+        if applied is None:
+            return
+        self.adopt(applied)
+        self.notify(f"Audit log write failed: {applied.audit_error}", severity="error")
+        self.refresh_run()
 
     # -- STOP, quitting, the end ---------------------------------------------------------------
 
@@ -369,7 +387,16 @@ class TitratorApp(App[int]):
             if confirmed:
                 self.exit(3)  # unfinished: `titrator resume` picks it up
 
-        self.push_screen(QuitModal(self.services.pump_kind), answered)
+        assert self.controller is not None
+        session = self.controller.session
+        facts = QuitFacts(
+            pump_kind=self.services.pump_kind,
+            started=session.infusion_started,
+            start_pending=session.start_pending,
+            rate_ml_per_h=session.rate_ml_per_h,
+            link=session.link,
+        )
+        self.push_screen(QuitModal(facts), answered)
 
     def _show_summary(self) -> None:
         assert self.controller is not None
@@ -388,3 +415,19 @@ class TitratorApp(App[int]):
     def on_unmount(self) -> None:
         """Stop the pump worker (a manual instruction still waiting for the nurse is dropped)."""
         self.pump_worker.close()
+
+    # -- an unexpected error: a short notice, the traceback (no locals) in a private file -------
+
+    crash_notice: str | None = None
+    """Set when the app stopped on an unexpected error: what is printed instead of a traceback."""
+
+    def _handle_exception(self, error: Exception) -> None:
+        if self.crash_notice is None:
+            session = self.controller.session.session_id if self.controller else None
+            self.crash_notice = crash_message("titrator", write_crash_file(error), error, session)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """Exit with the crash notice (textual's own traceback would print local variables)."""
+        self.bell()
+        self.panic(Text(self.crash_notice or "titrator: error: stopped on an unexpected error"))

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.screens.fields import FieldInput
 
 
 class LotModal(ModalScreen[bool]):
@@ -28,7 +29,7 @@ class LotModal(ModalScreen[bool]):
             yield Static("New lot / bag (F2 record, Esc cancel)", classes="modal-title")
             with Horizontal(classes="form-row"):
                 yield Label("Lot number", classes="vital-label")
-                yield Input(id="lot", compact=True)
+                yield FieldInput(id="lot", compact=True)
             yield Static("", id="lot-refusal", classes="refusal")
 
     def action_submit(self) -> None:

@@ -1,8 +1,9 @@
 """Confirming a rate change: OLD -> NEW in mL/h and mg/kg/min, the direction and the x-factor.
 
 Enter confirms. A change the core marks `needs_second_key` (an increase of x2 or more, or a start)
-needs Enter and then a different key, C. Any key arriving within 50 ms of the previous one is key
-bounce or auto-repeat and never confirms (requirement R22). Esc cancels.
+needs Enter and then a different key, C (upper or lower case: Caps Lock or Shift must not turn
+a deliberate confirmation into a silent nothing). Any key arriving within 50 ms of the previous
+one is key bounce or auto-repeat and never confirms (requirement R22). Esc cancels.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from titrator.domain.units import show_mg_per_kg_min, show_ml_per_h
 
 BOUNCE_S: Final = 0.05
 """Keys closer together than this are bounce or auto-repeat."""
+
+CONFIRM_KEYS: Final = frozenset({"c", "C", "shift+c"})
+"""The second key of a two-key confirmation, however the terminal reports a capital C."""
 
 
 class RateConfirmModal(ModalScreen[bool]):
@@ -85,7 +89,7 @@ class RateConfirmModal(ModalScreen[bool]):
                 self.query_one("#rate-keys", Static).update(self._keys_text())
             else:
                 self.dismiss(True)
-        elif event.key == "c" and self.armed:
+        elif event.key in CONFIRM_KEYS and self.armed:
             self.dismiss(True)
 
     @property

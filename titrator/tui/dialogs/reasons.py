@@ -13,6 +13,8 @@ from textual.widgets import Input, Label, Select, Static
 
 from titrator.domain.decisions import OverrideReason
 from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.marks import placeholder
 
 _OVERRIDE_LABELS = {
     OverrideReason.PRESCRIBER_ORDER: "prescriber's order",
@@ -41,13 +43,15 @@ class OverrideModal(ModalScreen[bool]):
             yield Static(f"Override: {self.what}", classes="modal-title")
             yield Select(
                 [(label, reason.value) for reason, label in _OVERRIDE_LABELS.items()],
-                prompt="reason",
+                prompt=placeholder("choose a reason"),
                 id="reason",
                 compact=True,
             )
             with Horizontal(classes="form-row"):
                 yield Label("Note", classes="vital-label")
-                yield Input(id="note", compact=True, placeholder="required for 'other'")
+                yield FieldInput(
+                    id="note", compact=True, placeholder=placeholder("required for 'other'")
+                )
             yield Static("F2 record the override   Esc cancel", classes="hint-line")
             yield Static("", id="override-refusal", classes="refusal")
 
@@ -85,7 +89,7 @@ class ReasonModal(ModalScreen[bool]):
             yield Static(f"{self.heading}  (F2 record, Esc cancel)", classes="modal-title")
             with Horizontal(classes="form-row"):
                 yield Label(self.label, classes="vital-label")
-                yield Input(id="reason-text", compact=True)
+                yield FieldInput(id="reason-text", compact=True)
             yield Static("", id="reason-refusal", classes="refusal")
 
     def action_submit(self) -> None:

@@ -1,4 +1,4 @@
-"""The symptoms dialog: the policy's symptom list, plus free text."""
+"""The symptoms dialog: the policy's symptom list (`[x]` ticked, `[ ]` not), plus free text."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from textual.widgets import Input, Label, SelectionList, Static
 
 from titrator.domain.vitals import SYMPTOM_LABELS, Symptom
 from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.marks import TickList, placeholder
 
 
 class SymptomsModal(ModalScreen[bool]):
@@ -32,7 +34,7 @@ class SymptomsModal(ModalScreen[bool]):
                 "Symptoms present NOW (space to tick; none ticked = no symptoms). F2 record",
                 classes="modal-title",
             )
-            yield SelectionList[str](
+            yield TickList[str](
                 *[
                     (label, symptom.value, symptom.value in self.present)
                     for symptom, label in SYMPTOM_LABELS.items()
@@ -41,7 +43,9 @@ class SymptomsModal(ModalScreen[bool]):
             )
             with Horizontal(classes="form-row"):
                 yield Label("Other symptoms", classes="vital-label")
-                yield Input(value=self.other, id="other", compact=True, placeholder="free text")
+                yield FieldInput(
+                    value=self.other, id="other", compact=True, placeholder=placeholder("free text")
+                )
             yield Static("", id="symptoms-refusal", classes="refusal")
 
     def action_submit(self) -> None:

@@ -1,4 +1,8 @@
-"""The vital-signs dialog: every field checked as typed, the engine decides."""
+"""The vital-signs dialog: every field checked as typed, the engine decides.
+
+Every problem is shown whole, next to its field (the line wraps), in the nurse's words: a refused
+set marks each field the core refused, with the core's reason, and says how many.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from titrator.domain.units import InputError
-from titrator.domain.vitals import FIELD_SPECS, VitalField, parse_field
+from titrator.domain.vitals import FIELD_SPECS, VitalField, VitalsError, parse_field, parse_vitals
 from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.screens.fields import FieldInput
 
 
 class VitalsModal(ModalScreen[bool]):
@@ -22,7 +27,8 @@ class VitalsModal(ModalScreen[bool]):
     Enter and Tab move between fields as priority bindings: they act while the key is being
     dispatched, so digits typed ahead of the screen (a fast nurse, a paste) land in the next
     field. Through the Input's own Submitted message the move came later than the next keys,
-    which went into the previous field.
+    which went into the previous field. A paste with Tabs or line breaks fills the fields in
+    order (`FieldInput`).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -43,9 +49,9 @@ class VitalsModal(ModalScreen[bool]):
             yield Static(self.heading + "  (F2 record, Esc cancel)", classes="modal-title")
             for field in VitalField:
                 spec = FIELD_SPECS[field]
-                with Horizontal(classes="form-row"):
+                with Horizontal(classes="vital-row"):
                     yield Label(f"{spec.label} ({spec.unit})", classes="vital-label")
-                    yield Input(id=field.value, compact=True, classes="vital-input")
+                    yield FieldInput(id=field.value, compact=True, classes="vital-input")
                     yield Static("", id=f"{field.value}-check", classes="vital-check")
             yield Static("", id="vitals-refusal", classes="refusal")
 
@@ -57,8 +63,10 @@ class VitalsModal(ModalScreen[bool]):
     def _check(self, event: Input.Changed) -> None:
         field = VitalField(event.input.id or "")
         check = self.query_one(f"#{field.value}-check", Static)
+        self.query_one("#vitals-refusal", Static).update("")  # a change makes it stale
         if not event.value.strip():
             check.update("")
+            event.input.remove_class("-invalid")
             return
         try:
             parse_field(field, event.value)
@@ -95,8 +103,29 @@ class VitalsModal(ModalScreen[bool]):
         refusal = self.submit(raw)
         if refusal is None:
             self.dismiss(True)
+            return
+        marked = self._mark_refused(raw)
+        text = (
+            f"✗ Not recorded: {marked} field{'' if marked == 1 else 's'} marked ✗ above."
+            if marked
+            else f"✗ Not recorded: {refusal}"
+        )
+        self.query_one("#vitals-refusal", Static).update(text)
+
+    def _mark_refused(self, raw: dict[str, str]) -> int:
+        """Show the core's reason at each field it refuses (also an empty one); how many."""
+        try:
+            parse_vitals(raw)
+        except VitalsError as error:
+            problems = {e.field: e.reason for e in error.errors}
         else:
-            self.query_one("#vitals-refusal", Static).update(f"✗ Not recorded: {refusal}")
+            return 0
+        for field in VitalField:
+            reason = problems.get(field.value)
+            if reason is not None:
+                self.query_one(f"#{field.value}-check", Static).update(f"✗ {reason}")
+                self.query_one(f"#{field.value}", Input).add_class("-invalid")
+        return sum(1 for field in VitalField if field.value in problems)
 
     def action_cancel(self) -> None:
         """Close without recording."""

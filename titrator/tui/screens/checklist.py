@@ -1,7 +1,9 @@
 """The pre-infusion checklist screen: confirm each item, or mark it not done with a reason.
 
 A thin shell over `titrator.domain.checklist`: the rules (identity cannot be skipped, an item not
-done needs a reason) live there; this screen only collects the answers and shows the problems.
+done needs a reason) live there; this screen only collects the answers and shows the problems,
+every one whole, and checked again as the nurse answers (a fixed problem leaves the list).
+Marks read as text: `[x] done`, `[-] not done`, `[ ] to check`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from titrator.domain.checklist import (
@@ -24,6 +26,8 @@ from titrator.domain.checklist import (
     ItemStatus,
     validate_checklist,
 )
+from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.marks import MarkedScreen, placeholder, problem_lines
 
 
 class ChecklistRow(Horizontal, can_focus=True):
@@ -37,24 +41,29 @@ class ChecklistRow(Horizontal, can_focus=True):
     status: reactive[ItemStatus | None] = reactive(None)
     """The nurse's answer so far (None: not answered)."""
 
+    class Answered(Message):
+        """The nurse answered (or changed the answer to) an item."""
+
     def __init__(self, item: ChecklistItem) -> None:
         super().__init__(id=f"item-{item.id}", classes="checklist-row")
         self.item = item
 
     def compose(self) -> ComposeResult:
         """Mark, label and the reason box (hidden until needed)."""
-        yield Static(self._mark(), classes="mark")
+        yield Static(self._mark(), classes="mark", markup=False)
         yield Static(self.item.label, classes="item-label")
-        reason = Input(placeholder="reason not done", compact=True, classes="reason")
+        reason = FieldInput(
+            placeholder=placeholder("reason not done"), compact=True, classes="reason"
+        )
         reason.display = False
         yield reason
 
     def _mark(self) -> str:
         if self.status is ItemStatus.CONFIRMED:
-            return "[✓ done]"
+            return "[x] done"
         if self.status is ItemStatus.NOT_DONE:
-            return "[✗ not done]"
-        return "[  ?  ]"
+            return "[-] not done"
+        return "[ ] to check"
 
     def watch_status(self) -> None:
         """Redraw the mark; show the reason box only for items not done."""
@@ -62,6 +71,7 @@ class ChecklistRow(Horizontal, can_focus=True):
             return
         self.query_one(".mark", Static).update(self._mark())
         self.query_one(".reason", Input).display = self.status is ItemStatus.NOT_DONE
+        self.post_message(self.Answered())
 
     def action_confirm(self) -> None:
         """Mark the item done."""
@@ -84,7 +94,7 @@ class ChecklistRow(Horizontal, can_focus=True):
         )
 
 
-class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
+class ChecklistScreen(MarkedScreen[tuple[ItemAnswer, ...]]):
     """All checklist items; dismisses with the validated answers."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -101,8 +111,9 @@ class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
         with VerticalScroll(id="checklist"):
             for item in ITEMS:
                 yield ChecklistRow(item)
-        yield Static("", id="detail")
-        yield Static("", id="problems")
+        with Vertical(id="checklist-status"):
+            yield Static("", id="detail")
+            yield Static("", id="problems")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -114,6 +125,13 @@ class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
     def _reason_entered(self) -> None:
         self.focus_next()
 
+    @on(ChecklistRow.Answered)
+    @on(Input.Changed, ".reason")
+    def _answer_changed(self) -> None:
+        """Once problems are shown, keep the list true to the answers as they change."""
+        if self._problems_shown:
+            self._show_problems(self._check())
+
     def on_descendant_focus(self) -> None:
         """Show what to check for the focused item."""
         focused = self.focused
@@ -124,23 +142,36 @@ class ChecklistScreen(Screen[tuple[ItemAnswer, ...]]):
             hard = " (must be confirmed)" if row.item.hard else ""
             self.query_one("#detail", Static).update(row.item.detail + hard)
 
-    def action_next(self) -> None:
-        """Validate the answers in the core; hand them on or list what is missing."""
+    _problems_shown = False
+    """True while the problem list is on screen."""
+
+    def _check(self) -> tuple[ItemAnswer, ...] | dict[str, str]:
+        """Validate the answers in the core: the answers, or item id -> problem."""
         answers = {
             row.item.id: answer
             for row in self.query(ChecklistRow)
             if (answer := row.answer()) is not None
         }
         try:
-            validated = validate_checklist(answers)
+            return validate_checklist(answers)
         except ChecklistIncomplete as incomplete:
-            labels = {item.id: item.label for item in ITEMS}
-            lines = ["Please complete:"] + [
-                f"  ✗ {labels.get(item_id, item_id)}: {problem}"
-                for item_id, problem in incomplete.problems.items()
-            ]
-            self.query_one("#problems", Static).update("\n".join(lines))
-            first = next(iter(incomplete.problems))
+            return dict(incomplete.problems)
+
+    def _show_problems(self, checked: tuple[ItemAnswer, ...] | dict[str, str]) -> None:
+        """Every problem, whole (the list above scrolls; lines wrap); none when all is well."""
+        problems = checked if isinstance(checked, dict) else {}
+        self._problems_shown = bool(problems)
+        labels = {item.id: item.label for item in ITEMS}
+        named = [(labels.get(item_id, item_id), text) for item_id, text in problems.items()]
+        text = "\n".join(problem_lines("Please complete", "item", named)) if named else ""
+        self.query_one("#problems", Static).update(text)
+
+    def action_next(self) -> None:
+        """Validate the answers in the core; hand them on or list what is missing."""
+        checked = self._check()
+        self._show_problems(checked)
+        if isinstance(checked, dict):
+            first = next(iter(checked))
             self.query_one(f"#item-{first}", ChecklistRow).focus()
             return
-        self.dismiss(validated)
+        self.dismiss(checked)

@@ -10,16 +10,16 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from titrator.domain.library import Product
 from titrator.domain.plan_format import clock, hh_mm, summary_lines
 from titrator.domain.plan_model import Plan
 from titrator.domain.units import plain, significant
+from titrator.tui.screens.marks import MarkedScreen
 
 
-class PlanPreviewScreen(Screen[bool]):
+class PlanPreviewScreen(MarkedScreen[bool]):
     """Shows the plan; dismisses True when the nurse confirms it, False to go back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -42,7 +42,7 @@ class PlanPreviewScreen(Screen[bool]):
             yield Static("\n".join(summary_lines(self.plan, self.product)), id="plan-summary")
             if self.first_infusion_reasons:
                 yield Static(
-                    "First infusion because: " + "; ".join(self.first_infusion_reasons),
+                    "First infusion: YES, because " + "; ".join(self.first_infusion_reasons),
                     classes="notice",
                 )
             table: DataTable[str] = DataTable(

@@ -18,12 +18,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from titrator.audit.errors import AuditError
 from titrator.audit.reconstruct import ResumeError, reconstruct
 from titrator.audit.unfinished import UnfinishedSession
+from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.marks import MarkedScreen, placeholder
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ResumeChoice:
     nurse_id: str
 
 
-class ResumeScreen(Screen[ResumeChoice | None]):
+class ResumeScreen(MarkedScreen[ResumeChoice | None]):
     """Unfinished sessions; dismisses with the choice, or None to start a new session."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -78,7 +79,9 @@ class ResumeScreen(Screen[ResumeChoice | None]):
         yield Static("", id="resume-state")
         with Horizontal(classes="form-row"):
             yield Label("Your nurse ID", classes="field-label")
-            yield Input(id="resume-nurse", compact=True, placeholder="who takes over")
+            yield FieldInput(
+                id="resume-nurse", compact=True, placeholder=placeholder("who takes over")
+            )
         yield Static("", id="resume-problem", classes="refusal")
         yield Footer()
 

@@ -21,7 +21,6 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Digits, Footer, Header, RichLog, Static
 
 from titrator.domain.clock import Instant
@@ -32,11 +31,14 @@ from titrator.domain.units import (
     ml_per_h_to_ml_per_kg_min,
     plain,
     show_mg_per_kg_min,
-    show_ml,
     show_ml_per_h,
     show_ml_per_kg_min,
+    volume_split,
 )
+from titrator.tui.screens.marks import MarkedScreen
 from titrator.tui.screens.run_actions import Infusion, NurseActions
+from titrator.tui.screens.words import ACTION_WORDS, alarm_words, state_words
+from titrator.tui.training_cues import bedside_text
 
 ALARM_TEXT = {
     AlarmCode.AUDIT_FAILING: "AUDIT LOG CANNOT BE WRITTEN — no rate increase until it recovers",
@@ -89,7 +91,7 @@ class RunHost(Infusion, Protocol):
         ...
 
 
-class RunScreen(Screen[None]):
+class RunScreen(MarkedScreen[None]):
     """The infusion in progress."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -136,6 +138,7 @@ class RunScreen(Screen[None]):
         yield Static("", id="pump-line")
         yield Static("", id="volume")
         yield Static("", id="alarms")
+        yield Static("", id="bedside")  # training: the patient's words and the monitor
         yield Static("", id="next")
         yield RichLog(id="events", max_lines=200, wrap=True, markup=False)
         yield Footer()
@@ -170,21 +173,23 @@ class RunScreen(Screen[None]):
                 f"{show_ml_per_kg_min(ml_per_h_to_ml_per_kg_min(rate, weight))}",
             )
             step = f"step {decision.step} of {len(plan.steps)}" if decision.step else "not started"
-            self._show("#step", f"{step} · {decision.state.value.upper()}")
-            remaining = max(plan.total_volume_ml - decision.volume_ml, Decimal(0))
-            self._show(
-                "#volume",
-                f"Volume given {show_ml(decision.volume_ml)} of {show_ml(plan.total_volume_ml)}"
-                f" · remaining {show_ml(remaining)}",
-            )
+            self._show("#step", f"{step} · {state_words(decision.state).upper()}")
+            given, planned, remaining = volume_split(decision.volume_ml, plan.total_volume_ml)
+            self._show("#volume", f"Volume given {given} of {planned} · remaining {remaining}")
         self._show("#timers", self._timers_text(decision, now))
         self._show("#pump-line", host.pump_link.pump_text())
         alarms = self.query_one("#alarms", Static)
         self._show("#alarms", "\n".join(f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms))
         alarms.display = bool(decision.alarms)
+        hooks = host.services.training_hooks
+        if hooks is not None:
+            self.query_one("#bedside", Static).display = True
+            self._show("#bedside", bedside_text(hooks))
         hint = host.pump_link.reconnect_hint()  # a lost pump link: what to do, and the key
         next_text = self._next_text(decision)
-        self._show("#next", f"{hint}\n{next_text}" if hint else next_text)
+        if self._show("#next", f"{hint}\n{next_text}" if hint else next_text):
+            # The panel may have grown: keep the newest events in view once it is laid out.
+            self.call_after_refresh(self._newest_events)
         allowed = tuple(
             self.check_action(name, ()) for name in ("accept", "override", "vitals", "symptoms")
         )
@@ -192,18 +197,29 @@ class RunScreen(Screen[None]):
             self._allowed = allowed
             self.refresh_bindings()
 
-    def _show(self, selector: str, text: str) -> None:
+    def _show(self, selector: str, text: str) -> bool:
         """Update one Static, only if its text changed (a redraw every tick costs CPU)."""
-        if self._shown.get(selector) != text:
-            self._shown[selector] = text
-            self.query_one(selector, Static).update(text)
+        if self._shown.get(selector) == text:
+            return False
+        self._shown[selector] = text
+        self.query_one(selector, Static).update(text)
+        return True
+
+    def _newest_events(self) -> None:
+        if self.is_mounted and self.is_attached:
+            self.query_one("#events", RichLog).scroll_end(animate=False, immediate=True)
 
     @staticmethod
     def _timers_text(decision: Decision, now: Instant) -> str:
         due = decision.due
+        prompt = decision.prompt
+        vitals_due_now = decision.state is SessionState.VITALS_DUE or (
+            prompt is not None and prompt.kind is PromptKind.VITALS_DUE
+        )
+        vitals = "now" if vitals_due_now else countdown(due.vitals_ms, now.mono_ms)
         parts = [
             f"Next step ≥ {countdown(due.step_up_ms, now.mono_ms)}",
-            f"Vitals due {countdown(due.vitals_ms, now.mono_ms)}",
+            f"Vitals due {vitals}",
         ]
         if due.pause_end_ms is not None:
             parts.append(f"Pause ends {countdown(due.pause_end_ms, now.mono_ms)}")
@@ -223,7 +239,7 @@ class RunScreen(Screen[None]):
         lines = [f"NEXT ▶ {prompt.title}: {prompt.text}"]
         rec = prompt.recommendation
         if rec is not None and rec.rule_ids:
-            lines.append(f"Recommendation: {rec.action.value.upper()} ({', '.join(rec.rule_ids)})")
+            lines.append(f"Recommendation: {ACTION_WORDS[rec.action]} ({', '.join(rec.rule_ids)})")
         keys = []
         if prompt.accept:
             keys.append("a = accept")
@@ -325,7 +341,7 @@ def describe_event(event: object) -> str:
     """One human line for an audit event worth showing in the recent events, or ''."""
     kind = getattr(event, "kind", "")
     if kind == "state_changed":
-        return f"state → {getattr(event, 'to_state', '')}"
+        return f"state → {state_words(str(getattr(event, 'to_state', '')))}"
     if kind == "rate_changed":
         return f"rate → {show_ml_per_h(getattr(event, 'to_ml_per_h', Decimal(0)))}"
     if kind == "input_refused":
@@ -337,7 +353,7 @@ def describe_event(event: object) -> str:
     if kind == "vitals_accepted":
         return "vitals recorded"
     if kind == "alarm_raised":
-        return f"!! alarm: {getattr(event, 'code', '')}"
+        return f"!! alarm: {alarm_words(str(getattr(event, 'code', '')))}"
     if kind == "stop_requested":
         return "STOP pressed"
     return ""

@@ -33,6 +33,7 @@ from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.engine_feed import EngineFeed
 from titrator.tui.services import AppServices
+from titrator.tui.training_cues import bedside_text
 
 
 class Infusion(EngineFeed, Protocol):
@@ -143,9 +144,7 @@ class NurseActions:
         title = "Vital signs"
         hooks = infusion.services.training_hooks
         if hooks is not None:
-            shown = "  ".join(f"{k} {v}" for k, v in hooks.monitor().items())
-            said = " ".join(hooks.complaints()) or "nothing"
-            title = f"Patient monitor (TRAINING): {shown}\nThe patient says: {said}\nVital signs"
+            title = f"{bedside_text(hooks)}\nVital signs"
 
         def submit(raw: dict[str, str]) -> str | None:
             return infusion.submit(VitalsEntered(at=infusion.now(), raw=raw))

@@ -2,8 +2,13 @@
 
 A thin shell over `titrator.domain.setup.validate_setup` and `build_plan`: the text is handed
 over exactly as typed; problems come back per field and are shown inline next to the field and
-in the problem list, never corrected. The derived first-infusion and at-risk status is shown with
-its reasons as the nurse types.
+in the problem list, never corrected. Once shown, the list is checked again as the nurse types, so
+it never names a problem that has been fixed. The derived first-infusion and at-risk status is
+shown with its reasons as the nurse types, always on screen (below the form, above the problems).
+
+Tab is a priority binding: a barcode scanner typing an identifier and a Tab, and the keys after
+it, land in the fields they were meant for; a paste with Tabs is spread the same way
+(`FieldInput`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
 
@@ -27,6 +31,7 @@ from titrator.domain.plan_format import DISCLAIMER
 from titrator.domain.plan_model import Plan, WeightBasis
 from titrator.domain.setup import (
     NEVER,
+    FieldProblem,
     InfusionSetup,
     RiskFactor,
     SetupInvalid,
@@ -35,6 +40,8 @@ from titrator.domain.setup import (
 )
 from titrator.domain.site import SiteLimits
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
+from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.marks import MarkedScreen, TickList, placeholder, problem_lines
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
 _PLAN_FIELD_TO_INPUT = {
@@ -54,11 +61,19 @@ class SetupResult:
     plan: Plan
 
 
-class SetupScreen(Screen[SetupResult]):
+def _problem_text(problem: FieldProblem) -> str:
+    if problem.raw == "":
+        return f"{problem.reason} (nothing entered)"
+    return f"{problem.reason} (typed {problem.raw!r})"
+
+
+class SetupScreen(MarkedScreen[SetupResult]):
     """Collects the infusion setup; dismisses with a validated setup and plan."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "next", "Next: checklist", id="setup-next"),
+        Binding("tab", "app.focus_next", "Next field", priority=True, show=False),
+        Binding("shift+tab", "app.focus_previous", "Previous field", priority=True, show=False),
     ]
 
     def __init__(
@@ -78,14 +93,16 @@ class SetupScreen(Screen[SetupResult]):
         self.initial = dict(initial or {})
         self._labels: dict[str, str] = {"risk_factors": "Risk factors"}
         """Form label of each field, for the problem list."""
+        self._problems_shown = False
+        """True while the problem list is on screen (it is then re-checked on every change)."""
 
     # -- layout ----------------------------------------------------------------------------
 
-    def _input(self, field: str, label: str, placeholder: str = "", width: int = 20) -> Horizontal:
+    def _input(self, field: str, label: str, hint: str = "", width: int = 20) -> Horizontal:
         self._labels[field] = label
-        box = Input(
+        box = FieldInput(
             value=self.initial.get(field, ""),
-            placeholder=placeholder,
+            placeholder=placeholder(hint) if hint else "",
             id=field,
             compact=True,
         )
@@ -99,7 +116,7 @@ class SetupScreen(Screen[SetupResult]):
         value = self.initial.get(field, default)
         select: Select[str] = Select(
             options,
-            prompt="choose",
+            prompt=placeholder("choose"),
             id=field,
             compact=True,
             allow_blank=default is None,
@@ -129,18 +146,19 @@ class SetupScreen(Screen[SetupResult]):
             yield self._select("indication_id", "Indication", [])
             yield self._input("dose_g_per_kg", "Dose (g/kg)", "g/kg", width=10)
             yield self._input("lot", "Lot number")
-            yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never")
+            yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never", width=24)
             yield self._select(
                 "last_product_id", "Last product", [("never treated", NEVER), *product_options]
             )
             yield Label("Risk factors (renal / thrombosis): space to tick", classes="section")
-            yield SelectionList[RiskFactor](
+            yield TickList[RiskFactor](
                 *[(factor.label, factor, factor in self.risks) for factor in RiskFactor],
                 id="risk_factors",
             )
-            yield Static("", id="derived")
             yield Static(DISCLAIMER, id="disclaimer")
-        yield Static("", id="problems")
+        with Vertical(id="setup-status"):
+            yield Static("", id="derived")
+            yield Static("", id="problems")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -180,6 +198,8 @@ class SetupScreen(Screen[SetupResult]):
     @on(SelectionList.SelectedChanged)
     def _changed(self) -> None:
         self._refresh_derived()
+        if self._problems_shown:
+            self._recheck()
 
     def _refresh_indications(self) -> None:
         product = self.products.get(self.raw_fields().get("product_id", ""))
@@ -204,13 +224,15 @@ class SetupScreen(Screen[SetupResult]):
         if product_id:
             reasons = self._history_reasons(raw, product_id)
             lines.append(
-                "First infusion: YES — " + "; ".join(reasons)
+                "First infusion: YES, because " + "; ".join(reasons)
                 if reasons
                 else "First infusion: no (same product, within 8 weeks)"
             )
         factors = self.risk_factors()
         lines.append(
-            f"At risk: YES — {', '.join(f.label for f in factors)}" if factors else "At risk: no"
+            f"At risk: YES, because {', '.join(f.label for f in factors)}"
+            if factors
+            else "At risk: no"
         )
         self.query_one("#derived", Static).update("\n".join(lines))
 
@@ -227,38 +249,50 @@ class SetupScreen(Screen[SetupResult]):
 
     # -- submitting -------------------------------------------------------------------------
 
-    def action_next(self) -> None:
-        """Validate everything; on success build the plan and hand both on."""
-        for widget in self.query(".-invalid"):
-            widget.remove_class("-invalid")
+    def _check(self) -> SetupResult | list[tuple[str, str]]:
+        """Validate the form in the core: the result, or (field, problem) pairs."""
         try:
             setup = validate_setup(
                 self.raw_fields(), self.risk_factors(), self.products, self.today, self.site
             )
         except SetupInvalid as invalid:
-            self._show_problems(
-                [(p.field, f"{p.reason} (typed {p.raw!r})") for p in invalid.problems]
-            )
-            return
+            return [(p.field, _problem_text(p)) for p in invalid.problems]
         try:
             plan = build_plan(setup.plan_request, self.products[setup.plan_request.product_id])
         except PlanError as error:
-            field = _PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors")
-            self._show_problems([(field, error.reason)])
+            return [(_PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors"), error.reason)]
+        return SetupResult(setup=setup, plan=plan)
+
+    def action_next(self) -> None:
+        """Validate everything; on success build the plan and hand both on."""
+        checked = self._check()
+        if isinstance(checked, SetupResult):
+            self._show_problems([])
+            self.dismiss(checked)
             return
-        self.query_one("#problems", Static).update("")
-        self.dismiss(SetupResult(setup=setup, plan=plan))
+        self._show_problems(checked)
+        first = self._marked(checked)
+        if first is not None:
+            first.focus()
+
+    def _recheck(self) -> None:
+        """After a change: the problem list as it stands now (fixed problems leave it)."""
+        checked = self._check()
+        problems = [] if isinstance(checked, SetupResult) else checked
+        self._show_problems(problems)
+        self._marked(problems)
 
     def _show_problems(self, problems: list[tuple[str, str]]) -> None:
-        # Field labels as on the form; the list has room for 5 lines at 80x24, so beyond four
-        # problems the rest are named on one line (each is also marked at its field).
+        """Every problem, whole: the box grows (the form above it scrolls) and lines wrap."""
+        self._problems_shown = bool(problems)
         named = [(self._labels.get(field, field), text) for field, text in problems]
-        lines = [f"Please correct ({len(named)}):"]
-        shown = named if len(named) <= 4 else named[:3]
-        lines += [f"  ✗ {label}: {text}" for label, text in shown]
-        if len(named) > len(shown):
-            lines.append("  ✗ also: " + ", ".join(label for label, _ in named[len(shown) :]))
-        self.query_one("#problems", Static).update("\n".join(lines))
+        text = "\n".join(problem_lines("Please correct", "field", named)) if named else ""
+        self.query_one("#problems", Static).update(text)
+
+    def _marked(self, problems: list[tuple[str, str]]) -> Widget | None:
+        """Mark exactly the fields with a problem (in words too: the list names each)."""
+        for widget in self.query(".-invalid"):
+            widget.remove_class("-invalid")
         first: Widget | None = None
         for field, _ in problems:
             matches = self.query(f"#{field}")
@@ -266,5 +300,4 @@ class SetupScreen(Screen[SetupResult]):
                 widget = matches.first()
                 widget.add_class("-invalid")
                 first = first or widget
-        if first is not None:
-            first.focus()
+        return first

@@ -8,15 +8,15 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from titrator.domain.plan_model import Plan
 from titrator.domain.session.decision import Decision
 from titrator.domain.units import show_ml
+from titrator.tui.screens.marks import MarkedScreen
 
 
-class SummaryScreen(Screen[None]):
+class SummaryScreen(MarkedScreen[None]):
     """Shows the totals, the log file and its head hash; Enter or q closes the app."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

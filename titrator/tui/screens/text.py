@@ -7,11 +7,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from titrator.tui.screens.marks import MarkedScreen
 
-class TextScreen(Screen[None]):
+
+class TextScreen(MarkedScreen[None]):
     """A heading, scrollable text, and Enter to go on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "done", "Continue")]

@@ -1,0 +1,159 @@
+"""Keys and input as they really arrive (issue 12, item 4).
+
+A capital C confirms like a small one, and the key-bounce rule still holds for it. Input that
+arrives in one burst lands in the fields it was meant for: a barcode scanner types its text and
+a Tab faster than the app handles each key (the keys are queued before any is handled), and a
+paste can carry several values separated by Tabs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.support.app import NORMAL_VITALS, AppFactory, KeyClock
+from tests.tui.harness import (
+    decision,
+    on_screen,
+    open_session,
+    prompt_kind,
+    settle,
+    the_app,
+    wait_for,
+)
+from titrator.domain.decisions import PromptKind, SessionState
+from titrator.domain.events import SymptomsEntered, VitalsEntered
+from titrator.tui.dialogs.rate_confirm import BOUNCE_S, RateConfirmModal
+from titrator.tui.dialogs.vitals import VitalsModal
+from titrator.tui.screens.run import RunScreen
+from titrator.tui.screens.setup import SetupScreen
+
+
+async def at_start_confirmation(pilot: Pilot[Any]) -> RateConfirmModal:
+    """Baseline recorded, a pressed: the start's two-key confirmation on screen."""
+    await open_session(pilot)
+    app = the_app(pilot)
+    assert app.submit(VitalsEntered(at=app.now(), raw=dict(NORMAL_VITALS))) is None
+    assert app.submit(SymptomsEntered(at=app.now(), symptoms=())) is None
+    assert prompt_kind(app) is PromptKind.START
+    await pilot.press("a")
+    await on_screen(pilot, RateConfirmModal)
+    modal = app.screen
+    assert isinstance(modal, RateConfirmModal)
+    assert modal.change.needs_second_key
+    return modal
+
+
+def burst(pilot: Pilot[Any], text: str) -> None:
+    """Queue one key per character of `text` (a Tab as the tab key), all before any is handled."""
+    for char in text:
+        key = "tab" if char == "\t" else _character_to_key(char)
+        pilot.app.post_message(events.Key(key, char))
+
+
+# -- the confirm key ------------------------------------------------------------------------------
+
+
+async def test_a_capital_c_confirms_a_start(make_app: AppFactory) -> None:
+    built = make_app()
+    async with built.app.run_test(size=(80, 24)) as pilot:
+        modal = await at_start_confirmation(pilot)
+        await pilot.press("enter")
+        assert modal.armed
+        await pilot.press("C")  # Caps Lock on, or Shift held
+        await on_screen(pilot, RunScreen)
+        await settle(pilot)
+        assert decision(built.app).state is SessionState.RUNNING
+    assert built.fake_pump.sent.count("RUN") == 1
+
+
+async def test_a_bounced_capital_c_never_confirms(make_app: AppFactory) -> None:
+    built = make_app()
+    async with built.app.run_test(size=(80, 24)) as pilot:
+        modal = await at_start_confirmation(pilot)
+        clock: KeyClock = built.key_clock
+        clock.step_s = BOUNCE_S / 5  # each key 10 ms after the one before: bounce
+        await pilot.press("enter", "C", "C", "c")
+        assert modal.armed  # the first key counts; the bounced ones do not
+        assert isinstance(built.app.screen, RateConfirmModal)
+        clock.step_s = BOUNCE_S * 0.98  # still inside the window
+        await pilot.press("C")
+        assert isinstance(built.app.screen, RateConfirmModal)
+        clock.step_s = BOUNCE_S * 4  # a deliberate key
+        await pilot.press("C")
+        await on_screen(pilot, RunScreen)
+        await settle(pilot)
+        assert decision(built.app).state is SessionState.RUNNING
+
+
+# -- bursts ---------------------------------------------------------------------------------------
+
+
+async def test_a_scanner_burst_with_tabs_fills_the_setup_fields_in_order(
+    make_app: AppFactory,
+) -> None:
+    async with make_app(setup={}).app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, SetupScreen)
+        screen = pilot.app.screen
+        await wait_for(
+            pilot, lambda: screen.focused is screen.query_one("#nurse_id"), "the first field"
+        )
+        burst(pilot, "RN42\tMRN-0042\t1980-01-31\t70")
+        await wait_for(
+            pilot,
+            lambda: screen.query_one("#weight_kg", Input).value == "70",
+            "the burst to be handled",
+        )
+        values = {
+            field: screen.query_one(f"#{field}", Input).value
+            for field in ("nurse_id", "patient_id_1", "patient_id_2", "weight_kg")
+        }
+        assert values == {
+            "nurse_id": "RN42",
+            "patient_id_1": "MRN-0042",
+            "patient_id_2": "1980-01-31",
+            "weight_kg": "70",
+        }
+
+
+async def test_a_paste_with_tabs_fills_the_vitals_fields_in_order(make_app: AppFactory) -> None:
+    async with make_app().app.run_test(size=(80, 24)) as pilot:
+        await open_session(pilot)
+        await pilot.press("v")
+        await on_screen(pilot, VitalsModal)
+        modal = pilot.app.screen
+        assert isinstance(modal.focused, Input)
+        modal.focused.post_message(events.Paste("36.8\t76\t122\t78\t16\t98"))
+        await wait_for(
+            pilot,
+            lambda: modal.query_one("#spo2_pct", Input).value == "98",
+            "the paste to be spread over the fields",
+        )
+        values = {box.id: box.value for box in modal.query(".vital-input").results(Input)}
+        assert values == {
+            "temp_c": "36.8",
+            "hr_bpm": "76",
+            "sbp_mmhg": "122",
+            "dbp_mmhg": "78",
+            "rr_bpm": "16",
+            "spo2_pct": "98",
+        }
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, VitalsModal), "record")
+        assert decision(the_app(pilot)).refusal is None
+
+
+async def test_a_paste_without_tabs_stays_in_its_field(make_app: AppFactory) -> None:
+    async with make_app(setup={}).app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, SetupScreen)
+        screen = pilot.app.screen
+        box = screen.query_one("#lot", Input)
+        box.focus()
+        await pilot.pause()
+        box.post_message(events.Paste("A123-45 B"))
+        await wait_for(pilot, lambda: box.value == "A123-45 B", "the paste")
+        assert screen.focused is box
