@@ -1,0 +1,164 @@
+"""`titrator ward …`: set up and check the ward store.
+
+Usage::
+
+    titrator ward init [--db URL]
+    titrator ward verify [--db URL] [--json]
+
+`init` creates the schema from empty (the migrations) and, on PostgreSQL, the `titrator_ship`
+role with its grants. `verify` re-checks every stored chain inside the store and prints one
+line per station (exit 0 every chain intact, 1 a chain broken or the store unreachable, 2 bad
+input). The store is `--db`, else the config's `ward_db`, else `<data dir>/ward.sqlite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from titrator.audit.errors import AuditKeyError
+from titrator.audit.keys import load_key
+from titrator.audit.paths import default_data_dir
+from titrator.cli.parsing import EXIT_USAGE, Parser, add_json, subcommands
+from titrator.files.config import AppConfig, load_config
+from titrator.files.library import LibraryFileError
+from titrator.store.db import Store, StoreError, grant_ship_role, open_store
+from titrator.store.url import StoreUrl, StoreUrlError, parse_store_url
+from titrator.store.witness import verify_store
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """A one-line error for `prog: error: MESSAGE`, with its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """`--db URL` and `--config FILE`."""
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="the ward store: sqlite:///PATH, a file path or postgresql://... "
+        "(default: the config's ward_db, else DATA_DIR/ward.sqlite)",
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="site configuration file")
+
+
+def site_config(args: argparse.Namespace) -> AppConfig:
+    """The site configuration (`--config`, else the usual places)."""
+    try:
+        return load_config(args.config)
+    except LibraryFileError as error:
+        raise CliError("; ".join(error.lines()), EXIT_FAILED) from None
+
+
+def data_dir(config: AppConfig) -> Path:
+    """The log directory: the config's `data_dir`, else the default."""
+    return config.data_dir if config.data_dir is not None else default_data_dir()
+
+
+def store_url(args: argparse.Namespace, config: AppConfig) -> StoreUrl:
+    """The store URL: `--db`, else the config's `ward_db`, else `<data dir>/ward.sqlite`."""
+    if args.db is not None:
+        text, option = args.db, "--db"
+    elif config.ward_db is not None:
+        text, option = config.ward_db, "ward_db (config)"
+    else:
+        return parse_store_url(str(data_dir(config) / "ward.sqlite"))
+    try:
+        return parse_store_url(text)
+    except StoreUrlError as error:
+        raise CliError(f"{option}: {error}", EXIT_USAGE) from None
+
+
+def site_key(key_file: Path | None) -> bytes | None:
+    """The site key from its file, or None when no key file is configured."""
+    if key_file is None:
+        return None
+    try:
+        return load_key(key_file)
+    except AuditKeyError as error:
+        raise CliError(f"--key-file: {error}", EXIT_USAGE) from None
+
+
+def open_for(url: StoreUrl) -> Store:
+    """Open the store; an unreachable store is a one-line error (exit 1)."""
+    try:
+        return open_store(url)
+    except StoreError as error:
+        raise CliError(str(error), EXIT_FAILED) from None
+
+
+def build_parser() -> Parser:
+    """The options of `titrator ward` and its subcommands."""
+    parser = Parser(prog="titrator ward", description="Set up and check the ward store.")
+    commands = subcommands(parser, "command")
+    init = commands.add_parser(
+        "init",
+        help="create the store's schema (and the PostgreSQL shipping role)",
+        description="Create the ward store's schema from empty and, on PostgreSQL, the "
+        "titrator_ship role (SELECT and INSERT on the evidence). Exit 0 done, 1 failed, "
+        "2 bad input.",
+    )
+    add_store_options(init)
+    init.set_defaults(parser=init)
+    verify = commands.add_parser(
+        "verify",
+        help="re-check every stored chain, per station",
+        description="Re-check every stored chain inside the store and report per station. "
+        "Exit 0 every chain intact, 1 a chain broken or the store unreachable, 2 bad input.",
+    )
+    add_store_options(verify)
+    add_json(verify, "one object per station")
+    verify.set_defaults(parser=verify)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    url = store_url(args, site_config(args))
+    store = open_for(url)
+    try:
+        if args.command == "init":
+            try:
+                grant_ship_role(store)
+            except StoreError as error:
+                raise CliError(str(error), EXIT_FAILED) from None
+            role = " and the titrator_ship role" if store.is_postgres else ""
+            sys.stdout.write(f"ward store ready: {url.shown} (schema{role})\n")
+            return EXIT_OK
+        try:
+            reports = verify_store(store)
+        except StoreError as error:
+            raise CliError(str(error), EXIT_FAILED) from None
+    finally:
+        store.close()
+    if args.json:
+        sys.stdout.write(json.dumps([r.as_json() for r in reports], indent=2) + "\n")
+    else:
+        if not reports:
+            sys.stdout.write(f"{url.shown}: no records stored yet\n")
+        for report in reports:
+            sys.stdout.write("".join(line + "\n" for line in report.lines()))
+    return EXIT_OK if all(report.ok for report in reports) else EXIT_FAILED
+
+
+def ward_main(argv: Sequence[str] | None = None) -> int:
+    """Run `titrator ward` with `argv` (the words after "ward"); returns the exit status."""
+    try:
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # named by the subcommand they were given to
+            args.parser.error("unrecognized arguments: " + " ".join(extra))
+        return _run(args)
+    except SystemExit as exc:  # --help, or a one-line usage error
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except CliError as error:
+        sys.stderr.write(f"titrator ward: error: {error}\n")
+        return error.code

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ward store, run programmatically by `titrator.store.db`."""

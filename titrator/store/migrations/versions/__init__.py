@@ -1,0 +1,1 @@
+"""Alembic revisions of the ward store, oldest first."""
