@@ -167,7 +167,7 @@ def test_protocols_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 def test_protocols_validate_reports_every_broken_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["protocols", "validate"], capsys)
     assert code == 0
-    assert out.count(": ok (") == 12
+    assert out.count(": ok (") == 13  # the 12 products and Qivigy
     bad = ROOT / "tests" / "data" / "products" / "bad"
     paths = sorted(str(p) for p in bad.glob("*.toml"))
     code, out, _ = run(["protocols", "validate", *paths], capsys)

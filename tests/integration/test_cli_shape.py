@@ -133,17 +133,19 @@ PLAN = ["plan", "--product", "privigen", "--indication", "pi", "--weight-kg", "7
 
 
 def test_a_prefix_of_an_option_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*PLAN, "--dose-g", "28"]) == 2
+    assert main([*PLAN, "--dose-g-per", "0.4"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("titrator plan: error: --dose-g: unknown option")
-    assert "(got '--dose-g 28')" in err
+    assert err.startswith("titrator plan: error: --dose-g-per: unknown option")
+    assert "(got '--dose-g-per 0.4')" in err
     assert err.count("\n") == 1
 
 
 def test_a_bad_choice_names_option_choices_and_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "x.jsonl", "--format", "pdf"]) == 2
     err = capsys.readouterr().err
-    assert err == "titrator export: error: --format: must be one of csv, fhir, html (got 'pdf')\n"
+    assert err == (
+        "titrator export: error: --format: must be one of csv, discharge, fhir, html (got 'pdf')\n"
+    )
 
 
 def test_bare_titrator_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:

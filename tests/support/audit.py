@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from titrator.audit import AuditWriter, SessionHead, canonical_json, generate_key_file, load_key
-from titrator.audit.canonical import GENESIS, record_hash, record_mac, sealed_body
+from titrator.audit.canonical import GENESIS, hashed_body, record_hash, record_mac, sealed_body
 from titrator.domain.clock import Instant
 
 
@@ -124,9 +124,9 @@ def rechain(
             if key_id is not None:
                 record["key_id"] = key_id
         body = sealed_body(record)
-        record["hash"] = prev_hash = record_hash(body)
         if key is not None:
             record["mac"] = prev_mac = record_mac(key, body)
+        record["hash"] = prev_hash = record_hash(hashed_body(record))
         out.append(canonical_json(record) + b"\n")
     return out
 

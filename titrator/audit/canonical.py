@@ -17,8 +17,19 @@ from typing import Any
 
 from titrator.audit.errors import AuditFormatError
 
-FORMAT_VERSION = 1
-"""Version of the record envelope (the `v` field)."""
+FORMAT_VERSION = 2
+"""Version of the record envelope (the `v` field) written now.
+
+- v1: `hash` and `mac` both cover the record without `hash` and `mac`. The last record's `mac`
+  is covered by nothing, so its head hash (the chart's anchor) does not protect it.
+- v2: `mac` covers the record without `hash` and `mac` (as in v1); `hash` covers the record
+  without `hash` only, MAC included. The head hash therefore covers the whole last record.
+
+Both are read; each record is checked by the rule of its own `v`.
+"""
+
+READABLE_VERSIONS = frozenset({1, 2})
+"""Envelope versions the verifier accepts."""
 
 GENESIS = "0" * 64
 """`prev_hash` (and `prev_mac`) of the first record of a log."""
@@ -69,6 +80,13 @@ def canonical_json(value: object) -> bytes:
 def sealed_body(record: Mapping[str, Any]) -> bytes:
     """Return the bytes the hash and MAC cover: the record without its `hash` and `mac`."""
     return canonical_json({k: v for k, v in record.items() if k not in SEAL_FIELDS})
+
+
+def hashed_body(record: Mapping[str, Any]) -> bytes:
+    """Return the bytes the `hash` covers, by the record's own `v` (see `FORMAT_VERSION`)."""
+    if record.get("v") == 1:
+        return sealed_body(record)
+    return canonical_json({k: v for k, v in record.items() if k != "hash"})
 
 
 def record_hash(body: bytes) -> str:

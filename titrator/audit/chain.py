@@ -7,7 +7,8 @@ The chain is deliberately separate from the diagnostic logger: it is built per s
    `nurse_id`; the event name; `ts`, `mono`, `payload`) into a record with `v`, `seq`,
    `prev_hash` (and `key_id`, `prev_mac` when keyed).
 2. `HashChain.seal` encodes the record canonically (rejecting NaN, infinity and non-JSON
-   values), adds `hash` (and `mac`), advances the chain, and renders the line.
+   values), adds `mac` (when keyed) and then `hash`, which covers the MAC (format v2), advances
+   the chain, and renders the line.
 
 structlog's `TimeStamper` is not used: times come from the injected clock or the caller, so that
 tests and replay never depend on the real clock.
@@ -27,6 +28,7 @@ from titrator.audit.canonical import (
     FORMAT_VERSION,
     GENESIS,
     canonical_json,
+    hashed_body,
     record_hash,
     record_mac,
     sealed_body,
@@ -132,12 +134,12 @@ class HashChain:
             structlog's `(args, kwargs)` for the sink's `msg(line, head=...)`.
         """
         body = sealed_body(record)  # raises AuditFormatError before any state changes
-        digest = record_hash(body)
-        record["hash"] = digest
         mac = None
         if self._key is not None:
             mac = record_mac(self._key, body)
             record["mac"] = mac
+        digest = record_hash(hashed_body(record))  # v2: the hash covers the MAC too
+        record["hash"] = digest
         line = canonical_json(record) + b"\n"
         head = SessionHead(record["seq"], digest, mac)
         self.next_seq += 1

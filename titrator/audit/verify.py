@@ -26,9 +26,10 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from titrator.audit.canonical import (
-    FORMAT_VERSION,
     GENESIS,
+    READABLE_VERSIONS,
     canonical_json,
+    hashed_body,
     record_hash,
     record_mac,
     sealed_body,
@@ -41,6 +42,14 @@ MIN_ANCHOR_DIGITS = 16
 """Shortest accepted `expect_head` prefix (64 bits) for anchors transcribed by hand."""
 
 _HEX = re.compile(r"[0-9a-f]+")
+
+CHAIN_ONLY = "chain-only"
+"""Label of an intact, closed log checked without the site key and without a head hash."""
+
+KEYLESS_NOTE = (
+    "hash chain only: not protected against rewriting; give the site key or the head hash"
+)
+"""What a check without key and anchor says, instead of calling the log verified."""
 
 
 class Outcome(enum.Enum):
@@ -75,6 +84,7 @@ class VerifyResult:
         mac_checked: MACs were checked against a key.
         closed: an intact `session_closed` record was found.
         good_bytes: length of the intact prefix (used to cut a torn tail when resuming).
+        anchored: the head matched an expected head (`expect_head`) given by the caller.
     """
 
     path: Path
@@ -89,6 +99,23 @@ class VerifyResult:
     mac_checked: bool = False
     closed: bool = False
     good_bytes: int = 0
+    anchored: bool = False
+
+    @property
+    def protected(self) -> bool:
+        """True when something outside the log vouched for it: the site key or the head hash.
+
+        Without either, an intact chain proves only that whoever wrote the log last recomputed
+        its hashes; anyone who can write the file can do that.
+        """
+        return self.mac_checked or self.anchored
+
+    @property
+    def label(self) -> str:
+        """The outcome's label; an intact log checked without key or anchor is `chain-only`."""
+        if self.outcome is Outcome.OK and not self.protected:
+            return CHAIN_ONLY
+        return self.outcome.label
 
     @property
     def ok(self) -> bool:
@@ -113,7 +140,9 @@ class VerifyResult:
             else (" keyed (MACs unchecked)" if self.keyed else "")
         )
         detail = f" [{self.records} records{head}{auth}]"
-        return f"{self.outcome.label.upper()} {self.path}:{where} {self.reason}{detail}"
+        if not self.protected and self.outcome not in (Outcome.DAMAGED, Outcome.ERROR):
+            detail += f"; {KEYLESS_NOTE}"
+        return f"{self.label.upper()} {self.path}:{where} {self.reason}{detail}"
 
 
 class _Damage(Exception):
@@ -165,7 +194,7 @@ class _Checker:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             raise _Damage(f"malformed record: {loc}: {first['msg']}") from exc
-        if rec.v != FORMAT_VERSION:
+        if rec.v not in READABLE_VERSIONS:
             raise _Damage(f"unknown record format v={rec.v}")
         expected = self.records
         if rec.seq != expected:
@@ -179,7 +208,7 @@ class _Checker:
         if rec.prev_hash != prev_hash:
             raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
         sealed = sealed_body(obj)
-        if not hmac.compare_digest(record_hash(sealed), rec.hash):
+        if not hmac.compare_digest(record_hash(hashed_body(obj)), rec.hash):
             raise _Damage("hash does not match the record's content (record altered)")
         self._check_mac(rec, sealed)
         if rec.kind == CLOSE_KIND:
@@ -326,6 +355,7 @@ def walk_log(
             mac_checked=checker.keyed and key is not None,
             closed=checker.closed,
             good_bytes=good_bytes,
+            anchored=anchor is not None and outcome is not Outcome.DAMAGED,
         )
 
     if bad is not None and bad[0] is Outcome.DAMAGED:

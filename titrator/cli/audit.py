@@ -6,12 +6,19 @@ Usage::
     titrator audit replay PATH [PATH ...] [--key-file F] [--json]
     titrator audit keygen KEY_FILE
 
+Both `verify` and `replay` use the site key named by the configuration (``--config``,
+``$TITRATOR_CONFIG`` or the user's ``config.toml``) unless ``--key-file`` is given. A log checked
+with neither a key nor ``--expect-head`` is reported as CHAIN-ONLY ("hash chain only: not
+protected against rewriting; give the site key or the head hash"), never as verified; its exit
+code is 0 like OK, since nothing wrong was found.
+
 `verify` prints one line per log and exits with the worst outcome's code:
 
 ====  ==========  =============================================================
 code  outcome     meaning
 ====  ==========  =============================================================
-0     OK          every record intact, session closed, anchor matches if given
+0     OK          every record intact, session closed, MACs checked or anchor matched
+0     CHAIN-ONLY  as OK, but checked by the hash chain only (no key, no anchor)
 3     UNFINISHED  intact but no closing record (crash, still running, tail cut)
 4     TORN_TAIL   as UNFINISHED, and the last line is incomplete
 2     ERROR       a log or the key file could not be read, or bad arguments
@@ -34,6 +41,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from titrator.audit.errors import AuditKeyError
@@ -41,6 +49,9 @@ from titrator.audit.keys import generate_key_file, load_key
 from titrator.audit.log_replay import LogReplay, replay_log
 from titrator.audit.verify import Outcome, VerifyResult, verify_log
 from titrator.cli.parsing import Parser, add_json, error_line, subcommands
+from titrator.cli.site_key import key_for_reading
+from titrator.files.config import load_config
+from titrator.files.library import LibraryFileError
 
 
 def _out(line: str) -> None:
@@ -49,6 +60,12 @@ def _out(line: str) -> None:
 
 def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="site configuration file (TOML); names the site key"
+    )
 
 
 def build_parser() -> Parser:
@@ -65,8 +82,11 @@ def build_parser() -> Parser:
     )
     verify.add_argument("paths", nargs="+", metavar="PATH", help="session log (.jsonl)")
     verify.add_argument(
-        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then required"
+        "--key-file",
+        metavar="FILE",
+        help="site HMAC key file; MACs are then required (default: the configured site key)",
     )
+    _add_config(verify)
     verify.add_argument(
         "--expect-head",
         metavar="HASH",
@@ -81,8 +101,11 @@ def build_parser() -> Parser:
     )
     replay.add_argument("paths", nargs="+", metavar="PATH", help="session log (.jsonl)")
     replay.add_argument(
-        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
+        "--key-file",
+        metavar="FILE",
+        help="site HMAC key file; MACs are then checked (default: the configured site key)",
     )
+    _add_config(replay)
     add_json(replay, "one result per log")
     keygen = commands.add_parser(
         "keygen",
@@ -98,7 +121,8 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
     """One verification as a JSON object."""
     return {
         "path": str(result.path),
-        "outcome": result.outcome.label,
+        "outcome": result.label,
+        "protected": result.protected,
         "exit_code": result.exit_code,
         "reason": result.reason,
         "records": result.records,
@@ -120,7 +144,7 @@ def replay_json(outcome: LogReplay) -> dict[str, Any]:
         "result": "equal" if outcome.equal else "differs",
         "exit_code": outcome.exit_code,
         "problem": outcome.problem,
-        "verification": outcome.verification.outcome.label,
+        "verification": outcome.verification.label,
         "inputs": len(outcome.result.decisions) if outcome.result is not None else 0,
         "events": len(outcome.events),
         "skipped": dict(sorted(outcome.skipped.items())),
@@ -144,12 +168,22 @@ def _print_json(rows: list[dict[str, Any]]) -> None:
 
 
 def _key(args: argparse.Namespace) -> bytes | None:
-    """The key named by --key-file, or None (raises AuditKeyError)."""
-    return load_key(args.key_file) if args.key_file is not None else None
+    """The key named by --key-file, else the configured site key, else None.
+
+    Raises:
+        AuditKeyError: the key file is unsafe or unreadable, or the configuration is invalid.
+    """
+    try:
+        config = load_config(Path(args.config) if args.config is not None else None)
+    except LibraryFileError as error:
+        raise AuditKeyError("; ".join(error.lines())) from error
+    key_file = key_for_reading(args.key_file, config)
+    return load_key(key_file) if key_file is not None else None
 
 
-def _key_error(command: str, exc: AuditKeyError) -> int:
-    _err(error_line(f"titrator audit {command}", "--key-file", str(exc)))
+def _key_error(command: str, exc: AuditKeyError, args: argparse.Namespace) -> int:
+    option = "--key-file" if args.key_file is not None else "key_file (site configuration)"
+    _err(error_line(f"titrator audit {command}", option, str(exc)))
     return Outcome.ERROR.exit_code
 
 
@@ -157,7 +191,7 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         key = _key(args)
     except AuditKeyError as exc:
-        return _key_error("replay", exc)
+        return _key_error("replay", exc, args)
     rank = {0: 0, 2: 1, 1: 2}  # as for verify: a difference outranks an unreadable log
     worst = 0
     rows: list[dict[str, Any]] = []
@@ -182,7 +216,7 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         key = _key(args)
     except AuditKeyError as exc:
-        return _key_error("verify", exc)
+        return _key_error("verify", exc, args)
     worst = Outcome.OK
     rows: list[dict[str, Any]] = []
     for path in args.paths:

@@ -11,6 +11,7 @@ with exit code 2 and no usage block.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -116,11 +117,39 @@ def subcommands(parser: argparse.ArgumentParser, dest: str) -> argparse._SubPars
     )
 
 
+MAX_SPEED = 10000.0
+"""Fastest time acceleration of the simulated pump and patient (a simulator setting)."""
+
+
+def speed_arg(text: str) -> float:
+    """An argparse type for ``--speed``: a finite number above 0 and at most `MAX_SPEED`."""
+    try:
+        value = float(text) if len(text) <= 32 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(
+            f"must be a number greater than 0 and at most {MAX_SPEED:g} (got {text[:40]!r})"
+        )
+    return value
+
+
+def checked_path(text: str) -> Path:
+    """An argparse type: a path that can name a file here (no NUL, names and length in bounds)."""
+    from titrator.files.config import path_problem
+
+    problem = path_problem(text)
+    if problem is not None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise argparse.ArgumentTypeError(f"{problem} (got {shown!r})")
+    return Path(text)
+
+
 def add_library(parser: argparse.ArgumentParser) -> None:
     """``--library DIR`` (repeatable; hidden old spelling ``--library-dir``)."""
     parser.add_argument(
         "--library",
-        type=Path,
+        type=checked_path,
         action="append",
         default=[],
         metavar="DIR",
@@ -138,7 +167,7 @@ def add_library(parser: argparse.ArgumentParser) -> None:
 
 def add_data_dir(parser: argparse.ArgumentParser, help_text: str, *aliases: str) -> None:
     """``--data-dir DIR`` (and hidden old spellings such as ``--audit-dir``)."""
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help=help_text)
+    parser.add_argument("--data-dir", type=checked_path, metavar="DIR", help=help_text)
     for alias in aliases:
         parser.add_argument(
             alias, dest="data_dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS

@@ -21,6 +21,7 @@ from titrator.audit.reconstruct import ResumeError, reconstruct
 from titrator.audit.unfinished import RESUMABLE, UnfinishedSession, find_unfinished
 from titrator.cli.app import checked_data_dir, data_dir_source, open_resumed
 from titrator.cli.parsing import Parser, add_json, error_line
+from titrator.cli.site_key import key_for_reading
 from titrator.files.config import load_config
 from titrator.files.library import LibraryFileError
 
@@ -123,7 +124,7 @@ def resume_main(argv: Sequence[str] | None = None) -> int:
             _err(f"{PROG}: error: {line}")
         return 1
     directory, _, _ = data_dir_source(args, config)
-    key_file: Path | None = args.key_file or config.key_file
+    key_file = key_for_reading(args.key_file, config)
     try:
         if args.list:
             entries = find_unfinished(directory, key_file=key_file)

@@ -4,15 +4,19 @@ Usage::
 
     titrator review [PATH ...] [--key-file KEY_FILE]     # the review app (files or folders)
     titrator review --summary DIR [--key-file KEY_FILE]  # per-product summary as a text table
-    titrator export PATH --format csv|fhir|html [--out FILE] [--allow-damaged] [--key-file F]
+    titrator export PATH --format csv|discharge|fhir|html [--out FILE] [--allow-damaged]
+                    [--key-file F]  # discharge: the plain-text A4 hand-over sheet
 
 Exit codes: 0 done; 1 the log is damaged and `--allow-damaged` was not given (nothing is
 written); 2 bad input (an option, a path, the key file, or an output that cannot be written).
+A file written with `--out` holds patient identifiers: it is created 0600 (whatever the umask)
+through a temporary file in the same directory and an atomic rename.
 Errors are one line on standard error and name the option or path at fault.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -25,7 +29,12 @@ from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import load_key
 from titrator.audit.paths import default_data_dir
 from titrator.cli.parsing import Parser, add_json
+from titrator.cli.site_key import key_for_reading
+from titrator.files.config import load_config
+from titrator.files.library import LibraryFileError
+from titrator.files.private import write_private
 from titrator.review.export_csv import to_csv
+from titrator.review.export_discharge import to_discharge
 from titrator.review.export_fhir import to_fhir_json
 from titrator.review.export_html import to_html
 from titrator.review.model import SessionReview, load_review
@@ -43,6 +52,7 @@ EXIT_USAGE = 2
 
 FORMATS: dict[str, Callable[[SessionReview], str]] = {
     "csv": to_csv,
+    "discharge": to_discharge,
     "fhir": to_fhir_json,
     "html": to_html,
 }
@@ -81,13 +91,31 @@ def summary_json(summary: FolderSummary) -> str:
     return json.dumps(plain(dataclasses.asdict(summary)), indent=2, ensure_ascii=False) + "\n"
 
 
-def _key(key_file: str | None) -> bytes | None:
-    if key_file is None:
-        return None
+def _key(key_file: str | None, config_file: str | None) -> bytes | None:
+    """The key named by --key-file, else the configured site key, else None."""
     try:
-        return load_key(key_file)
+        config = load_config(Path(config_file) if config_file is not None else None)
+    except LibraryFileError as exc:
+        raise _UsageError("--config: " + "; ".join(exc.lines())) from exc
+    path = key_for_reading(key_file, config)
+    if path is None:
+        return None
+    option = "--key-file" if key_file is not None else "key_file (site configuration)"
+    try:
+        return load_key(path)
     except AuditKeyError as exc:
-        raise _UsageError(f"--key-file: {exc}") from exc
+        raise _UsageError(f"{option}: {exc}") from exc
+
+
+def _add_key_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="site HMAC key file; MACs are then checked (default: the configured site key)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="site configuration file (TOML); names the site key"
+    )
 
 
 def build_review_parser() -> _Parser:
@@ -109,9 +137,7 @@ def build_review_parser() -> _Parser:
         help="print the per-product summary of the logs in DIR as a text table and exit",
     )
     add_json(parser, "the --summary")
-    parser.add_argument(
-        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
-    )
+    _add_key_options(parser)
     parser.add_argument(
         "--include-training",
         action="store_true",
@@ -129,7 +155,7 @@ def review_main(argv: Sequence[str] | None = None) -> int:
     prog = "titrator review"
     try:
         args = build_review_parser().parse_args(argv)
-        key = _key(args.key_file)
+        key = _key(args.key_file, args.config)
         if args.summary is not None:
             if args.paths:
                 raise _UsageError("--summary: give the folder to --summary only, not PATH too")
@@ -171,9 +197,7 @@ def build_export_parser() -> _Parser:
         action="store_true",
         help="export what is readable from a damaged log (the damage is stated in the output)",
     )
-    parser.add_argument(
-        "--key-file", metavar="FILE", help="site HMAC key file; MACs are then checked"
-    )
+    _add_key_options(parser)
     return parser
 
 
@@ -182,9 +206,8 @@ def _write(out: str | None, text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    try:
-        with Path(out).open("w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+    try:  # patient identifiers: 0600, through a temporary file and an atomic rename
+        write_private(Path(out), text.encode("utf-8"))
     except OSError as exc:
         raise _UsageError(f"--out: cannot write {out}: {exc.strerror or exc}") from exc
 
@@ -198,7 +221,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     prog = "titrator export"
     try:
         args = build_export_parser().parse_args(argv)
-        key = _key(args.key_file)
+        key = _key(args.key_file, args.config)
         path = Path(args.path)
         if not path.is_file():
             raise _UsageError(f"{path}: no such file")

@@ -203,6 +203,12 @@ def dose_volume_ml(dose_g_per_kg: Decimal, weight_kg: Decimal, conc: Concentrati
         return dose_g_per_kg * weight_kg * MG_PER_G / conc.mg_per_ml
 
 
+def grams_volume_ml(dose_g: Decimal, conc: Concentration) -> Decimal:
+    """The volume (mL) of product that carries `dose_g` grams of IgG."""
+    with localcontext(_CONTEXT):
+        return dose_g * MG_PER_G / conc.mg_per_ml
+
+
 def kg_to_lb(weight_kg: Decimal) -> Decimal:
     """Pounds for a weight in kilograms (shown for cross-checking only; never entered)."""
     with localcontext(_CONTEXT):
@@ -276,6 +282,54 @@ def volume_split(given_ml: Decimal, planned_ml: Decimal) -> tuple[str, str, str]
 
 _PLAIN_NUMBER: Final = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 
+# Bounds on every decimal read from outside (command line, configuration, product files,
+# scripts), checked before any arithmetic. Decimal arithmetic keeps 28 significant digits; a value
+# past these bounds (1E+400, a 40-digit number) would make a later multiplication or quantize
+# raise InvalidOperation instead of a readable error. No clinical quantity here needs more than
+# 7 digits before the point (a rate of 9,999,999 mL/h is far beyond any pump) or 9 after.
+MAX_INTEGER_DIGITS: Final = 7
+"""Most digits before the decimal point of an input value (so below 10 000 000)."""
+MAX_DECIMAL_PLACES: Final = 9
+"""Most significant digits after the decimal point of an input value."""
+_MAX_PLAIN_LENGTH: Final = 64
+_TOO_MANY_DIGITS: Final = (
+    f"too many digits (at most {MAX_INTEGER_DIGITS} before the point and "
+    f"{MAX_DECIMAL_PLACES} after)"
+)
+
+
+def decimal_bound_problem(value: Decimal) -> str | None:
+    """Why `value` is outside the bounds for an input number, or None when it is within them.
+
+    Finite, at most `MAX_INTEGER_DIGITS` digits before the point and `MAX_DECIMAL_PLACES`
+    significant digits after it (trailing zeros do not count). Only the exponent and the digit
+    tuple are inspected, so no arithmetic can fail on the way.
+    """
+    if not value.is_finite():
+        return "must be a finite number"
+    if value.is_zero():
+        return None
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        return f"too large (at most {MAX_INTEGER_DIGITS} digits before the decimal point)"
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if exponent + trailing < -MAX_DECIMAL_PLACES:
+        return f"too many decimal places (at most {MAX_DECIMAL_PLACES})"
+    return None
+
+
+def bounded_decimal(value: Decimal, field: str, raw: str | None = None) -> Decimal:
+    """Return `value` when it is within the input bounds (see `decimal_bound_problem`).
+
+    Raises:
+        InputError: naming the field, the problem and the text as given.
+    """
+    problem = decimal_bound_problem(value)
+    if problem is not None:
+        raise InputError(field, str(value) if raw is None else raw, problem)
+    return value
+
 
 def parse_plain_decimal(raw: str, field: str) -> Decimal:
     """Parse a number typed by a person, accepting only plain ASCII decimal notation.
@@ -291,7 +345,9 @@ def parse_plain_decimal(raw: str, field: str) -> Decimal:
     if not text:
         raise InputError(field, raw, "a number is required")
     if _PLAIN_NUMBER.fullmatch(text) and text.isascii():
-        return Decimal(text)
+        if len(text) > _MAX_PLAIN_LENGTH:  # never build a Decimal from a 4,000-digit text
+            raise InputError(field, raw, _TOO_MANY_DIGITS)
+        return bounded_decimal(Decimal(text), field, raw)
     if text.startswith("-"):
         reason = "must not be negative"
     elif "," in text:

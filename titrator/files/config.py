@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from titrator.domain.library import PositiveDecimal
 from titrator.domain.site import SiteLimits
@@ -20,6 +20,7 @@ from titrator.domain.validation_errors import problems_from_validation_error
 from titrator.files.library import LibraryFileError, read_toml
 
 DEFAULT_SITE_AT_RISK_CAP_MG_PER_KG_MIN = Decimal(2)
+DEFAULT_SITE_MAX_DOSE_G_PER_KG = Decimal(2)
 
 
 class AppConfig(BaseModel):
@@ -46,6 +47,47 @@ class AppConfig(BaseModel):
     """A ceiling on every pump rate (some sites use 240 mL/h); none by default."""
     pump_resolution_ml_per_h: PositiveDecimal = Decimal("0.1")
     """Rates are rounded down to a multiple of this."""
+    ward: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    """The ward this workstation belongs to, recorded with every session shipped to the store."""
+    ward_db: Annotated[str, Field(min_length=1)] | None = None
+    """The ward store (`sqlite:///PATH`, a file path, or `postgresql://...`) that `titrator
+    ship` sends verified logs to; `<data dir>/ward.sqlite` otherwise."""
+    site_max_dose_g_per_kg: PositiveDecimal = DEFAULT_SITE_MAX_DOSE_G_PER_KG
+    """The site's absolute maximum dose for one infusion, g/kg of dosing weight: a hard limit no
+    outside-label reason overrides (the label's usual range is a soft limit). Default 2 g/kg:
+    the largest single-infusion IVIG dose in common use, for Kawasaki disease: "2 g/kg given as
+    a single infusion over 10-12 hours" (Int J Infect Dis 2005;9(4):185-194, table 2,
+    https://pmc.ncbi.nlm.nih.gov/articles/PMC7110839/table/tbl2 ; the AHA statement, McCrindle et
+    al., Circulation 2017;135:e927-e999, doi:10.1161/CIR.0000000000000484, the same; accessed
+    2026-12-05). A site choice, not a label fact: set it to your local policy."""
+
+    @field_validator("library_dirs", "policy_file", "data_dir", "key_file", mode="after")
+    @classmethod
+    def _usable_paths(cls, value: Path | tuple[Path, ...] | None) -> Any:
+        for path in value if isinstance(value, tuple) else (value,):
+            problem = path_problem(path) if path is not None else None
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+
+MAX_NAME_BYTES = 255
+"""Longest file or directory name most file systems take (NAME_MAX)."""
+MAX_PATH_BYTES = 4095
+"""Longest path the system takes (PATH_MAX less the final NUL)."""
+
+
+def path_problem(path: Path | str) -> str | None:
+    """Why `path` can never name a file here (a NUL, a name or a path too long), or None."""
+    text = os.fsencode(path)
+    if b"\0" in text:
+        return "a path must not contain a NUL character"
+    if len(text) > MAX_PATH_BYTES:
+        return f"path too long ({len(text)} bytes; at most {MAX_PATH_BYTES})"
+    longest = max((len(part) for part in text.split(b"/")), default=0)
+    if longest > MAX_NAME_BYTES:
+        return f"a name in the path is too long ({longest} bytes; at most {MAX_NAME_BYTES})"
+    return None
 
 
 def site_limits(config: AppConfig) -> SiteLimits:
@@ -54,6 +96,7 @@ def site_limits(config: AppConfig) -> SiteLimits:
         site_at_risk_cap_mg_per_kg_min=config.site_at_risk_cap_mg_per_kg_min,
         site_max_rate_ml_per_h=config.site_max_rate_ml_per_h,
         pump_resolution_ml_per_h=config.pump_resolution_ml_per_h,
+        site_max_dose_g_per_kg=config.site_max_dose_g_per_kg,
     )
 
 

@@ -3,7 +3,10 @@
 Built from `titrator.audit.read_for_review`: the chain verification plus the lines that could not
 be read at all. Three statuses, never shown by colour alone:
 
-- verified (✓): every record intact and the session closed;
+- verified (✓): every record intact and the session closed, checked with the site key (or the
+  head hash from the chart);
+- chain-only (○): the same, but checked by the hash chain only (no key, no head hash): anyone who
+  can write the file could have rewritten it, so it is never called verified;
 - unfinished (…): every record intact but no closing record (or a torn last line);
 - damaged (✗): the chain breaks at a named line; what follows is shown but not vouched for.
 """
@@ -14,20 +17,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from titrator.audit.reader import LineProblem
-from titrator.audit.verify import Outcome, VerifyResult
+from titrator.audit.verify import KEYLESS_NOTE, Outcome, VerifyResult
 
 
 class IntegrityStatus(StrEnum):
     """The three integrity results a reviewer sees."""
 
     VERIFIED = "verified"
+    CHAIN_ONLY = "chain-only"
     DAMAGED = "damaged"
     UNFINISHED = "unfinished"
 
     @property
     def symbol(self) -> str:
-        """A non-colour cue: ✓ verified, ✗ damaged, … unfinished."""
-        return {"verified": "✓", "damaged": "✗", "unfinished": "…"}[self.value]
+        """A non-colour cue: ✓ verified, ○ chain-only, ✗ damaged, … unfinished."""
+        return {"verified": "✓", "chain-only": "○", "damaged": "✗", "unfinished": "…"}[self.value]
 
     @property
     def label(self) -> str:
@@ -64,8 +68,11 @@ class Integrity:
     def of(
         cls, verification: VerifyResult, unreadable: tuple[LineProblem, ...], lines: int
     ) -> Integrity:
-        """Classify a verification result."""
-        return cls(_STATUS[verification.outcome], verification, unreadable, lines)
+        """Classify a verification result (intact but checked without key or anchor: chain-only)."""
+        status = _STATUS[verification.outcome]
+        if status is IntegrityStatus.VERIFIED and not verification.protected:
+            status = IntegrityStatus.CHAIN_ONLY
+        return cls(status, verification, unreadable, lines)
 
     @property
     def ok(self) -> bool:
@@ -111,6 +118,11 @@ class Integrity:
             return (
                 f"{self.status.symbol} VERIFIED: all {v.records} records intact and the session "
                 f"closed; {self._authentication()}; {head}."
+            )
+        if self.status is IntegrityStatus.CHAIN_ONLY:
+            return (
+                f"{self.status.symbol} CHAIN ONLY: all {v.records} records intact and the "
+                f"session closed, but {KEYLESS_NOTE} ({self._authentication()}); {head}."
             )
         if self.status is IntegrityStatus.UNFINISHED:
             where = f" Line {v.line}: " if v.line is not None else " "

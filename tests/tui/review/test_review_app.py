@@ -29,12 +29,13 @@ async def test_the_list_shows_every_log_with_integrity_words(reviews: list[Sessi
         await pilot.pause()
         assert isinstance(app.screen, SessionListScreen)
         counts = str(app.screen.query_one("#counts", Static).render())
-        assert "7 log(s): 5 ✓ verified, 1 ✗ damaged, 1 … unfinished" in counts
+        # Read without a key or a head hash: intact logs are "chain-only", never "verified".
+        assert "7 log(s): 0 ✓ verified, 5 ○ chain-only, 1 ✗ damaged, 1 … unfinished" in counts
         assert sorted(set(_column(app, 1))) == [
             "…\xa0unfinished",
-            "✓ verified",
+            "○ chain-only",
             "✗ damaged",
-        ] or set(_column(app, 1)) == {"… unfinished", "✓ verified", "✗ damaged"}
+        ] or set(_column(app, 1)) == {"… unfinished", "○ chain-only", "✗ damaged"}
         assert "stopped for reaction" in _column(app, 2)
 
 
@@ -62,7 +63,7 @@ async def test_enter_opens_the_session_and_the_tabs_work(reviews: list[SessionRe
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         assert screen.review.header.patient_id == "MRN-0002"
-        assert "VERIFIED" in str(screen.query_one("#banner", Static).render())
+        assert "CHAIN ONLY" in str(screen.query_one("#banner", Static).render())
         events = _table(app, "#events")
         assert events.row_count == len(screen.review.timeline)
         await pilot.press("k")  # vitals only

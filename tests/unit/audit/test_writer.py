@@ -70,7 +70,7 @@ def test_each_record_carries_the_full_envelope(writer: AuditWriter) -> None:
     assert opened["kind"] == "log_opened"
     assert opened["prev_hash"] == GENESIS
     assert changed == {
-        "v": 1,
+        "v": 2,
         "seq": 1,
         "ts": "2025-01-31T09:00:02.000000+00:00",
         "mono": 1002.0,
