@@ -33,6 +33,7 @@ EXPECTED_PRODUCTS = {
     "asceniv": {"pi"},
     "gammaplex-5": {"pi", "itp"},
     "gammaplex-10": {"pi", "itp"},
+    "qivigy": {"pi"},
 }
 
 
@@ -66,7 +67,8 @@ def test_label_ladders_are_encoded_exactly() -> None:
     assert rates[-1] == 6
     assert (bivigam.initial_duration_min, bivigam.step_interval_min) == (10, 20)
     gammagard = library.product("gammagard-liquid").indications["pi"]
-    assert gammagard.ladder.source is Provenance.LABEL
+    # The label prints no step size: the rungs come from the manufacturer's calculator.
+    assert gammagard.ladder.source is Provenance.SITE
     assert gammagard.ladder.unit is RateUnit.ML_PER_KG_H
     assert gammagard.ladder.rates[0] == Decimal("0.5")
     assert (gammagard.initial_duration_min, gammagard.step_interval_min) == (30, 30)

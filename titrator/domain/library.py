@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from titrator.domain.model import DocumentedFrozen
-from titrator.domain.units import Concentration, RateUnit, WeightRate
+from titrator.domain.units import Concentration, RateUnit, WeightRate, decimal_bound_problem
 from titrator.domain.validation_errors import Problem
 
 SCHEMA_VERSION = 1
@@ -35,8 +35,9 @@ def _no_text_or_float(value: Any) -> Any:
 
 
 def _finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be a finite number")
+    problem = decimal_bound_problem(value)  # finite, and bounded before any arithmetic
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -128,20 +129,60 @@ class DoseRange(DocumentedFrozen):
 
 
 class FirstInfusionRule(DocumentedFrozen):
-    """How a first infusion (naive, product switch, or more than 8 weeks since the last) differs."""
+    """How a first infusion (naive, product switch, or more than 8 weeks since the last) differs.
+
+    Every rule must make the first infusion slower (a lower maximum, a lower start, longer
+    steps, or a slower ladder), unless the label itself requires the same ramp for first and
+    later infusions; then `label_requires_same_ramp` says so and the source is the label.
+    """
 
     source: Provenance
     """'label' if the label prints this rule, 'site' otherwise."""
     note: str = Field(min_length=1)
-    """The rule in words, with its source."""
+    """The rule in words, with its source (a site rule names the published source)."""
     max_rate: LabelRate | None = None
     """A lower maximum for first infusions, if any."""
+    initial_rate: LabelRate | None = None
+    """A lower initial rate for first infusions, if the label prints one (then `ladder` starts
+    there)."""
+    initial_duration_min: Minutes | None = None
+    """A longer minimum time at the initial rate for first infusions, if any."""
     ladder: Ladder | None = None
     """Its own ladder, if any (otherwise the indication's ladder, capped by `max_rate`)."""
     step_interval_min: Minutes | None = None
     """A longer minimum time between increases, if any."""
     observation_min: Minutes | None = None
     """Post-infusion observation for first infusions, if the product file sets one."""
+    label_requires_same_ramp: bool = False
+    """True only where the label requires the same ramp for first and later infusions."""
+
+
+class Course(DocumentedFrozen):
+    """A course the label's regimen allows: a total dose split evenly over consecutive days."""
+
+    total_g_per_kg: PositiveDecimal
+    """The course's total dose, g/kg."""
+    days: tuple[Annotated[int, BeforeValidator(_no_text_or_float), Field(ge=1, le=10)], ...] = (
+        Field(min_length=1)
+    )
+    """The numbers of days the label allows the total to be split evenly over."""
+    source: Provenance
+    """'label' if the label prints this regimen, 'site' otherwise."""
+    text: str = Field(min_length=1)
+    """The regimen as the label prints it."""
+
+
+class AgeLimit(DocumentedFrozen):
+    """Who the label's indication is for, in completed years of age."""
+
+    min_years: Annotated[int, BeforeValidator(_no_text_or_float), Field(ge=0, le=120)] | None = None
+    """The youngest age (completed years) the label's indication covers, if it sets one."""
+    max_years: Annotated[int, BeforeValidator(_no_text_or_float), Field(ge=0, le=120)] | None = None
+    """The oldest age (completed years) the label's indication covers, if it sets one."""
+    source: Provenance
+    """'label' if the label prints this limit, 'site' otherwise."""
+    text: str = Field(min_length=1)
+    """The label's words, with where they are printed."""
 
 
 class Indication(DocumentedFrozen):
@@ -169,6 +210,11 @@ class Indication(DocumentedFrozen):
     first_infusion: FirstInfusionRule
     notes: tuple[str, ...] = ()
     """Label notes a nurse should see with the plan."""
+    courses: tuple[Course, ...] = ()
+    """The courses (a total over several days) the label's regimen allows; none: single
+    infusions only."""
+    age: AgeLimit | None = None
+    """The label's age limits for this indication; a plan with an age needs them."""
 
 
 class AtRisk(DocumentedFrozen):
@@ -178,6 +224,19 @@ class AtRisk(DocumentedFrozen):
     """The label's wording."""
     cap: LabelRate | None = None
     """The numeric cap, only where the label prints one."""
+
+
+class Vials(DocumentedFrozen):
+    """The vial sizes the product is supplied in (the label's "How Supplied")."""
+
+    sizes_g: tuple[PositiveDecimal, ...] = Field(min_length=1)
+    """Grams of IgG per vial, one entry per size supplied."""
+    source: Provenance
+    """'label' if read from the label's "How Supplied" section."""
+    url: Annotated[str, AfterValidator(_url)]
+    """Where the sizes were read."""
+    text: str = Field(min_length=1)
+    """The sizes as printed (volume and grams)."""
 
 
 class Source(DocumentedFrozen):
@@ -212,6 +271,8 @@ class Product(DocumentedFrozen):
     sources: tuple[Source, ...] = Field(min_length=1)
     at_risk: AtRisk
     indications: dict[Slug, Indication] = Field(min_length=1)
+    vials: Vials | None = None
+    """The vial sizes supplied; needed to round a dose to whole vials."""
 
     @property
     def concentration(self) -> Concentration:
@@ -304,43 +365,119 @@ def _indication_problems(ind: Indication, path: str, conc: Concentration) -> lis
                 str(ind.step_interval_source),
             )
         )
+    problems.extend(_first_infusion_problems(ind, f"{path}.first_infusion", max_rate, conc))
+    if ind.at_risk_cap is not None:
+        problems.extend(_unit_mismatch(ind.at_risk_cap, f"{path}.at_risk_cap", conc))
+    return problems
+
+
+def _first_infusion_problems(
+    ind: Indication, here: str, max_rate: WeightRate, conc: Concentration
+) -> list[Problem]:
+    """A first infusion is never faster than a later one, and slower unless the label says not.
+
+    Rung by rung, a first-infusion ladder is no higher than the usual ladder at the same step;
+    its initial rate, maximum, initial duration and step interval are no faster either.
+    """
     first = ind.first_infusion
-    first_ceiling = max_rate
+    problems: list[Problem] = []
+    initial = _exact(ind.initial_rate.weight_rate(), conc)
+    start = first.initial_rate or ind.initial_rate
+    first_initial = _exact(start.weight_rate(), conc)
+    slower: list[bool] = []
+    if first.initial_rate is not None:
+        problems.extend(_unit_mismatch(first.initial_rate, f"{here}.initial_rate", conc))
+        if first_initial > initial:
+            problems.append(
+                Problem(
+                    f"{here}.initial_rate.value",
+                    "a first-infusion initial rate cannot be above the indication's initial rate",
+                    f"{first.initial_rate.value} {first.initial_rate.unit}",
+                )
+            )
+        if first.ladder is None:
+            problems.append(
+                Problem(f"{here}.ladder", "a first-infusion initial rate needs its own ladder", "")
+            )
+        slower.append(first_initial < initial)
+    ceiling = max_rate
     if first.max_rate is not None:
         first_max = first.max_rate.conservative(conc)
         if _exact(first_max, conc) > _exact(max_rate, conc):
             problems.append(
                 Problem(
-                    f"{path}.first_infusion.max_rate.value",
+                    f"{here}.max_rate.value",
                     "a first-infusion maximum cannot exceed the indication's maximum",
                     f"{first.max_rate.value} {first.max_rate.unit}",
                 )
             )
-        if _exact(first_max, conc) < _exact(initial, conc):
+        if _exact(first_max, conc) < first_initial:
             problems.append(
                 Problem(
-                    f"{path}.first_infusion.max_rate.value",
+                    f"{here}.max_rate.value",
                     "a first-infusion maximum cannot be below the initial rate",
                     f"{first.max_rate.value} {first.max_rate.unit}",
                 )
             )
-        first_ceiling = min(first_max, max_rate, key=lambda rate: _exact(rate, conc))
+        ceiling = min(first_max, max_rate, key=lambda rate: _exact(rate, conc))
+        slower.append(_exact(first_max, conc) < _exact(max_rate, conc))
     if first.ladder is not None:
-        problems.extend(
-            _ladder_problems(
-                first.ladder, f"{path}.first_infusion.ladder", ind.initial_rate, first_ceiling, conc
+        problems.extend(_ladder_problems(first.ladder, f"{here}.ladder", start, ceiling, conc))
+        usual = [_exact(rung, conc) for rung in ind.ladder.weight_rates()]
+        mine = [_exact(rung, conc) for rung in first.ladder.weight_rates()]
+        for index, rung in enumerate(mine):
+            if rung > usual[min(index, len(usual) - 1)]:
+                problems.append(
+                    Problem(
+                        f"{here}.ladder.rates[{index}]",
+                        "is above the usual ladder's rate at the same step",
+                        f"{first.ladder.rates[index]} {first.ladder.unit}",
+                    )
+                )
+        slower.append(mine != usual[: len(mine)] or len(mine) > len(usual))
+    for name, value, usual_min in (
+        ("step_interval_min", first.step_interval_min, ind.step_interval_min),
+        ("initial_duration_min", first.initial_duration_min, ind.initial_duration_min),
+    ):
+        if value is None:
+            continue
+        if value < usual_min:
+            problems.append(
+                Problem(
+                    f"{here}.{name}",
+                    "a first infusion may not step up faster than a later one "
+                    f"(at least {usual_min} min)",
+                    str(value),
+                )
             )
-        )
-    if first.step_interval_min is not None and first.step_interval_min < ind.step_interval_min:
+        slower.append(value > usual_min)
+    if first.label_requires_same_ramp:
+        if first.source is not Provenance.LABEL:
+            problems.append(
+                Problem(
+                    f"{here}.label_requires_same_ramp",
+                    "only the label can require the same ramp (set source = 'label')",
+                    str(first.source),
+                )
+            )
+        if any(slower):
+            problems.append(
+                Problem(
+                    f"{here}.label_requires_same_ramp",
+                    "says the ramp is the same, but the rule slows the first infusion",
+                    "true",
+                )
+            )
+    elif not any(slower):
         problems.append(
             Problem(
-                f"{path}.first_infusion.step_interval_min",
-                "a first infusion may not step up faster than a later one",
-                str(first.step_interval_min),
+                here,
+                "a first infusion must be slower than a later one (a lower maximum, a lower "
+                "start, longer steps or a slower ladder) unless the label requires the same "
+                "ramp (label_requires_same_ramp = true)",
+                "nothing slower is set",
             )
         )
-    if ind.at_risk_cap is not None:
-        problems.extend(_unit_mismatch(ind.at_risk_cap, f"{path}.at_risk_cap", conc))
     return problems
 
 
@@ -381,4 +518,28 @@ def semantic_problems(product: Product) -> list[Problem]:
         problems.extend(_unit_mismatch(product.at_risk.cap, "at_risk.cap", conc))
     for ind_id, ind in product.indications.items():
         problems.extend(_indication_problems(ind, f"indications.{ind_id}", conc))
+        problems.extend(_dose_data_problems(ind, f"indications.{ind_id}"))
+    return problems
+
+
+def _dose_data_problems(ind: Indication, path: str) -> list[Problem]:
+    """The dose data (ages, courses) in order: ages not reversed, no day count twice."""
+    problems: list[Problem] = []
+    age = ind.age
+    if (
+        age is not None
+        and age.min_years is not None
+        and age.max_years is not None
+        and age.min_years > age.max_years
+    ):
+        problems.append(Problem(f"{path}.age.min_years", "is above max_years", str(age.min_years)))
+    for index, course in enumerate(ind.courses):
+        if len(set(course.days)) != len(course.days):
+            problems.append(
+                Problem(
+                    f"{path}.courses[{index}].days",
+                    "lists a number of days twice",
+                    str(course.days),
+                )
+            )
     return problems

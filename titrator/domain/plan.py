@@ -15,14 +15,18 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final
 
-from titrator.domain.library import Indication, Product
+from titrator.domain.doses import GRAM_STEP, course_day_doses, round_to_vials
+from titrator.domain.library import AgeLimit, Indication, Product
+from titrator.domain.model import Frozen
 from titrator.domain.plan_model import (
     CapKind,
+    CoursePlan,
     Plan,
     PlanRequest,
     PlanStep,
     RateCap,
     Sex,
+    VialCount,
     WeightBasis,
 )
 from titrator.domain.units import (
@@ -32,8 +36,10 @@ from titrator.domain.units import (
     WeightRate,
     dose_volume_ml,
     floor_to_resolution,
+    grams_volume_ml,
     ml_per_h_to_mg_per_kg_min,
     ml_per_h_to_ml_per_kg_min,
+    plain,
     pump_rate_ml_per_h,
     show_mg_per_kg_min,
     show_ml_per_h,
@@ -48,6 +54,12 @@ DEVINE_BASE_HEIGHT_CM: Final = Decimal("152.4")
 ABW_FACTOR: Final = Decimal("0.4")
 _VOLUME_STEP: Final = Decimal("0.001")
 _MINUTE_STEP: Final = Decimal("0.01")
+ABSOLUTE_MAX_DOSE_G_PER_KG: Final = Decimal(3)
+"""No IVIG regimen gives more than 3 g/kg in one infusion (the library's own rule, library.py);
+a hard limit whatever the site configures."""
+MAX_COURSE_DAYS: Final = 10
+MAX_AGE_YEARS: Final = 120
+MAX_REASON_CHARS: Final = 200
 
 
 class PlanError(ValueError):
@@ -125,22 +137,227 @@ def _indication(product: Product, indication_id: str) -> Indication:
         ) from None
 
 
-def _check_dose(request: PlanRequest, ind: Indication) -> list[str]:
-    dose = request.dose_g_per_kg
-    if not dose.is_finite() or dose <= 0:
-        raise PlanError("dose_g_per_kg", "must be greater than 0 g/kg")
-    if dose > ind.dose.max_g_per_kg:
-        raise PlanError(
-            "dose_g_per_kg",
-            f"{dose} g/kg is above the label range for this infusion "
-            f"(at most {ind.dose.max_g_per_kg} g/kg: {ind.dose.regimen})",
+class _Dose(Frozen):
+    """The dose of this infusion as resolved from the request (see `_dose`)."""
+
+    total_g: Decimal
+    g_per_kg: Decimal
+    course: CoursePlan | None = None
+    vials: tuple[VialCount, ...] | None = None
+    ordered_g: Decimal | None = None
+    rounding_pct: Decimal | None = None
+    outside_label: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _positive(field: str, value: Decimal, unit: str) -> None:
+    if not value.is_finite() or value <= 0:
+        raise PlanError(field, f"must be greater than 0 {unit}")
+
+
+def _course(
+    request: PlanRequest, product: Product, ind: Indication, weight_kg: Decimal
+) -> CoursePlan:
+    course = request.course
+    assert course is not None
+    _positive("course_total_g_per_kg", course.total_g_per_kg, "g/kg")
+    if not 1 <= course.days <= MAX_COURSE_DAYS:
+        raise PlanError("course_days", f"must be 1 to {MAX_COURSE_DAYS} days")
+    if not 1 <= course.day <= course.days:
+        raise PlanError("course_day", f"must be 1 to {course.days} (the course's days)")
+    allowed = [f"{plain(c.total_g_per_kg)} g/kg over {_days(c.days)} days" for c in ind.courses]
+    if not any(
+        c.total_g_per_kg == course.total_g_per_kg and course.days in c.days for c in ind.courses
+    ):
+        said = (
+            f"the label allows {'; '.join(allowed)}"
+            if allowed
+            else "the label prints no course for it (single infusions only)"
         )
-    if dose < ind.dose.min_g_per_kg:
-        return [
-            f"Dose {dose} g/kg is below the usual {ind.dose.min_g_per_kg} g/kg per infusion "
+        raise PlanError(
+            "course_days",
+            f"{plain(course.total_g_per_kg)} g/kg over {course.days} days is not a course the "
+            f"{product.name} label allows for {ind.name}: {said}",
+        )
+    with localcontext() as ctx:
+        ctx.prec = 34
+        total_g = (course.total_g_per_kg * weight_kg).quantize(GRAM_STEP, rounding=ROUND_HALF_EVEN)
+    days = course_day_doses(total_g, course.days)
+    return CoursePlan(
+        total_g_per_kg=course.total_g_per_kg,
+        days=course.days,
+        day=course.day,
+        total_g=total_g,
+        day_dose_g=days[course.day - 1],
+        given_before_g=sum(days[: course.day - 1], Decimal(0)),
+    )
+
+
+def _days(days: tuple[int, ...]) -> str:
+    if len(days) > 2 and list(days) == list(range(days[0], days[-1] + 1)):
+        return f"{days[0]} to {days[-1]}"
+    return " or ".join(str(d) for d in days)
+
+
+def _outside_label(g_per_kg: Decimal, ind: Indication) -> str | None:
+    """How the dose lies outside the label's usual range per infusion, or None inside it."""
+    low, high = ind.dose.min_g_per_kg, ind.dose.max_g_per_kg
+    shown = plain(g_per_kg.quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN))
+    if g_per_kg > high:
+        side = "above"
+    elif g_per_kg < low:
+        side = "below"
+    else:
+        return None
+    return (
+        f"{shown} g/kg is {side} the label's usual range of {plain(low)} to {plain(high)} g/kg "
+        f"per infusion ({ind.dose.regimen})"
+    )
+
+
+def _dose(request: PlanRequest, product: Product, ind: Indication, weight_kg: Decimal) -> _Dose:
+    """The dose of this infusion: per kg, in grams or a course day; rounded; checked.
+
+    The label's usual range per infusion is a soft limit (outside it needs a reason); the
+    site's absolute maximum and `ABSOLUTE_MAX_DOSE_G_PER_KG` are hard.
+    """
+    given = [
+        name
+        for name, value in (
+            ("dose_g_per_kg", request.dose_g_per_kg),
+            ("dose_g", request.dose_g),
+            ("course", request.course),
+        )
+        if value is not None
+    ]
+    if not given:
+        raise PlanError("dose_g_per_kg", "a dose is required (g/kg, grams, or a course)")
+    if len(given) > 1:
+        raise PlanError(given[1], f"give the dose one way only (also given: {given[0]})")
+    field = "course_total_g_per_kg" if given[0] == "course" else given[0]
+    course = None
+    if request.course is not None:
+        course = _course(request, product, ind, weight_kg)
+        ordered = course.day_dose_g
+    elif request.dose_g is not None:
+        _positive("dose_g", request.dose_g, "g")
+        ordered = request.dose_g
+    else:
+        assert request.dose_g_per_kg is not None
+        _positive("dose_g_per_kg", request.dose_g_per_kg, "g/kg")
+        ordered = request.dose_g_per_kg * weight_kg
+    total, vials, pct, ordered_g = ordered, None, None, None
+    notes: list[str] = []
+    if request.round_to_vials:
+        if course is not None:
+            raise PlanError(
+                "round_to_vials", "not with a course: round each day's dose as its own order"
+            )
+        if product.vials is None:
+            raise PlanError(
+                "round_to_vials",
+                f"the {product.name} product file lists no vial sizes (How Supplied); "
+                "give the dose without rounding, or have the file updated",
+            )
+        total, pairs = round_to_vials(ordered, product.vials.sizes_g)
+        vials = tuple(VialCount(size_g=size, count=count) for size, count in pairs)
+        ordered_g = ordered
+        with localcontext() as ctx:
+            ctx.prec = 34
+            pct = ((total - ordered) * 100 / ordered).quantize(
+                Decimal("0.1"), rounding=ROUND_HALF_EVEN
+            )
+    with localcontext() as ctx:
+        ctx.prec = 34
+        if request.dose_g_per_kg is not None and vials is None:
+            g_per_kg = request.dose_g_per_kg
+        else:
+            g_per_kg = total / weight_kg
+    shown = plain(g_per_kg.quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN))
+    site_max = request.site_max_dose_g_per_kg
+    for limit, whose in (
+        (site_max, "the site's maximum for one infusion"),
+        (ABSOLUTE_MAX_DOSE_G_PER_KG, "the most any IVIG regimen gives in one infusion"),
+    ):
+        if limit is not None and g_per_kg > limit:
+            raise PlanError(
+                field,
+                f"{shown} g/kg ({plain(total, 2)} g at {plain(weight_kg)} kg) is above {whose} "
+                f"({plain(limit)} g/kg); this limit cannot be overridden",
+            )
+    reason = request.outside_label_reason
+    if reason is not None:
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON_CHARS or "\n" in reason:
+            raise PlanError(
+                "outside_label_reason", f"one line of 1 to {MAX_REASON_CHARS} characters"
+            )
+    outside = None if course is not None else _outside_label(g_per_kg, ind)
+    below = g_per_kg < ind.dose.min_g_per_kg
+    if outside is not None and reason is None and not below:
+        raise PlanError(
+            field, f"{outside}: a dose above it needs a reason (the outside-label reason)"
+        )
+    if outside is None and reason is not None:
+        raise PlanError(
+            "outside_label_reason",
+            "the dose is within the label's usual range: no outside-label reason is needed",
+        )
+    outside_label = None
+    if outside is not None and reason is not None:
+        outside_label = f"{outside}; reason: {reason}"
+        notes.append(f"Outside the label's usual dose: {outside_label}.")
+    elif outside is not None:
+        # Below the usual range without a reason: planned with a note, as before (divided doses).
+        notes.append(
+            f"Dose {shown} g/kg is below the usual {ind.dose.min_g_per_kg} g/kg per infusion "
             f"({ind.dose.regimen}); confirm it is a divided dose as prescribed."
-        ]
-    return []
+        )
+    return _Dose(
+        total_g=total,
+        g_per_kg=g_per_kg,
+        course=course,
+        vials=vials,
+        ordered_g=ordered_g,
+        rounding_pct=pct,
+        outside_label=outside_label,
+        notes=tuple(notes),
+    )
+
+
+def _age(request: PlanRequest, product: Product, ind: Indication) -> str | None:
+    """The age checked against the label's limits for the indication (None: no age given)."""
+    age = request.age_years
+    if age is None:
+        return None
+    if not 0 <= age <= MAX_AGE_YEARS:
+        raise PlanError("age_years", f"must be 0 to {MAX_AGE_YEARS} years")
+    limit = ind.age
+    if limit is None:
+        raise PlanError(
+            "age_years",
+            f"the {product.name} product file carries no label age limits for {ind.name}, so "
+            "the age cannot be checked; have the file updated",
+        )
+    too_young = limit.min_years is not None and age < limit.min_years
+    too_old = limit.max_years is not None and age > limit.max_years
+    if too_young or too_old:
+        raise PlanError(
+            "age_years",
+            f"{age} years is outside the label's ages for {product.name} in {ind.name} "
+            f"({_age_range(limit)}; {limit.text})",
+        )
+    return f"{age} years (label: {_age_range(limit)})"
+
+
+def _age_range(limit: AgeLimit) -> str:
+    if limit.min_years is not None and limit.max_years is not None:
+        return f"{limit.min_years} to {limit.max_years} years"
+    if limit.min_years is not None:
+        return f"{limit.min_years} years and over"
+    if limit.max_years is not None:
+        return f"up to {limit.max_years} years"
+    return "no age limit printed"
 
 
 def _caps(
@@ -225,7 +442,9 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         raise PlanError("product_id", f"request is for {request.product_id!r}, not {product.id!r}")
     ind = _indication(product, request.indication_id)
     weight_kg, notes = dosing_weight_kg(request)
-    notes += _check_dose(request, ind)
+    age_text = _age(request, product, ind)
+    dose = _dose(request, product, ind, weight_kg)
+    notes += dose.notes
     resolution = request.pump_resolution_ml_per_h
     if not resolution.is_finite() or resolution <= 0:
         raise PlanError("pump_resolution_ml_per_h", "must be greater than 0 mL/h")
@@ -234,7 +453,10 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
     notes += cap_notes
     binding = min(caps, key=lambda c: c.rate_ml_per_h)
     max_rate = floor_to_resolution(binding.rate_ml_per_h, resolution)
-    initial = ind.initial_rate.weight_rate()
+    first = ind.first_infusion
+    # A first infusion starts at its own, lower initial rate where the label prints one.
+    start = (first.initial_rate if request.first_infusion else None) or ind.initial_rate
+    initial = start.weight_rate()
     initial_ml_per_h = pump_rate_ml_per_h(initial, weight_kg, conc, resolution)
     if initial_ml_per_h <= 0:
         raise PlanError(
@@ -248,17 +470,22 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
             f"({show_mg_per_kg_min(initial.mg_per_kg_min(conc))}, "
             f"{show_ml_per_h(initial_ml_per_h)}): no ramp is possible; ask the prescriber",
         )
-    first = ind.first_infusion
     ladder = ind.ladder
     interval = Decimal(ind.step_interval_min)
     first_duration = Decimal(ind.initial_duration_min)
     if request.first_infusion:
         ladder = first.ladder or ladder
+        if first.initial_duration_min is not None:
+            first_duration = max(first_duration, Decimal(first.initial_duration_min))
         if first.step_interval_min is not None:
             interval = max(interval, Decimal(first.step_interval_min))
             first_duration = max(first_duration, Decimal(first.step_interval_min))
     rates = _step_rates(ladder.weight_rates(), weight_kg, conc, resolution, binding)
-    total_volume = dose_volume_ml(request.dose_g_per_kg, weight_kg, conc)
+    total_volume = (
+        dose_volume_ml(request.dose_g_per_kg, weight_kg, conc)
+        if request.dose_g_per_kg is not None and dose.vials is None
+        else grams_volume_ml(dose.total_g, conc)
+    )
     steps = _schedule(rates, first_duration, interval, total_volume, weight_kg, conc)
     if binding.kind is not CapKind.LABEL_MAX and any(s.capped_by for s in steps):
         notes.append(f"Rate limited by: {binding.description}.")
@@ -272,13 +499,25 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         ladder_source=str(ladder.source),
         concentration=conc,
         dosing_weight_kg=weight_kg,
-        total_dose_g=request.dose_g_per_kg * weight_kg,
+        total_dose_g=dose.total_g,
         total_volume_ml=total_volume,
         caps=tuple(caps),
         max_rate_ml_per_h=max_rate,
         steps=tuple(steps),
         estimated_duration_min=sum((s.duration_min for s in steps), Decimal(0)),
         notes=(*ind.notes, *notes),
+        first_infusion_observation_min=(
+            Decimal(first.observation_min)
+            if request.first_infusion and first.observation_min is not None
+            else None
+        ),
+        dose_g_per_kg=dose.g_per_kg,
+        course=dose.course,
+        vials=dose.vials,
+        ordered_dose_g=dose.ordered_g,
+        rounding_pct=dose.rounding_pct,
+        outside_label=dose.outside_label,
+        age_text=age_text,
     )
 
 

@@ -51,12 +51,62 @@ def summary_lines(plan: Plan, product: Product) -> list[str]:
         f"Indication: {plan.indication_name}",
         f"Dosing weight {plain(plan.dosing_weight_kg)} kg ({basis}; {lb} lb for cross-check)"
         + (f"   [{', '.join(flags)}]" if flags else ""),
-        f"Dose {plain(request.dose_g_per_kg)} g/kg = {plain(plan.total_dose_g, 2)} g "
-        f"= {show_ml(plan.total_volume_ml)}",
+        *dose_lines(plan),
         f"Maximum rate {show_ml_per_h(plan.max_rate_ml_per_h)} ({plan.binding_cap.description})",
         f"Estimated duration {clock(plan.estimated_duration_min)} if every step is tolerated",
         f"Ladder source: {plan.ladder_source}   Product file version {plan.library_version}",
     ]
+
+
+def _g(value: Decimal) -> str:
+    return f"{plain(value, 2)} g"
+
+
+def course_line(plan: Plan) -> str | None:
+    """'Course day 2 of 5: 28 g today; 28 g of 140 g given before' (None: not a course)."""
+    course = plan.course
+    if course is None:
+        return None
+    return (
+        f"Course day {course.day} of {course.days}: {_g(course.day_dose_g)} today; "
+        f"{_g(course.given_before_g)} of {_g(course.total_g)} given before"
+    )
+
+
+def dose_lines(plan: Plan) -> list[str]:
+    """The dose as ordered and as given: per kg, grams, course day, vials, age, off-label."""
+    request = plan.request
+    per_kg = plain(plan.dose_per_kg.quantize(Decimal("0.001")))
+    volume = show_ml(plan.total_volume_ml)
+    lines: list[str] = []
+    if plan.course is not None:
+        course = plan.course
+        lines.append(
+            f"Course {plain(course.total_g_per_kg)} g/kg over {course.days} days "
+            f"= {_g(course.total_g)}; today {per_kg} g/kg = {_g(plan.total_dose_g)} = {volume}"
+        )
+        lines.append(course_line(plan) or "")
+    elif plan.vials is not None and plan.ordered_dose_g is not None:
+        pct = plan.rounding_pct if plan.rounding_pct is not None else Decimal(0)
+        sign = "+" if pct > 0 else ""
+        vials = ", ".join(f"{v.count} x {plain(v.size_g)} g" for v in plan.vials)
+        lines.append(
+            f"Dose ordered {_g(plan.ordered_dose_g)}, rounded to whole vials: "
+            f"{_g(plan.total_dose_g)} ({sign}{plain(pct)} %) = {per_kg} g/kg = {volume}"
+        )
+        lines.append(f"Vials: {vials}")
+    elif request.dose_g is not None:
+        lines.append(f"Dose {_g(plan.total_dose_g)} = {per_kg} g/kg = {volume}")
+    else:
+        lines.append(f"Dose {plain(plan.dose_per_kg)} g/kg = {_g(plan.total_dose_g)} = {volume}")
+    if plan.outside_label is not None:
+        lines.append(f"OUTSIDE LABEL DOSE: {plan.outside_label}")
+    lines.append(
+        f"Age {plan.age_text}"
+        if plan.age_text
+        else "Age not given: the label's age limits were not checked"
+    )
+    return lines
 
 
 def _row(step: PlanStep) -> str:
@@ -104,7 +154,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "concentration_mg_per_ml": _num(plan.concentration.mg_per_ml),
         "weight_kg": _num(plan.request.weight_kg),
         "dosing_weight_kg": _num(plan.dosing_weight_kg),
-        "dose_g_per_kg": _num(plan.request.dose_g_per_kg),
+        "dose_g_per_kg": _num(plan.dose_per_kg),
         "first_infusion": plan.request.first_infusion,
         "at_risk": plan.request.at_risk,
         "total_dose_g": _num(plan.total_dose_g),
@@ -130,4 +180,28 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             for step in plan.steps
         ],
         "notes": list(plan.notes),
+        **_dose_json(plan),
     }
+
+
+def _dose_json(plan: Plan) -> dict[str, Any]:
+    """The course, vials, rounding, age and off-label keys (only those that apply)."""
+    extra: dict[str, Any] = {}
+    course = plan.course
+    if course is not None:
+        extra["course"] = {
+            "total_g_per_kg": _num(course.total_g_per_kg),
+            "days": course.days,
+            "day": course.day,
+            "total_g": _num(course.total_g),
+            "day_dose_g": _num(course.day_dose_g),
+            "given_before_g": _num(course.given_before_g),
+        }
+    if plan.vials is not None:
+        extra["vials"] = [{"size_g": _num(v.size_g), "count": v.count} for v in plan.vials]
+        extra["ordered_dose_g"] = _num(plan.ordered_dose_g or Decimal(0))
+        extra["rounding_pct"] = _num(plan.rounding_pct or Decimal(0))
+    extra["age_years"] = plan.request.age_years
+    extra["age"] = plan.age_text
+    extra["outside_label"] = plan.outside_label
+    return extra

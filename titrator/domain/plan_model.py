@@ -49,15 +49,38 @@ class RateCap(Frozen):
     """Plain-language statement of the limit and its source."""
 
 
+class CourseRequest(Frozen):
+    """Day `day` of a course of `total_g_per_kg` split evenly over `days` consecutive days."""
+
+    total_g_per_kg: Decimal
+    days: int
+    day: int = 1
+
+
 class PlanRequest(Frozen):
-    """Everything a plan is built from; recorded in the audit log so a plan can be rebuilt."""
+    """Everything a plan is built from; recorded in the audit log so a plan can be rebuilt.
+
+    The dose is given one way only: `dose_g_per_kg`, `dose_g`, or `course`.
+    """
 
     product_id: str
     indication_id: str
     weight_kg: Decimal
     """Actual body weight, kg."""
-    dose_g_per_kg: Decimal
+    dose_g_per_kg: Decimal | None = None
     """Dose for this infusion, g/kg of dosing weight."""
+    dose_g: Decimal | None = None
+    """Dose for this infusion in grams (instead of g/kg)."""
+    course: CourseRequest | None = None
+    """This infusion is one day of a course (instead of a dose for one infusion)."""
+    round_to_vials: bool = False
+    """Round the dose to the nearest total the product's vial sizes can make (ties down)."""
+    outside_label_reason: str | None = None
+    """Why a dose outside the label's usual range is given (required for such a dose)."""
+    age_years: int | None = None
+    """The patient's age in completed years, checked against the label's age limits."""
+    site_max_dose_g_per_kg: Decimal | None = None
+    """The site's absolute maximum dose for one infusion, g/kg of dosing weight (hard)."""
     first_infusion: bool = False
     """Treatment-naive, switching product, or more than 8 weeks since the last infusion."""
     at_risk: bool = False
@@ -100,6 +123,27 @@ class PlanStep(Frozen):
     """Set when a cap (not the ladder) set this step's rate."""
 
 
+class VialCount(Frozen):
+    """So many vials of one size."""
+
+    size_g: Decimal
+    count: int
+
+
+class CoursePlan(Frozen):
+    """Where this infusion sits in its course."""
+
+    total_g_per_kg: Decimal
+    days: int
+    day: int
+    total_g: Decimal
+    """The whole course's dose, g."""
+    day_dose_g: Decimal
+    """This day's dose, g (the days' doses sum to `total_g`)."""
+    given_before_g: Decimal
+    """The course dose planned on the days before this one, g."""
+
+
 class Plan(Frozen):
     """A product-specific ramp for one patient and one infusion."""
 
@@ -124,6 +168,30 @@ class Plan(Frozen):
     estimated_duration_min: Decimal
     notes: tuple[str, ...] = ()
     """Warnings and label notes the nurse should see with the plan."""
+    first_infusion_observation_min: Decimal | None = None
+    """The product file's `first_infusion.observation_min` for a first-infusion plan (None
+    otherwise, and in logs written before it existed): the policy's figure is the floor."""
+    dose_g_per_kg: Decimal | None = None
+    """The dose given, g/kg of dosing weight (after any rounding to vials); None in plans
+    recorded before this field existed (then the request's)."""
+    course: CoursePlan | None = None
+    vials: tuple[VialCount, ...] | None = None
+    """The vials that make the rounded dose (fewest vials), when rounding to vials."""
+    ordered_dose_g: Decimal | None = None
+    """The dose as ordered before rounding to vials, g."""
+    rounding_pct: Decimal | None = None
+    """(rounded - ordered) / ordered x 100, when rounding to vials."""
+    outside_label: str | None = None
+    """How the dose is outside the label's usual range, when it is (with the reason given)."""
+    age_text: str | None = None
+    """The age and the label's limit it was checked against, when an age was given."""
+
+    @property
+    def dose_per_kg(self) -> Decimal:
+        """The dose given, g/kg of dosing weight (old plans: the request's)."""
+        if self.dose_g_per_kg is not None:
+            return self.dose_g_per_kg
+        return self.request.dose_g_per_kg or self.total_dose_g / self.dosing_weight_kg
 
     @property
     def binding_cap(self) -> RateCap:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -175,6 +175,116 @@ def _last_date(raw: str, today: date, problems: list[FieldProblem]) -> date | No
     return value
 
 
+DOSE_FIELDS: Final = ("dose_g_per_kg", "dose_g", "course_g_per_kg")
+"""The three ways to give the dose; exactly one is filled in."""
+YES: Final = "yes"
+"""What the round-to-vials choice holds when chosen."""
+
+
+def _whole(raw: str, field: str, low: int, high: int, problems: list[FieldProblem]) -> int | None:
+    value = _number(raw, field, Decimal(low), Decimal(high), "", problems)
+    if value is None:
+        return None
+    if value != value.to_integral_value() or "." in raw:
+        problems.append(FieldProblem(field=field, reason="must be a whole number", raw=raw))
+        return None
+    return int(value)
+
+
+def _dose_fields(
+    raw: Mapping[str, str], problems: list[FieldProblem]
+) -> tuple[bool, dict[str, Any]]:
+    """The dose as the plan request takes it: per kg, grams or a course; and its options.
+
+    Returns whether the dose fields are usable, and the request fields they give.
+    """
+    before = len(problems)
+    filled = [name for name in DOSE_FIELDS if raw.get(name, "").strip()]
+    fields: dict[str, Any] = {}
+    if not filled:
+        problems.append(
+            FieldProblem(
+                field="dose_g_per_kg",
+                reason="required (or a dose in grams, or a course)",
+                raw=raw.get("dose_g_per_kg", ""),
+            )
+        )
+    elif len(filled) > 1:
+        problems.append(
+            FieldProblem(
+                field=filled[1],
+                reason=f"give the dose one way only (also filled in: {_FIELD_WORDS[filled[0]]})",
+                raw=raw.get(filled[1], ""),
+            )
+        )
+    elif filled[0] == "dose_g_per_kg":
+        fields["dose_g_per_kg"] = _number(
+            raw["dose_g_per_kg"], "dose_g_per_kg", Decimal("0.01"), Decimal(3), "g/kg", problems
+        )
+    elif filled[0] == "dose_g":
+        fields["dose_g"] = _number(
+            raw["dose_g"], "dose_g", Decimal("0.1"), Decimal(900), "g", problems
+        )
+    else:
+        total = _number(
+            raw["course_g_per_kg"], "course_g_per_kg", Decimal("0.01"), Decimal(3), "g/kg", problems
+        )
+        days_raw = raw.get("course_days", "")
+        days = _whole(days_raw, "course_days", 1, 10, problems)
+        day_raw = raw.get("course_day", "").strip() or "1"
+        day = _whole(day_raw, "course_day", 1, 10, problems)
+        if total is not None and days is not None and day is not None:
+            fields["course"] = {"total_g_per_kg": total, "days": days, "day": day}
+    if filled != ["course_g_per_kg"]:
+        for name in ("course_days", "course_day"):
+            if raw.get(name, "").strip():
+                problems.append(
+                    FieldProblem(field=name, reason="only with a course total", raw=raw[name])
+                )
+    fields["round_to_vials"] = raw.get("round_to_vials", "") == YES
+    reason = raw.get("outside_label_reason", "").strip()
+    fields["outside_label_reason"] = reason or None
+    return len(problems) == before, fields
+
+
+_FIELD_WORDS: Final = {
+    "dose_g_per_kg": "dose (g/kg)",
+    "dose_g": "dose (g)",
+    "course_g_per_kg": "course total (g/kg)",
+}
+
+
+def age_in_years(born: date, today: date) -> int:
+    """Completed years of age on `today`."""
+    years = today.year - born.year
+    return years - ((today.month, today.day) < (born.month, born.day))
+
+
+def _age_years(raw: str, today: date, problems: list[FieldProblem]) -> int | None:
+    """The age from the date of birth as typed (blank: not given)."""
+    text = raw.strip()
+    if not text:
+        return None
+    if not _DATE.match(text):
+        problems.append(FieldProblem(field="date_of_birth", reason="use YYYY-MM-DD", raw=raw))
+        return None
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        problems.append(FieldProblem(field="date_of_birth", reason="no such date", raw=raw))
+        return None
+    if born > today:
+        problems.append(FieldProblem(field="date_of_birth", reason="is in the future", raw=raw))
+        return None
+    age = age_in_years(born, today)
+    if age > 120:
+        problems.append(
+            FieldProblem(field="date_of_birth", reason="more than 120 years ago", raw=raw)
+        )
+        return None
+    return age
+
+
 def validate_setup(
     raw: Mapping[str, str],
     risk_factors: tuple[RiskFactor, ...],
@@ -187,7 +297,9 @@ def validate_setup(
     Args:
         raw: field name -> text as typed: nurse_id, patient_id_1, patient_id_2, weight_kg,
             height_cm, sex, product_id, indication_id, dose_g_per_kg, lot, last_infusion,
-            last_product_id, weight_basis.
+            last_product_id, weight_basis; and, optional, dose_g or course_g_per_kg,
+            course_days, course_day (instead of dose_g_per_kg), round_to_vials ('yes'),
+            outside_label_reason, date_of_birth (YYYY-MM-DD; blank: age not given).
         risk_factors: the ticked risk factors.
         products: the library's products by id.
         today: the local date (for the 8-week rule).
@@ -212,9 +324,9 @@ def validate_setup(
         )
     lot = _identifier(get("lot"), "lot", problems)
     weight = _number(get("weight_kg"), "weight_kg", MIN_WEIGHT_KG, MAX_WEIGHT_KG, "kg", problems)
-    dose = _number(
-        get("dose_g_per_kg"), "dose_g_per_kg", Decimal("0.01"), Decimal(3), "g/kg", problems
-    )
+    dose_ok, dose_fields = _dose_fields(raw, problems)
+    dose = Decimal(1) if dose_ok else None  # only whether the dose fields are usable
+    age = _age_years(get("date_of_birth"), today, problems)
     basis = WeightBasis(get("weight_basis") or WeightBasis.ACTUAL.value)
     height: Decimal | None = None
     if get("height_cm").strip() or basis is WeightBasis.ADJUSTED:
@@ -272,7 +384,9 @@ def validate_setup(
         product_id=product.id,
         indication_id=indication_id,
         weight_kg=weight,
-        dose_g_per_kg=dose,
+        **dose_fields,
+        age_years=age,
+        site_max_dose_g_per_kg=site.site_max_dose_g_per_kg,
         first_infusion=bool(reasons),
         at_risk=bool(risk_factors),
         weight_basis=basis,

@@ -15,8 +15,10 @@ class SiteLimits(Frozen):
             thrombosis, applied only to products whose label prints no numeric at-risk cap.
         site_max_rate_ml_per_h: a ceiling on every pump rate, if the site sets one.
         pump_resolution_ml_per_h: rates are rounded down to a multiple of this.
+        site_max_dose_g_per_kg: the site's absolute maximum dose for one infusion (hard).
     """
 
     site_at_risk_cap_mg_per_kg_min: Decimal | None = None
     site_max_rate_ml_per_h: Decimal | None = None
     pump_resolution_ml_per_h: Decimal = Decimal("0.1")
+    site_max_dose_g_per_kg: Decimal | None = None

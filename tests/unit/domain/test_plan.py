@@ -107,7 +107,7 @@ def test_first_infusion_steps_are_longer_and_the_maximum_lower() -> None:
     later = plan("panzyga", "pi", dose="0.6")
     first = plan("panzyga", "pi", dose="0.6", first_infusion=True)
     assert later.max_rate_ml_per_h == 588  # 14 mg/kg/min
-    assert first.max_rate_ml_per_h == 336  # 8 mg/kg/min for new patients
+    assert first.max_rate_ml_per_h == 84  # site first-infusion maximum, 2 mg/kg/min
     assert first.binding_cap.kind is CapKind.FIRST_INFUSION
     asceniv_later = plan("asceniv", "pi")
     asceniv_first = plan("asceniv", "pi", first_infusion=True)
@@ -249,8 +249,11 @@ def test_plan_invariants(case: tuple[PlanRequest, Product]) -> None:
         return
     conc = product.concentration
     ind = product.indications[request.indication_id]
-    initial = ind.initial_rate.weight_rate().ml_per_h(p.dosing_weight_kg, conc)
-    # The first step is the label's initial rate (rounded down to the pump resolution).
+    first_start = ind.first_infusion.initial_rate if request.first_infusion else None
+    start = first_start or ind.initial_rate
+    initial = start.weight_rate().ml_per_h(p.dosing_weight_kg, conc)
+    # The first step is the label's initial rate (rounded down to the pump resolution); a first
+    # infusion starts at its own initial rate where the label prints one.
     assert p.steps[0].rate_ml_per_h <= initial
     assert initial - p.steps[0].rate_ml_per_h < request.pump_resolution_ml_per_h
     # No step exceeds the lowest applicable cap.

@@ -31,10 +31,12 @@ from titrator.domain.plan_format import DISCLAIMER
 from titrator.domain.plan_model import Plan, WeightBasis
 from titrator.domain.setup import (
     NEVER,
+    YES,
     FieldProblem,
     InfusionSetup,
     RiskFactor,
     SetupInvalid,
+    age_in_years,
     first_infusion_reasons,
     validate_setup,
 )
@@ -50,6 +52,14 @@ _PLAN_FIELD_TO_INPUT = {
     "height_cm": "height_cm",
     "sex": "sex",
     "indication_id": "indication_id",
+    "dose_g": "dose_g",
+    "course": "course_g_per_kg",
+    "course_total_g_per_kg": "course_g_per_kg",
+    "course_days": "course_days",
+    "course_day": "course_day",
+    "round_to_vials": "round_to_vials",
+    "outside_label_reason": "outside_label_reason",
+    "age_years": "date_of_birth",
 }
 
 
@@ -145,6 +155,20 @@ class SetupScreen(MarkedScreen[SetupResult]):
             yield self._select("product_id", "Product", product_options)
             yield self._select("indication_id", "Indication", [])
             yield self._input("dose_g_per_kg", "Dose (g/kg)", "g/kg", width=10)
+            yield self._input("dose_g", "Or dose (g)", "grams", width=10)
+            yield self._input("course_g_per_kg", "Or course g/kg", "total g/kg", width=14)
+            yield self._input("course_days", "Course days", "N days", width=10)
+            yield self._input("course_day", "Day of course", "day K (1)", width=12)
+            yield self._select(
+                "round_to_vials",
+                "Round to vials",
+                [("no: as ordered", "no"), ("yes: whole vials", YES)],
+                default="no",
+            )
+            yield self._input(
+                "outside_label_reason", "Off-label: why", "only outside label range", width=40
+            )
+            yield self._input("date_of_birth", "Date of birth", "YYYY-MM-DD", width=14)
             yield self._input("lot", "Lot number")
             yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never", width=24)
             yield self._select(
@@ -228,6 +252,7 @@ class SetupScreen(MarkedScreen[SetupResult]):
                 if reasons
                 else "First infusion: no (same product, within 8 weeks)"
             )
+        lines.append(self._age_line(raw.get("date_of_birth", "")))
         factors = self.risk_factors()
         lines.append(
             f"At risk: YES, because {', '.join(f.label for f in factors)}"
@@ -235,6 +260,18 @@ class SetupScreen(MarkedScreen[SetupResult]):
             else "At risk: no"
         )
         self.query_one("#derived", Static).update("\n".join(lines))
+
+    def _age_line(self, text: str) -> str:
+        """The age as the date of birth gives it, or why it is not known."""
+        if not text.strip():
+            return "Age: not given (the label's age limits are not checked)"
+        try:
+            born = date.fromisoformat(text.strip())
+        except ValueError:
+            return "Age: (date of birth not readable yet)"
+        if born > self.today:
+            return "Age: (date of birth is in the future)"
+        return f"Age: {age_in_years(born, self.today)} years"
 
     def _history_reasons(self, raw: Mapping[str, str], product_id: str) -> list[str]:
         last_product = raw.get("last_product_id") or None
