@@ -35,6 +35,17 @@ SYMPTOM_IDS: Final = frozenset(
         "collapse",
         "stiff_neck",
         "reduced_urine_output",
+        "abdominal_pain",
+        "respiratory_distress",
+        "chest_pain",
+        "limb_swelling",
+        "unilateral_weakness",
+        "speech_difficulty",
+        "sudden_vision_loss",
+        "dark_urine",
+        "jaundice",
+        "severe_headache",
+        "photophobia",
     }
 )
 """The symptom checklist ids (the engine's `Symptom` values; a test keeps them equal)."""

@@ -47,8 +47,9 @@ from titrator.pump.fake import FakeFault, FakePump
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.summary import SummaryScreen
 
-PLAN_RATES = [Decimal(21), Decimal(42), Decimal(84), Decimal(168), Decimal(252)]
-"""The demo patient's ramp (Privigen, 70 kg, 0.4 g/kg, first infusion), in mL/h."""
+PLAN_RATES = [Decimal(21), Decimal(42), Decimal(84)]
+"""The demo patient's ramp (Privigen, 70 kg, 0.4 g/kg, first infusion: at most 2 mg/kg/min),
+in mL/h."""
 
 
 def delivering(pump: FakePump) -> bool:

@@ -138,6 +138,8 @@ async def test_placeholders_cannot_pass_for_typed_values(make_app: AppFactory) -
         assert len(hinted) >= 6
         for box in hinted:
             label = screen._labels[box.id or ""]  # type: ignore[attr-defined]
+            box.scroll_visible(animate=False)  # the form scrolls at 80x24
+            await pilot.pause()
             empty = row_of(pilot, label)
             words = str(box.placeholder).strip("‹›")
             box.value = words  # a nurse who types exactly the hint's words
@@ -149,6 +151,8 @@ async def test_placeholders_cannot_pass_for_typed_values(make_app: AppFactory) -
         for select in screen.query(Select):
             if select.is_blank():
                 label = screen._labels[select.id or ""]  # type: ignore[attr-defined]
+                select.scroll_visible(animate=False)
+                await pilot.pause()
                 assert "‹choose›" in row_of(pilot, label)
 
 

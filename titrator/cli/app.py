@@ -20,7 +20,7 @@ from pathlib import Path
 
 from simulator import ModelConfig, Simulator
 from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES, ENV_DATA_DIR, default_data_dir
-from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line
+from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line, speed_arg
 from titrator.files.config import AppConfig, config_path, load_config
 from titrator.files.datadir import DataDirError, check_data_dir
 from titrator.files.library import Library, LibraryFileError, load_library
@@ -94,7 +94,7 @@ def _parser(prog: str, demo: bool) -> Parser:
     if demo:
         parser.add_argument(
             "--speed",
-            type=float,
+            type=speed_arg,
             default=30.0,
             metavar="N",
             help="time runs N times faster (default 30)",
@@ -177,7 +177,16 @@ def prepare(prog: str, args: argparse.Namespace, *, training: bool) -> Prepared 
     data_dir = checked_data_dir(prog, args, config, training=training)
     if data_dir is None:
         return 2
-    key_file = getattr(args, "key_file", None) or config.key_file
+    from titrator.cli.site_key import key_for_writing
+    from titrator.files.site_key import SiteKeyError
+
+    try:  # the site key: configured, or created on first use (never inside the data directory)
+        key_file, created = key_for_writing(getattr(args, "key_file", None), config, data_dir)
+    except SiteKeyError as error:
+        print(error_line(prog, "key_file", error.reason), file=sys.stderr)
+        return 2
+    if created:
+        print(f"{prog}: created the site audit key {key_file} (mode 0600)", file=sys.stderr)
     return Prepared(config, library, loaded, data_dir, key_file)
 
 

@@ -24,12 +24,13 @@ from titrator.cli.parsing import (
     Parser,
     add_json,
     add_library,
+    checked_path,
     subcommands,
     usage_message,
 )
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_format import DISCLAIMER, plan_json, plan_table
-from titrator.domain.plan_model import PlanRequest, Sex, WeightBasis
+from titrator.domain.plan_model import CourseRequest, PlanRequest, Sex, WeightBasis
 from titrator.domain.units import InputError, parse_plain_decimal
 from titrator.files.config import AppConfig, load_config
 from titrator.files.crash import crash_message, write_crash_file
@@ -55,6 +56,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "train": ("titrator.cli.train:train_main", "training scenarios on the simulator"),
     "review": ("titrator.cli.review:review_main", "review audit logs (a file or a folder)"),
     "export": ("titrator.cli.review:export_main", "export a log as CSV, FHIR R4 or HTML"),
+    "ship": ("titrator.cli.ship:ship_main", "verify logs and ship them to the ward store"),
+    "ward": ("titrator.cli.ward:ward_main", "set up and check the ward store"),
 }
 
 
@@ -67,6 +70,8 @@ PARSERS: dict[str, str] = {
     "titrator audit": "titrator.cli.audit:build_parser",
     "titrator review": "titrator.cli.review:build_review_parser",
     "titrator export": "titrator.cli.review:build_export_parser",
+    "titrator ship": "titrator.cli.ship:build_parser",
+    "titrator ward": "titrator.cli.ward:build_parser",
 }
 """Builders of the delegated commands' parsers, by command (see `all_parsers`)."""
 
@@ -100,6 +105,21 @@ def decimal_arg(option: str) -> Callable[[str], Decimal]:
     return parse
 
 
+def whole_arg(option: str) -> Callable[[str], int]:
+    """An argparse type that accepts only a plain whole number (``5``, not ``5.0`` or ``05``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_plain_decimal(text, option)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(f"{error.reason} (got {text!r})") from None
+        if value != value.to_integral_value() or "." in text:
+            raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})")
+        return int(value)
+
+    return parse
+
+
 def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--product", required=True, help="product id (see `protocols list`)")
     parser.add_argument("--indication", required=True, help="indication id of the product")
@@ -108,9 +128,42 @@ def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dose-g-per-kg",
-        required=True,
         type=decimal_arg("--dose-g-per-kg"),
-        help="dose for this infusion, g/kg",
+        help="dose for this infusion, g/kg (or --dose-g, or a course)",
+    )
+    parser.add_argument(
+        "--dose-g", type=decimal_arg("--dose-g"), help="dose for this infusion in grams"
+    )
+    parser.add_argument(
+        "--round-to-vials",
+        action="store_true",
+        help="round the dose to the nearest total whole vials make (ties down)",
+    )
+    parser.add_argument(
+        "--course-g-per-kg",
+        type=decimal_arg("--course-g-per-kg"),
+        metavar="TOTAL",
+        help="a course's total dose, g/kg, split evenly over --course-days",
+    )
+    parser.add_argument(
+        "--course-days", type=whole_arg("--course-days"), metavar="N", help="days of the course"
+    )
+    parser.add_argument(
+        "--course-day",
+        type=whole_arg("--course-day"),
+        metavar="K",
+        help="which day of the course this infusion is (default 1)",
+    )
+    parser.add_argument(
+        "--outside-label-reason",
+        metavar="TEXT",
+        help="why a dose outside the label's usual range is given (recorded)",
+    )
+    parser.add_argument(
+        "--age-years",
+        type=whole_arg("--age-years"),
+        metavar="YEARS",
+        help="age in completed years, checked against the label's age limits",
     )
     parser.add_argument(
         "--first-infusion",
@@ -154,7 +207,7 @@ def _add_site_options(parser: argparse.ArgumentParser, top: bool) -> None:
         return
     parser.add_argument(
         "--library",
-        type=Path,
+        type=checked_path,
         action="append",
         default=argparse.SUPPRESS,
         metavar="DIR",
@@ -243,12 +296,53 @@ def _library(config: AppConfig, extra: Sequence[Path]) -> Library:
 
 
 def plan_request(args: argparse.Namespace, config: AppConfig) -> PlanRequest:
-    """The plan request described by the plan options."""
+    """The plan request described by the plan options.
+
+    Raises:
+        UsageError: the dose given no way, or more than one way, or a course incomplete.
+    """
+    given = [
+        option
+        for option, value in (
+            ("--dose-g-per-kg", args.dose_g_per_kg),
+            ("--dose-g", args.dose_g),
+            ("--course-g-per-kg", args.course_g_per_kg),
+        )
+        if value is not None
+    ]
+    if not given:
+        raise UsageError(
+            "--dose-g-per-kg", "required, not given (or --dose-g, or --course-g-per-kg)"
+        )
+    if len(given) > 1:
+        raise UsageError(given[1], f"not with {given[0]}: give the dose one way only")
+    course = None
+    if args.course_g_per_kg is not None:
+        if args.course_days is None:
+            raise UsageError("--course-days", "required with --course-g-per-kg, not given")
+        course = CourseRequest(
+            total_g_per_kg=args.course_g_per_kg,
+            days=args.course_days,
+            day=1 if args.course_day is None else args.course_day,
+        )
+    else:
+        for option, value in (
+            ("--course-days", args.course_days),
+            ("--course-day", args.course_day),
+        ):
+            if value is not None:
+                raise UsageError(option, "only with --course-g-per-kg", _typed(args, option))
     return PlanRequest(
         product_id=args.product,
         indication_id=args.indication,
         weight_kg=args.weight_kg,
         dose_g_per_kg=args.dose_g_per_kg,
+        dose_g=args.dose_g,
+        course=course,
+        round_to_vials=args.round_to_vials,
+        outside_label_reason=args.outside_label_reason,
+        age_years=args.age_years,
+        site_max_dose_g_per_kg=config.site_max_dose_g_per_kg,
         first_infusion=args.first_infusion,
         at_risk=args.at_risk,
         weight_basis=WeightBasis.ADJUSTED if args.adjusted_weight else WeightBasis.ACTUAL,
@@ -266,6 +360,14 @@ _OPTION_FOR_FIELD = {
     "indication_id": "--indication",
     "weight_kg": "--weight-kg",
     "dose_g_per_kg": "--dose-g-per-kg",
+    "dose_g": "--dose-g",
+    "course": "--course-g-per-kg",
+    "course_total_g_per_kg": "--course-g-per-kg",
+    "course_days": "--course-days",
+    "course_day": "--course-day",
+    "round_to_vials": "--round-to-vials",
+    "outside_label_reason": "--outside-label-reason",
+    "age_years": "--age-years",
     "height_cm": "--height-cm",
     "sex": "--sex",
     "at_risk": "--at-risk",
@@ -279,11 +381,14 @@ def cmd_plan(args: argparse.Namespace, config: AppConfig, library: Library) -> i
         product = library.product(args.product)
     except KeyError as error:
         raise UsageError("--product", error.args[0], args.product) from None
+    request = plan_request(args, config)
     try:
-        plan = build_plan(plan_request(args, config), product)
+        plan = build_plan(request, product)
     except PlanError as error:
         option = _OPTION_FOR_FIELD.get(error.field, error.field)
-        raise UsageError(option, error.reason, _typed(args, option)) from None
+        got = None if option == "--round-to-vials" else _typed(args, option)
+        reason = error.reason.replace("(the outside-label reason)", "(--outside-label-reason)")
+        raise UsageError(option, reason, got) from None
     if args.json:
         print(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
     else:

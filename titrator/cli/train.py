@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from simulator.scenario import SCENARIO_DIR, ScenarioError
-from titrator.cli.parsing import Parser, add_json, error_line
+from titrator.cli.parsing import Parser, add_json, error_line, speed_arg
 from titrator.files.library import LibraryFileError, load_library
 from titrator.files.policy import PolicyFileError, load_policy
 from titrator.training.report import render_text, write_html
@@ -49,7 +49,7 @@ def build_parser() -> Parser:
     add_json(parser, "the list of scenarios")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=speed_arg,
         default=30.0,
         metavar="N",
         help="in the app, time runs N times faster (default 30)",
@@ -92,7 +92,10 @@ def _list(directory: Path, as_json: bool) -> int:
 def train_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `titrator train`. Returns the exit code."""
     words = list(argv) if argv is not None else sys.argv[1:]
-    args = build_parser().parse_args(words)
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as exit_:  # a one-line usage error (exit 2), or --help
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.list or args.scenario is None:
         return _list(args.scenario_dir, args.json)
     if not args.speed > 0:

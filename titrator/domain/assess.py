@@ -7,7 +7,7 @@ audit log records). Nothing here knows about rates or time; the session adds the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict
 from titrator.domain.policy import (
     AbsoluteCondition,
     Action,
+    AnyCondition,
     ChangeCondition,
     Condition,
+    NotCondition,
     OtherSymptomCondition,
     Policy,
     Rule,
@@ -25,6 +27,11 @@ from titrator.domain.policy import (
 )
 from titrator.domain.units import plain
 from titrator.domain.vitals import FIELD_SPECS, SYMPTOM_LABELS, Symptom, VitalsReading
+
+UNGRADED_RULE = "SYM-OTHER-UNGRADED"
+"""The engine's rule id while a free-text symptom waits for the nurse's grade (issue 13)."""
+NEVER_RESTART_TEXT = "Do not restart this infusion in this session."
+"""Added to the reason when a rule that forbids any restart fired (`Rule.never_restart`)."""
 
 
 class Recommendation(BaseModel):
@@ -58,6 +65,7 @@ class Observation:
         baseline_symptoms: symptoms already present at baseline (not counted as new).
         other_symptoms: free-text symptoms recorded now ('' for none).
         restarted_after_reaction: the infusion was resumed after a reaction pause or stop.
+        other_severity: the nurse's grade of the free-text symptoms (None: not graded yet).
     """
 
     reading: VitalsReading | None
@@ -66,6 +74,7 @@ class Observation:
     baseline_symptoms: frozenset[Symptom] = frozenset()
     other_symptoms: str = ""
     restarted_after_reaction: bool = False
+    other_severity: Severity | None = None
     new_symptoms: frozenset[Symptom] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,13 +124,36 @@ def evaluate(condition: Condition, obs: Observation) -> str | None:
         return ", ".join(SYMPTOM_LABELS[s] for s in found) if found else None
     if isinstance(condition, OtherSymptomCondition):
         text = obs.other_symptoms.strip()
-        return f"other symptom: {text}" if text else None
+        grade = obs.other_severity
+        if not text or grade is None:  # never judged before the nurse grades it
+            return None
+        if condition.severity is not None and condition.severity is not grade:
+            return None
+        return f"other symptom graded {grade}: {text}"
     if isinstance(condition, AbsoluteCondition):
         return _absolute(condition, obs)
     if isinstance(condition, ChangeCondition):
         return _change(condition, obs)
+    if isinstance(condition, NotCondition):
+        return None if evaluate(condition.condition, obs) is not None else _absent(condition)
     details = [evaluate(sub, obs) for sub in condition.conditions]
+    if isinstance(condition, AnyCondition):
+        hits = [d for d in details if d]
+        return " or ".join(hits) if hits else None
     return " and ".join(d for d in details if d) if all(details) else None
+
+
+def _absent(condition: NotCondition) -> str:
+    """How an absent finding reads: 'no urticaria, flushing' for a symptom list."""
+    inner = condition.condition
+    if isinstance(inner, SymptomCondition):
+        return "no " + ", ".join(SYMPTOM_LABELS[s] for s in inner.any_of)
+    return "not " + inner.type
+
+
+def ungraded(obs: Observation) -> bool:
+    """Free-text symptoms are recorded and the nurse has not graded them yet."""
+    return bool(obs.other_symptoms.strip()) and obs.other_severity is None
 
 
 def fired_rules(policy: Policy, obs: Observation) -> list[tuple[Rule, str]]:
@@ -166,6 +198,7 @@ def _inputs(obs: Observation) -> dict[str, str]:
     out["symptoms"] = ",".join(sorted(obs.symptoms))
     if obs.other_symptoms.strip():
         out["other_symptoms"] = obs.other_symptoms.strip()
+        out["other_severity"] = obs.other_severity or "not graded"
     return out
 
 
@@ -185,6 +218,8 @@ def assess(policy: Policy, obs: Observation) -> Recommendation:
         fired. A reaction after a restart is stopped and graded one step more severe.
     """
     fired = fired_rules(policy, obs)
+    if ungraded(obs):
+        return _ask_grade(policy, obs, fired)
     if not fired:
         return Recommendation(
             action=Action.CONTINUE,
@@ -203,6 +238,8 @@ def assess(policy: Policy, obs: Observation) -> Recommendation:
         if action.rank < Action.STOP.rank:
             action = Action.STOP
     reason = "; ".join(findings) + ". " + action_text(action, policy)
+    if any(rule.never_restart for rule, _ in fired) and action is not Action.EMERGENCY_STOP:
+        reason += " " + NEVER_RESTART_TEXT
     return Recommendation(
         action=action,
         severity=severity,
@@ -210,4 +247,33 @@ def assess(policy: Policy, obs: Observation) -> Recommendation:
         reason=reason,
         inputs=_inputs(obs),
         pause_min=policy.restart.pause_min if action is Action.PAUSE else None,
+    )
+
+
+def _ask_grade(policy: Policy, obs: Observation, fired: list[tuple[Rule, str]]) -> Recommendation:
+    """Free text not yet graded: no decision on it; hold (or what the other rules say) and ask.
+
+    The rules that fired on the listed symptoms and the vital signs still decide their part; the
+    free text only holds the rate (no increase) until the nurse chooses a severity for it, or
+    ticks the listed symptom it describes.
+    """
+    ask = (
+        f"{UNGRADED_RULE}: other symptom not graded yet: {obs.other_symptoms.strip()}. "
+        "Choose its severity (mild, moderate or severe) or tick the listed symptom it "
+        "describes; no increase until then"
+    )
+    if not fired:
+        return Recommendation(
+            action=Action.HOLD,
+            rule_ids=(UNGRADED_RULE,),
+            reason=ask + ". " + action_text(Action.HOLD, policy),
+            inputs=_inputs(obs),
+        )
+    graded = assess(policy, replace(obs, other_symptoms=""))
+    return graded.model_copy(
+        update={
+            "rule_ids": (*graded.rule_ids, UNGRADED_RULE),
+            "reason": f"{ask}. {graded.reason}",
+            "inputs": _inputs(obs),
+        }
     )

@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from titrator.domain.assess import Recommendation
 from titrator.domain.checklist import ItemAnswer
@@ -91,6 +91,8 @@ class SymptomsEntered(_Event):
     symptoms: tuple[str, ...]
     other: str = ""
     """Free-text symptoms not on the checklist."""
+    other_severity: Severity | None = None
+    """The nurse's grade of the free text (None: not graded; the engine asks before deciding)."""
 
 
 class NurseDecided(_Event):
@@ -173,6 +175,30 @@ class SessionResumed(_Event):
     kind: Literal["session_resumed"] = "session_resumed"
     detail: str = ""
     """Why the session was taken over (free text for the reviewer)."""
+
+
+MedicationRoute = Literal["IM", "IV", "SC", "PO", "inhaled", "nebulised"]
+MEDICATION_ROUTES: Final[tuple[str, ...]] = get_args(MedicationRoute)
+MedicationUnit = Literal["mg", "microgram", "g", "mL", "L/min"]
+MEDICATION_UNITS: Final[tuple[str, ...]] = get_args(MedicationUnit)
+
+
+class MedicationGiven(_Event):
+    """A medicine given to the patient (an emergency or a reaction treatment), as recorded.
+
+    Each dose is its own record, never required before STOP. `at` is when it was recorded;
+    `given_at` is when it was given (the nurse types the time).
+    """
+
+    kind: Literal["medication_given"] = "medication_given"
+    drug: str = Field(min_length=1, max_length=120)
+    dose: Decimal = Field(gt=0)
+    unit: MedicationUnit
+    route: MedicationRoute
+    given_at: AwareDatetime
+    """When it was given (UTC)."""
+    given_by: str = Field(min_length=1, max_length=80)
+    """Who gave it (name or staff id)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,7 +383,8 @@ InputEvent = Annotated[
     | PumpStatusRead
     | PumpLinkChanged
     | AuditHealthChanged
-    | SessionResumed,
+    | SessionResumed
+    | MedicationGiven,
     Field(discriminator="kind"),
 ]
 
@@ -376,6 +403,7 @@ AuditEvent = Annotated[
     | PumpLinkChanged
     | AuditHealthChanged
     | SessionResumed
+    | MedicationGiven
     | InputRefused
     | StateChanged
     | VitalsAccepted
@@ -417,6 +445,7 @@ INPUT_KINDS: Final = frozenset(
         "pump_link",
         "audit_health",
         "session_resumed",
+        "medication_given",
     }
 )
 

@@ -60,9 +60,16 @@ class SymptomCondition(Frozen):
 
 
 class OtherSymptomCondition(Frozen):
-    """Fires when the nurse recorded a symptom in free text (not on the checklist)."""
+    """Fires when the nurse recorded a symptom in free text (not on the checklist) and graded it.
+
+    Free text is never judged before the nurse grades it: until then no `other_symptom` rule
+    fires and the engine holds the rate and asks for a grade (`SYM-OTHER-UNGRADED`, see
+    `titrator.domain.assess`). `severity` picks the grade the rule is for; without it the rule
+    fires for any grade.
+    """
 
     type: Literal["other_symptom"]
+    severity: Severity | None = None
 
 
 class AbsoluteCondition(Frozen):
@@ -96,8 +103,28 @@ class AllCondition(Frozen):
     conditions: tuple[Condition, ...] = Field(min_length=2)
 
 
+class AnyCondition(Frozen):
+    """Fires when at least one listed condition fires (e.g. 'respiratory OR circulatory')."""
+
+    type: Literal["any"]
+    conditions: tuple[Condition, ...] = Field(min_length=2)
+
+
+class NotCondition(Frozen):
+    """Fires when its condition does not (e.g. 'no skin signs')."""
+
+    type: Literal["not"]
+    condition: Condition
+
+
 Condition = Annotated[
-    SymptomCondition | OtherSymptomCondition | AbsoluteCondition | ChangeCondition | AllCondition,
+    SymptomCondition
+    | OtherSymptomCondition
+    | AbsoluteCondition
+    | ChangeCondition
+    | AllCondition
+    | AnyCondition
+    | NotCondition,
     Field(discriminator="type"),
 ]
 
@@ -118,6 +145,9 @@ class Rule(Frozen):
     """True when no IVIG source gives this number: a site default that each site must review."""
     alternative: str | None = None
     """A documented, less cautious option some sources take instead."""
+    never_restart: bool = False
+    """When it fires, the infusion is never restarted in this session and its stop cannot be
+    overridden (a hard limit, like every `emergency_stop` and every severe rule)."""
 
     @model_validator(mode="after")
     def _sourced_or_site(self) -> Rule:
@@ -125,6 +155,8 @@ class Rule(Frozen):
             raise ValueError("a rule needs sources, or site_setting = true")
         if self.action is Action.CONTINUE:
             raise ValueError("a reaction rule cannot recommend 'continue'")
+        if self.never_restart and self.action.rank < Action.STOP.rank:
+            raise ValueError("a never_restart rule must stop the infusion (stop or emergency_stop)")
         return self
 
 
@@ -185,6 +217,65 @@ class LotChange(Frozen):
     sources: tuple[str, ...] = ()
 
 
+class AdrenalineDose(Frozen):
+    """The weight-based IM adrenaline (epinephrine) dose of the anaphylaxis steps."""
+
+    drug: str = Field(min_length=1)
+    """The drug and strength as the nurse draws it up (e.g. 'adrenaline 1 mg/mL (1:1000)')."""
+    route: str = Field(min_length=1)
+    """Where it is given (e.g. 'IM, anterolateral thigh')."""
+    mg_per_kg: Decimal = Field(gt=0, le=1)
+    """Dose per kg of actual body weight."""
+    adult_max_mg: Decimal = Field(gt=0, le=5)
+    """The single dose is never more than this (the adult dose)."""
+    mg_per_ml: Decimal = Field(gt=0)
+    """Strength of the solution, to show the volume to draw up."""
+    repeat_after_min: Minutes
+    """Repeat the dose after this long if there is no improvement."""
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class Anaphylaxis(Frozen):
+    """The site's anaphylaxis steps, shown on the run screen after an emergency stop."""
+
+    steps: tuple[str, ...] = Field(min_length=1)
+    """What to do, in order (the adrenaline line is computed for the patient and added)."""
+    adrenaline: AdrenalineDose
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class ReactionObservation(Frozen):
+    """The least post-infusion observation after a reaction (longer than the routine one)."""
+
+    after_moderate_min: Minutes
+    """After any moderate (or worse) reaction in the session."""
+    after_emergency_stop_min: Minutes
+    """After an emergency stop (anaphylaxis or another severe reaction)."""
+    sources: tuple[str, ...] = Field(min_length=1)
+    site_setting: bool = False
+    """True where a number is the site's choice rather than a published figure."""
+
+
+class DelayedReaction(Frozen):
+    """One delayed reaction the patient and carers watch for after leaving."""
+
+    name: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+    """When it usually appears, in words (e.g. 'within hours to 2 days')."""
+    watch_for: str = Field(min_length=1)
+    """The signs, in plain words."""
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class Discharge(Frozen):
+    """The hand-over after the infusion: what to watch for, and whom to call."""
+
+    watch: tuple[DelayedReaction, ...] = Field(min_length=1)
+    call: str = Field(min_length=1)
+    """Whom to call and when (the site replaces this with its own numbers)."""
+    sources: tuple[str, ...] = ()
+
+
 class Policy(Frozen):
     """A complete reaction policy."""
 
@@ -199,6 +290,27 @@ class Policy(Frozen):
     rules: tuple[Rule, ...] = Field(min_length=1)
     sources: dict[str, str] = Field(default_factory=dict)
     """Source tag to citation (title and address)."""
+    anaphylaxis: Anaphylaxis | None = None
+    """The emergency steps shown after an emergency stop (None: none configured)."""
+    observation_after_reaction: ReactionObservation | None = None
+    """Longer observation after a moderate reaction or an emergency stop."""
+    discharge: Discharge | None = None
+    """Delayed reactions to watch for after leaving, and whom to call."""
+
+    @model_validator(mode="after")
+    def _check_care_sources(self) -> Policy:
+        cited: list[str] = []
+        if self.anaphylaxis is not None:
+            cited += [*self.anaphylaxis.sources, *self.anaphylaxis.adrenaline.sources]
+        if self.observation_after_reaction is not None:
+            cited += self.observation_after_reaction.sources
+        if self.discharge is not None:
+            cited += self.discharge.sources
+            cited += [tag for item in self.discharge.watch for tag in item.sources]
+        unknown = sorted({tag for tag in cited if tag not in self.sources})
+        if unknown:
+            raise ValueError(f"source tags not in [sources]: {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _check_ids_and_sources(self) -> Policy:

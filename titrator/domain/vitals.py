@@ -50,6 +50,19 @@ class Symptom(StrEnum):
     COLLAPSE = "collapse"
     STIFF_NECK = "stiff_neck"
     REDUCED_URINE_OUTPUT = "reduced_urine_output"
+    ABDOMINAL_PAIN = "abdominal_pain"
+    RESPIRATORY_DISTRESS = "respiratory_distress"
+    # Boxed-warning and warnings-section events of the IVIG labels (issue 13): thrombosis,
+    # haemolysis, aseptic meningitis, TRALI / circulatory overload.
+    CHEST_PAIN = "chest_pain"
+    LIMB_SWELLING = "limb_swelling"
+    UNILATERAL_WEAKNESS = "unilateral_weakness"
+    SPEECH_DIFFICULTY = "speech_difficulty"
+    SUDDEN_VISION_LOSS = "sudden_vision_loss"
+    DARK_URINE = "dark_urine"
+    JAUNDICE = "jaundice"
+    SEVERE_HEADACHE = "severe_headache"
+    PHOTOPHOBIA = "photophobia"
 
 
 SYMPTOM_LABELS: Final[Mapping[Symptom, str]] = {
@@ -69,8 +82,19 @@ SYMPTOM_LABELS: Final[Mapping[Symptom, str]] = {
     Symptom.ANGIOEDEMA: "throat tightness/angioedema",
     Symptom.STRIDOR: "stridor",
     Symptom.COLLAPSE: "confusion or collapse",
-    Symptom.STIFF_NECK: "stiff neck/photophobia",
+    Symptom.STIFF_NECK: "stiff neck",
     Symptom.REDUCED_URINE_OUTPUT: "reduced urine output",
+    Symptom.ABDOMINAL_PAIN: "crampy abdominal pain",
+    Symptom.RESPIRATORY_DISTRESS: "severe breathlessness",
+    Symptom.CHEST_PAIN: "chest pain",
+    Symptom.LIMB_SWELLING: "painful or swollen arm or leg",
+    Symptom.UNILATERAL_WEAKNESS: "weakness or numbness on one side",
+    Symptom.SPEECH_DIFFICULTY: "slurred or difficult speech",
+    Symptom.SUDDEN_VISION_LOSS: "sudden loss of vision",
+    Symptom.DARK_URINE: "dark (red or brown) urine",
+    Symptom.JAUNDICE: "yellow skin or eyes",
+    Symptom.SEVERE_HEADACHE: "severe headache",
+    Symptom.PHOTOPHOBIA: "light hurts the eyes",
 }
 """Checklist wording shown to the nurse for each symptom id."""
 

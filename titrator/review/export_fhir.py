@@ -9,7 +9,9 @@
 - vital signs as Observations (category vital-signs, LOINC; blood pressure as the 85354-9 panel
   with 8480-6 and 8462-4 components; SpO2 coded 2708-6 and 59408-5), `partOf` the parent;
 - each reaction episode as an AdverseEvent (severity, policy rule ids, the recommendation text,
-  the suspect administration, who recorded it, how it was cleared).
+  the suspect administration, who recorded it, how it was cleared);
+- each medicine given (`medication_given`: adrenaline in an emergency, for example) as its own
+  MedicationAdministration (drug as text, dose as a UCUM quantity, route, time, performer).
 
 Ids are UUIDv5 of the session and the item, so the same log always exports the same Bundle.
 The integrity status is also a `meta.tag` on the Bundle (`urn:titrator:audit-integrity`). A demo
@@ -25,7 +27,10 @@ import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
+from titrator.domain.events import MedicationGiven
+from titrator.domain.units import plain
 from titrator.domain.vitals import VitalField
+from titrator.review.care import medications_given
 from titrator.review.episodes import RateSegment, Reaction, VitalsPoint
 from titrator.review.fmt import iso, ml
 from titrator.review.model import InfusionOutcome, SessionReview
@@ -339,6 +344,38 @@ class _Builder:
         self.add(self.ids.url(f"reaction:{index}"), resource)
 
 
+_MED_UCUM: Final = {"mg": "mg", "microgram": "ug", "g": "g", "mL": "mL", "L/min": "L/min"}
+"""UCUM code of each unit a `medication_given` record may carry."""
+
+
+def _medication_given(b: _Builder, index: int, med: MedicationGiven) -> None:
+    """One MedicationAdministration for a medicine given during the session.
+
+    Not `partOf` the IVIG administration: a different medicine, given by the named person at the
+    named time.
+    """
+    b.add(
+        b.ids.url(f"medication:{index}"),
+        {
+            "resourceType": "MedicationAdministration",
+            "identifier": [
+                {"system": SYS_SESSION, "value": f"{b.review.session_id}/medication/{index + 1}"}
+            ],
+            "status": "completed",
+            "medicationCodeableConcept": {"text": med.drug},
+            "subject": {"reference": b.patient},
+            "effectiveDateTime": iso(med.given_at),
+            "performer": [{"actor": {"type": "Practitioner", "display": med.given_by}}],
+            "note": [{"text": f"recorded at {iso(med.at.wall_utc)} during the IVIG session"}],
+            "dosage": {
+                "text": f"{plain(med.dose)} {med.unit} {med.route}",
+                "route": {"text": med.route},
+                "dose": _quantity(med.dose, _MED_UCUM[med.unit], med.unit),
+            },
+        },
+    )
+
+
 def to_fhir(review: SessionReview) -> dict[str, Any]:
     """The review as a FHIR R4 Bundle (type `collection`), as JSON-ready dicts."""
     b = _Builder(review)
@@ -353,6 +390,8 @@ def to_fhir(review: SessionReview) -> dict[str, Any]:
         b.vitals(i, point)
     for i, reaction in enumerate(review.reactions):
         b.adverse_event(i, reaction)
+    for i, med in enumerate(medications_given(review)):
+        _medication_given(b, i, med)
     integrity = review.integrity
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",

@@ -16,6 +16,7 @@ from decimal import Decimal
 from html import escape
 
 from titrator.domain.units import plain
+from titrator.review.care import cited_sources, medications_given, session_policy
 from titrator.review.fmt import duration, given_remaining, ml, ml_per_h, utc, utc_time
 from titrator.review.integrity import IntegrityStatus
 from titrator.review.marks import TRAINING_MARK
@@ -150,6 +151,41 @@ def _timeline(review: SessionReview) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _medicines(review: SessionReview) -> str:
+    """Every `medication_given` record: drug, dose, route, when given, by whom, when recorded."""
+    return _table(
+        ("Given (UTC)", "Drug", "Dose", "Route", "Given by", "Recorded (UTC)"),
+        (
+            (
+                utc_time(m.given_at),
+                m.drug,
+                f"{plain(m.dose)} {m.unit}",
+                m.route,
+                m.given_by,
+                utc_time(m.at.wall_utc),
+            )
+            for m in medications_given(review)
+        ),
+    )
+
+
+def _discharge(review: SessionReview) -> str:
+    """The policy's hand-over: delayed reactions to watch for, whom to call, the sources."""
+    policy = session_policy(review)
+    advice = None if policy is None else policy.discharge
+    if policy is None or advice is None:
+        return "<p>No discharge advice in this session's policy: give the local leaflet.</p>"
+    rows = _table(
+        ("Watch for", "When", "Signs", "Sources"),
+        ((w.name, w.when, w.watch_for, ", ".join(w.sources)) for w in advice.watch),
+    )
+    sources = "".join(f"<li>{escape(line)}</li>" for line in cited_sources(advice, policy))
+    return (
+        f"{rows}<p><strong>Whom to call:</strong> {escape(advice.call)}</p>"
+        f"<p>Sources (policy file):</p><ul>{sources}</ul>"
+    )
+
+
 def to_html(review: SessionReview) -> str:
     """The printable report as one HTML document."""
     h = review.header
@@ -212,6 +248,8 @@ def to_html(review: SessionReview) -> str:
         f"<h2>Session</h2>{_facts(review)}"
         f"<h2>Rate and vital signs</h2>{chart_svg(review)}"
         f"<h2>Reactions</h2>{reactions}"
+        f"<h2>Medicines given</h2>{_medicines(review)}"
+        f"<h2>After the patient leaves</h2>{_discharge(review)}"
         f"<h2>Overrides</h2>{overrides}"
         f"<h2>Pump commands</h2>{commands}"
         f"<h2>Timeline</h2>{_timeline(review)}"

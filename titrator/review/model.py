@@ -237,7 +237,7 @@ def _header(opened: ev.SessionOpened | None, first_nurse: str | None) -> Session
         indication_name=plan.indication_name,
         lot=setup.lot if setup else None,
         weight_kg=plan.request.weight_kg,
-        dose_g_per_kg=plan.request.dose_g_per_kg,
+        dose_g_per_kg=plan.dose_per_kg,
         total_dose_g=plan.total_dose_g,
         total_volume_ml=plan.total_volume_ml,
         max_rate_ml_per_h=plan.max_rate_ml_per_h,

@@ -71,6 +71,7 @@ _CATEGORY: Final[Mapping[str, Category]] = {
     "pump_reconnect": Category.PUMP,
     "reaction_opened": Category.REACTION,
     "reaction_cleared": Category.REACTION,
+    "medication_given": Category.REACTION,
     "override_recorded": Category.OVERRIDE,
     "alarm_raised": Category.ALARM,
     "alarm_cleared": Category.ALARM,
@@ -153,7 +154,7 @@ def _opened(e: ev.SessionOpened) -> str:
     p = e.plan
     text = (
         f"session opened: {p.product_name}, {p.indication_name}; "
-        f"{plain(p.request.weight_kg)} kg, {plain(p.request.dose_g_per_kg)} g/kg = "
+        f"{plain(p.request.weight_kg)} kg, {plain(p.dose_per_kg, 3)} g/kg = "
         f"{plain(p.total_dose_g)} g in {ml(p.total_volume_ml)}; {len(p.steps)} steps, "
         f"max {ml_per_h(p.max_rate_ml_per_h)}"
     )
@@ -217,6 +218,10 @@ _SUMMARY: Final[dict[type[Any], Callable[[Any], str]]] = {
     ev.SymptomsEntered: _symptoms,
     ev.NurseDecided: _decided,
     ev.LotRecorded: lambda e: f"lot recorded: {e.lot}",
+    ev.MedicationGiven: lambda e: (
+        f"medicine given: {e.drug} {plain(e.dose)} {e.unit} {e.route} "
+        f"at {e.given_at.strftime('%H:%M')} UTC by {e.given_by}"
+    ),
     ev.StopRequested: lambda e: f"STOP pressed{_note(e.reason)}",
     ev.PumpOutcome: _pump_outcome,
     ev.PumpStatusRead: _pump_status,

@@ -31,6 +31,7 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.perfect_pump import PerfectPump
+from titrator.domain.policy import Severity
 from titrator.domain.session.decision import Decision
 from titrator.domain.units import plain
 from titrator.shell.clocks import ReadingClock
@@ -243,8 +244,19 @@ class Runner:
         if "vitals" in data:
             event = VitalsEntered(at=now, raw=dict(data["vitals"]))
         elif "symptoms" in data:
+            grade = data.get("severity")
             event = SymptomsEntered(
-                at=now, symptoms=tuple(data["symptoms"]), other=data.get("other", "")
+                at=now,
+                symptoms=tuple(data["symptoms"]),
+                other=data.get("other", ""),
+                other_severity=None if grade is None else Severity(grade),
+            )
+        elif "severity" in data:  # grades the free text of the checklist recorded last
+            event = SymptomsEntered(
+                at=now,
+                symptoms=tuple(s.value for s in sorted(self.session.symptoms)),
+                other=self.session.symptoms_other,
+                other_severity=Severity(data["severity"]),
             )
         elif "decision" in data:
             if data["decision"] == "accept":

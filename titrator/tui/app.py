@@ -405,7 +405,10 @@ class TitratorApp(App[int]):
             return
         audit = self.controller.audit
         path = str(getattr(audit, "path", ""))
-        self.push_screen(SummaryScreen(self.plan, self.decision, self.controller.head, path))
+        discharge = self.controller.session.policy.discharge
+        self.push_screen(
+            SummaryScreen(self.plan, self.decision, self.controller.head, path, discharge)
+        )
         hooks = self.services.training_hooks
         if hooks is not None and path:
             log = Path(path)

@@ -32,6 +32,7 @@ def obs(
     other: str = "",
     baseline_symptoms: frozenset[Symptom] = frozenset(),
     restarted: bool = False,
+    grade: Severity | None = None,
 ) -> Observation:
     return Observation(
         reading=reading or vitals(),
@@ -40,6 +41,7 @@ def obs(
         baseline_symptoms=baseline_symptoms,
         other_symptoms=other,
         restarted_after_reaction=restarted,
+        other_severity=grade,
     )
 
 
@@ -48,7 +50,31 @@ S = Symptom
 TABLE: dict[str, tuple[Observation, Observation]] = {
     "SYM-MILD": (obs(symptoms=frozenset({S.HEADACHE})), obs(symptoms=frozenset({S.URTICARIA}))),
     "SYM-SKIN": (obs(symptoms=frozenset({S.URTICARIA})), obs(symptoms=frozenset({S.RASH}))),
-    "SYM-OTHER": (obs(other="tingling lips"), obs(other="   ")),
+    # Free text fires only once graded (ungraded: the engine holds and asks, issue 13).
+    "SYM-OTHER": (obs(other="tingling lips", grade=Severity.MILD), obs(other="tingling lips")),
+    "SYM-OTHER-MODERATE": (
+        obs(other="dark red urine", grade=Severity.MODERATE),
+        obs(other="dark red urine", grade=Severity.MILD),
+    ),
+    "SYM-OTHER-SEVERE": (
+        obs(other="arm weakness", grade=Severity.SEVERE),
+        obs(other="arm weakness", grade=Severity.MODERATE),
+    ),
+    "ANAPH-SKIN-PLUS": (
+        obs(symptoms=frozenset({S.URTICARIA, S.WHEEZE})),
+        obs(symptoms=frozenset({S.URTICARIA, S.NAUSEA})),
+    ),
+    "ANAPH-AIRWAY": (obs(symptoms=frozenset({S.WHEEZE})), obs(symptoms=frozenset({S.DYSPNOEA}))),
+    "BW-THROMBOSIS": (obs(symptoms=frozenset({S.LIMB_SWELLING})), obs()),
+    "BW-HAEMOLYSIS": (obs(symptoms=frozenset({S.JAUNDICE})), obs()),
+    "BW-ASEPTIC-MENINGITIS": (
+        obs(symptoms=frozenset({S.PHOTOPHOBIA, S.STIFF_NECK})),
+        obs(symptoms=frozenset({S.PHOTOPHOBIA})),
+    ),
+    "BW-TRALI-TACO": (
+        obs(vitals(spo2_pct="92"), symptoms=frozenset({S.RESPIRATORY_DISTRESS})),
+        obs(vitals(spo2_pct="93"), symptoms=frozenset({S.RESPIRATORY_DISTRESS})),
+    ),
     "SYM-MODERATE": (obs(symptoms=frozenset({S.WHEEZE})), obs(symptoms=frozenset({S.FLUSHING}))),
     "SYM-SEVERE": (obs(symptoms=frozenset({S.STRIDOR})), obs(symptoms=frozenset({S.DYSPNOEA}))),
     "SYM-MENINGISM": (obs(symptoms=frozenset({S.STIFF_NECK})), obs()),

@@ -46,7 +46,7 @@ def _default_text() -> str:
         ("pause_min = 30", "pause_mins = 30", "restart.pause_mins: unknown key; did you mean"),
         ("pause_min = 30", "pause_min = -5", "restart.pause_min: Input should be greater than 0"),
         ('action = "pause"', 'action = "panic"', "rules[0].action: Input should be"),
-        ('op = ">=", value = 38 }', 'op = "=>", value = 38 }', "rules[7].condition.absolute.op"),
+        ('op = ">=", value = 38 }', 'op = "=>", value = 38 }', "rules[15].condition.absolute.op"),
         ('sources = ["S10"]', 'sources = ["S99"]', "source tags not in [sources]: S99"),
         ('id = "SYM-SKIN"', 'id = "SYM-MILD"', "repeated: SYM-MILD"),
         ("slow_fraction = 0.5", "slow_fraction = 1.5", "restart.slow_fraction"),

@@ -125,7 +125,10 @@ def test_a_damaged_log_is_refused_without_allow_damaged(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["x.jsonl", "--format", "pdf"], "--format: must be one of csv, fhir, html (got 'pdf')"),
+        (
+            ["x.jsonl", "--format", "pdf"],
+            "--format: must be one of csv, discharge, fhir, html (got 'pdf')",
+        ),
         (["x.jsonl"], "--format: required"),
         (["/nonexistent.jsonl", "--format", "csv"], "/nonexistent.jsonl: no such file"),
     ],

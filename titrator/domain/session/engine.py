@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 from titrator.domain.checklist import ChecklistIncomplete, ItemAnswer, validate_checklist
@@ -33,12 +34,14 @@ from titrator.domain.decisions import (
     SessionState,
 )
 from titrator.domain.events import (
+    AssessmentMade,
     AuditHealthChanged,
     ChecklistAnswered,
     ClockJumped,
     InputEvent,
     InputRefused,
     LotRecorded,
+    MedicationGiven,
     NurseDecided,
     PauseRequested,
     PromptShown,
@@ -56,7 +59,7 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.plan_model import Plan
-from titrator.domain.policy import Action, Policy
+from titrator.domain.policy import Action, Policy, Severity
 from titrator.domain.session.decision import Decision
 from titrator.domain.session.nurse import (
     check_pause_resolved,
@@ -74,7 +77,12 @@ from titrator.domain.session.pump import (
     on_pump_status,
 )
 from titrator.domain.session.resume import on_resume
-from titrator.domain.session.schedule import due_times, upcoming_ms, vitals_due
+from titrator.domain.session.schedule import (
+    due_times,
+    observation_min_ms,
+    upcoming_ms,
+    vitals_due,
+)
 from titrator.domain.session.state import (
     ENDED_MODES,
     RUNNING_MODES,
@@ -153,9 +161,19 @@ class InfusionSession:
         return self._d.other_symptoms
 
     @property
+    def symptoms_other_severity(self) -> Severity | None:
+        """The nurse's grade of the free-text symptoms (None: not graded)."""
+        return self._d.other_severity
+
+    @property
     def never_restart(self) -> bool:
         """A severe or recurrent reaction happened: no increase or restart ever again."""
         return self._d.never_restart
+
+    @property
+    def emergency_stopped(self) -> bool:
+        """An emergency stop was recommended in this session (the emergency steps apply)."""
+        return self._d.had_emergency_stop
 
     @property
     def link(self) -> LinkState:
@@ -216,9 +234,23 @@ class InfusionSession:
         """A vitals set exactly as typed (field name -> text)."""
         return self.handle(VitalsEntered(at=now, raw=dict(raw)))
 
-    def record_symptoms(self, symptoms: Iterable[str], now: Instant, other: str = "") -> Decision:
-        """The symptom checklist as answered now (an empty list: no symptoms)."""
-        return self.handle(SymptomsEntered(at=now, symptoms=tuple(symptoms), other=other))
+    def record_symptoms(
+        self,
+        symptoms: Iterable[str],
+        now: Instant,
+        other: str = "",
+        other_severity: Severity | None = None,
+    ) -> Decision:
+        """The symptom checklist as answered now (an empty list: no symptoms).
+
+        `other_severity` is the nurse's grade of the free text `other`; without it the engine
+        holds the rate and asks for one before deciding on the free text.
+        """
+        return self.handle(
+            SymptomsEntered(
+                at=now, symptoms=tuple(symptoms), other=other, other_severity=other_severity
+            )
+        )
 
     def accept(self, now: Instant, prompt_id: int | None = None) -> Decision:
         """Accept the prompt on screen."""
@@ -261,6 +293,7 @@ class InfusionSession:
         refusal: str | None = None
         try:
             self._dispatch(ev, out)
+            self._note_reactions(out)
             self._check_clock(out)
             self._reevaluate(out)
             ended = (SessionState.CLOSED, SessionState.ABORTED)
@@ -367,6 +400,26 @@ class InfusionSession:
             apply_decision(d, out, ev)
         elif isinstance(ev, LotRecorded):
             on_lot(d, ev, out)
+        elif isinstance(ev, MedicationGiven):
+            self._on_medication(ev)
+
+    @staticmethod
+    def _on_medication(ev: MedicationGiven) -> None:
+        """A medicine given: recorded as the nurse typed it; it changes no rate or state."""
+        recorded = ev.at.wall_utc
+        if ev.given_at > recorded + timedelta(minutes=1):
+            raise Refused(
+                "the time given is later than now", field="given_at", raw=ev.given_at.isoformat()
+            )
+        if ev.given_at < recorded - timedelta(hours=24):
+            raise Refused(
+                "the time given is more than 24 h ago",
+                field="given_at",
+                raw=ev.given_at.isoformat(),
+            )
+        if not ev.drug.strip() or not ev.given_by.strip():
+            field = "drug" if not ev.drug.strip() else "given_by"
+            raise Refused("this field is empty", field=field, raw="")
 
     def _on_shell(
         self, ev: PumpOutcome | PumpStatusRead | PumpLinkChanged | AuditHealthChanged, out: Outbox
@@ -382,6 +435,26 @@ class InfusionSession:
             on_audit_health(d, out, ev)
 
     # -- time, prompt and state --------------------------------------------------------------
+
+    def _note_reactions(self, out: Outbox) -> None:
+        """Remember the worst reaction of the session: it sets the least observation.
+
+        A reaction during observation makes the observation last at least that long from now.
+        """
+        d = self._d
+        before = observation_min_ms(d)
+        for event in out.events:
+            if not isinstance(event, AssessmentMade):
+                continue
+            rec = event.recommendation
+            if rec.action is Action.EMERGENCY_STOP:
+                d.had_emergency_stop = True
+            if rec.severity is not None and rec.severity.rank >= Severity.MODERATE.rank:
+                d.had_moderate_reaction = True
+        after = observation_min_ms(d)
+        if after > before and d.mode is SessionState.OBSERVATION and d.obs_until_ms is not None:
+            d.obs_until_ms = max(d.obs_until_ms, out.now.mono_ms + after)
+            d.obs_end_vitals_done = False
 
     def _check_clock(self, out: Outbox) -> None:
         d = self._d

@@ -115,9 +115,17 @@ def on_symptoms(data: SessionData, ev: SymptomsEntered, out: Outbox) -> None:
         symptoms = parse_symptoms(ev.symptoms)
     except InputError as error:
         raise Refused(error.reason, field="symptoms", raw=error.raw) from error
+    if ev.other_severity is not None and not ev.other.strip():
+        raise Refused(
+            "a severity grades the free-text symptom, and none was typed",
+            field="other_severity",
+            raw=ev.other_severity.value,
+        )
     d.symptoms, d.other_symptoms = symptoms, ev.other
+    d.other_severity = ev.other_severity
     if d.mode is SessionState.BASELINE:
         d.baseline_symptoms, d.baseline_other = symptoms, ev.other
+        d.baseline_other_severity = ev.other_severity
         return
     assess_now(d, out)
 
@@ -128,6 +136,14 @@ def on_lot(data: SessionData, ev: LotRecorded, out: Outbox) -> None:
     lot = ev.lot.strip()
     if not lot:
         raise Refused("a lot number is required", field="lot", raw=ev.lot)
+    if d.never_restart and d.lot is not None and lot != d.lot:
+        raise Refused(
+            "after a severe reaction this infusion is never restarted: no new lot is hung "
+            "in this session",
+            hard_limit=True,
+            field="lot",
+            raw=ev.lot,
+        )
     previous, d.lot = d.lot, lot
     if previous is None or previous == lot or d.mode not in RUNNING_MODES:
         return
@@ -169,10 +185,10 @@ def assess_now(data: SessionData, out: Outbox) -> None:
 def open_reaction(data: SessionData, out: Outbox, rec: Recommendation) -> None:
     """Record a reaction and show its recommendation unless already acknowledged."""
     d = data
-    severe = rec.severity is Severity.SEVERE
+    severe = rec.severity is Severity.SEVERE or rec.action is Action.EMERGENCY_STOP
     recurrent = d.policy.restart.recurrence_rule_id in rec.rule_ids
     was_never = d.never_restart
-    d.never_restart = d.never_restart or severe or recurrent
+    d.never_restart = d.never_restart or severe or recurrent or forbids_restart(d, rec)
     new_rules = set(rec.rule_ids) - d.acknowledged_rules
     if not d.reaction_open or new_rules or d.never_restart != was_never:
         out.events.append(
@@ -225,6 +241,13 @@ def check_pause_resolved(data: SessionData, out: Outbox) -> None:
     d.sticky = reaction_prompt(d, stop)
 
 
+def forbids_restart(data: SessionData, rec: Recommendation) -> bool:
+    """A hard limit: emergency_stop, or a policy rule marked `never_restart` fired."""
+    if rec.action is Action.EMERGENCY_STOP:
+        return True
+    return any(rule.never_restart for rule in data.policy.rules if rule.id in rec.rule_ids)
+
+
 def reaction_prompt(data: SessionData, rec: Recommendation) -> Prompt:
     """The sticky prompt for a reaction recommendation (target rate filled in for slow)."""
     text = rec.reason
@@ -244,7 +267,7 @@ def reaction_prompt(data: SessionData, rec: Recommendation) -> Prompt:
         recommendation=rec,
         proposed_rate_ml_per_h=rec.target_rate_ml_per_h,
         accept=True,
-        override=rec.action is not Action.EMERGENCY_STOP,
+        override=not forbids_restart(data, rec),
     )
 
 

@@ -14,7 +14,7 @@ from titrator.domain.clock import minutes_to_ms
 from titrator.domain.decisions import Prompt, PromptKind, SessionState
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Action
-from titrator.domain.session.schedule import step_up_candidate, vitals_fresh
+from titrator.domain.session.schedule import observation_why, step_up_candidate, vitals_fresh
 from titrator.domain.session.state import RUNNING_MODES, SessionData
 from titrator.domain.units import (
     ml_per_h_to_mg_per_kg_min,
@@ -55,6 +55,7 @@ def baseline_findings(data: SessionData) -> Recommendation | None:
         baseline=None,
         symptoms=data.baseline_symptoms,
         other_symptoms=data.baseline_other,
+        other_severity=data.baseline_other_severity,
     )
     if not fired_rules(data.policy, obs):
         return None
@@ -246,7 +247,13 @@ def derive_prompt(data: SessionData, now_ms: int) -> Prompt | None:
     if mode is SessionState.OBSERVATION:
         assert data.obs_until_ms is not None
         if now_ms < data.obs_until_ms:
-            return _prompt(PromptKind.INFO, "Observation", "Post-infusion observation.")
+            return _prompt(
+                PromptKind.INFO,
+                "Observation",
+                f"Post-infusion observation: {observation_why(data)}. To close the session "
+                "before it ends, override with a reason.",
+                override=True,
+            )
         return _prompt(
             PromptKind.CLOSE, "Observation complete", "Accept to close the session.", accept=True
         )

@@ -5,19 +5,46 @@ Every function reads `SessionData` and returns monotonic milliseconds; none chan
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from titrator.domain.clock import minutes_to_ms
 from titrator.domain.decisions import SessionState
 from titrator.domain.session.decision import DueTimes
 from titrator.domain.session.state import RUNNING_MODES, SessionData
 
 
-def observation_min_ms(data: SessionData) -> int:
-    """Post-infusion observation: longer for a first infusion, switch or long gap."""
+def _observation(data: SessionData) -> tuple[Decimal, str]:
+    """The post-infusion observation in minutes, and the rule that set it (the longest wins)."""
     mon = data.policy.monitoring
-    high_risk = data.plan.request.first_infusion
-    return minutes_to_ms(
-        mon.post_observation_high_risk_min if high_risk else mon.post_observation_min
-    )
+    minutes, why = mon.post_observation_min, "routine"
+    if data.plan.request.first_infusion:
+        minutes, why = mon.post_observation_high_risk_min, "first infusion (policy)"
+        product = data.plan.first_infusion_observation_min
+        if product is not None and product > minutes:
+            minutes, why = product, "first infusion (product file)"
+    after = data.policy.observation_after_reaction
+    if after is not None:
+        if data.had_emergency_stop and after.after_emergency_stop_min > minutes:
+            minutes, why = after.after_emergency_stop_min, "after an emergency stop"
+        elif data.had_moderate_reaction and after.after_moderate_min > minutes:
+            minutes, why = after.after_moderate_min, "after a moderate reaction"
+    return minutes, why
+
+
+def observation_min_ms(data: SessionData) -> int:
+    """Post-infusion observation in ms: the longest rule that applies wins.
+
+    Longer for a first infusion, switch or long gap (the policy's figure, or the product file's
+    when longer), after a moderate reaction and after an emergency stop (the policy's
+    `observation_after_reaction`).
+    """
+    return minutes_to_ms(_observation(data)[0])
+
+
+def observation_why(data: SessionData) -> str:
+    """'at least 120 min after an emergency stop': the observation's length and why."""
+    minutes, why = _observation(data)
+    return f"at least {minutes} min, {why}"
 
 
 def increase_max_age_ms(data: SessionData) -> int:
@@ -61,6 +88,14 @@ def routine_vitals_due(data: SessionData) -> tuple[int, str] | None:
         else:
             interval, why = mon.titration_interval_min, "during titration"
         return data.last_vitals_ms + minutes_to_ms(interval), f"every {interval} min {why}"
+    reacted = data.reaction_open or data.had_moderate_reaction or data.had_emergency_stop
+    if data.mode is SessionState.OBSERVATION and reacted and data.last_vitals_ms is not None:
+        # After a moderate reaction or an emergency stop the observation is not a quiet wait: the
+        # after-reaction interval goes on until the session closes [S18][RCUK2021].
+        interval = mon.after_reaction_interval_min
+        return data.last_vitals_ms + minutes_to_ms(interval), (
+            f"every {interval} min while observing after a reaction"
+        )
     return None
 
 

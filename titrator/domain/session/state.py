@@ -29,7 +29,7 @@ from titrator.domain.events import (
     RateChanged,
 )
 from titrator.domain.plan_model import Plan, PlanStep
-from titrator.domain.policy import Policy
+from titrator.domain.policy import Policy, Severity
 from titrator.domain.vitals import Symptom, VitalsReading
 
 RUNNING_MODES = frozenset({SessionState.RUNNING, SessionState.HOLDING, SessionState.SLOWED})
@@ -98,6 +98,9 @@ class SessionData:
     other_symptoms: str = ""
     baseline_symptoms: frozenset[Symptom] = frozenset()
     baseline_other: str = ""
+    other_severity: Severity | None = None
+    """The nurse's grade of the free-text symptoms now (None: not graded)."""
+    baseline_other_severity: Severity | None = None
     reaction_open: bool = False
     acknowledged_rules: frozenset[str] = frozenset()
     acknowledged_rank: int = 0
@@ -137,6 +140,10 @@ class SessionData:
     starting_to: SessionState | None = None
     """A START was sent and the pump has not confirmed it: the mode the infusion enters once it
     does. Until then the mode stays where it was, no time counts at the rate and no volume."""
+    had_moderate_reaction: bool = False
+    """A moderate (or worse) reaction opened in this session: observation is longer."""
+    had_emergency_stop: bool = False
+    """An emergency stop was recommended in this session: observation is longer still."""
 
     # -- derived facts -----------------------------------------------------------------------
 
@@ -207,6 +214,7 @@ class SessionData:
             symptoms=self.symptoms,
             baseline_symptoms=self.baseline_symptoms,
             other_symptoms=self.other_symptoms,
+            other_severity=self.other_severity,
             restarted_after_reaction=self.restarted_after_reaction,
         )
 

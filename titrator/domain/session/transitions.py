@@ -225,9 +225,19 @@ def apply_decision(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
     if not accept and not prompt.override:
         rec = prompt.recommendation
         severe = rec is not None and rec.action is Action.EMERGENCY_STOP
-        never = prompt.kind in (PromptKind.STOPPED, PromptKind.HOLDING) and data.never_restart
+        never = data.never_restart and prompt.kind in (
+            PromptKind.STOPPED,
+            PromptKind.HOLDING,
+            PromptKind.REACTION,
+        )
         hard = never or (prompt.kind is PromptKind.REACTION and severe)
-        raise Refused(f"this cannot be overridden ({prompt.title})", hard_limit=hard)
+        why = (
+            ": a hard limit, the infusion is never restarted in this session whatever the "
+            "reason (a prescriber's order included)"
+            if hard
+            else ""
+        )
+        raise Refused(f"this cannot be overridden ({prompt.title}){why}", hard_limit=hard)
     kind = prompt.kind
     if kind is PromptKind.START:
         problems = start_problems(data, now_ms)
@@ -302,6 +312,10 @@ def apply_decision(data: SessionData, out: Outbox, ev: NurseDecided) -> None:
         else:
             _restart(data, out, ev, prompt)
     elif kind is PromptKind.CLOSE:
+        data.mode = SessionState.CLOSED
+    elif kind is PromptKind.INFO and data.mode is SessionState.OBSERVATION:
+        # Closing before the observation ends: only with a recorded reason.
+        _record_override(data, out, ev, prompt, "session closed before the observation ended")
         data.mode = SessionState.CLOSED
     else:
         raise Refused(f"nothing to decide here ({prompt.title})")

@@ -25,6 +25,8 @@ from textual.widgets import Digits, Footer, Header, RichLog, Static
 
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import AlarmCode, Choice, PromptKind, SessionState
+from titrator.domain.emergency import emergency_steps
+from titrator.domain.plan_format import course_line
 from titrator.domain.session.decision import Decision
 from titrator.domain.units import (
     ml_per_h_to_mg_per_kg_min,
@@ -104,6 +106,9 @@ class RunScreen(MarkedScreen[None]):
         # Not in the footer: at 80 columns it would push F9 STOP off the screen. The NEXT panel
         # names the key whenever the pump link is lost.
         Binding("c", "reconnect", "Reconnect pump", id="run-reconnect", show=False),
+        # Not in the footer either (F9 must stay visible): the NEXT panel names m after an
+        # emergency stop, and the nurse guide documents it.
+        Binding("m", "medication", "Medicine given", id="run-medication", show=False),
     ]
 
     def __init__(self, host: RunHost | None = None) -> None:
@@ -175,7 +180,9 @@ class RunScreen(MarkedScreen[None]):
             step = f"step {decision.step} of {len(plan.steps)}" if decision.step else "not started"
             self._show("#step", f"{step} · {state_words(decision.state).upper()}")
             given, planned, remaining = volume_split(decision.volume_ml, plan.total_volume_ml)
-            self._show("#volume", f"Volume given {given} of {planned} · remaining {remaining}")
+            volume = f"Volume given {given} of {planned} · remaining {remaining}"
+            course = course_line(plan)  # day K of N and the course dose given before
+            self._show("#volume", f"{volume}\n{course}" if course else volume)
         self._show("#timers", self._timers_text(decision, now))
         self._show("#pump-line", host.pump_link.pump_text())
         alarms = self.query_one("#alarms", Static)
@@ -187,6 +194,9 @@ class RunScreen(MarkedScreen[None]):
             self._show("#bedside", bedside_text(hooks))
         hint = host.pump_link.reconnect_hint()  # a lost pump link: what to do, and the key
         next_text = self._next_text(decision)
+        emergency = self._emergency_text()
+        if emergency:
+            next_text = f"{next_text}\n{emergency}"
         if self._show("#next", f"{hint}\n{next_text}" if hint else next_text):
             # The panel may have grown: keep the newest events in view once it is laid out.
             self.call_after_refresh(self._newest_events)
@@ -251,6 +261,18 @@ class RunScreen(MarkedScreen[None]):
             lines.append(f"✗ Refused: {decision.refusal}")
         return "\n".join(lines)
 
+    def _emergency_text(self) -> str:
+        """After an emergency stop: the site's anaphylaxis steps with this patient's dose."""
+        controller = self.host.controller
+        plan = self.host.plan
+        if controller is None or plan is None or not controller.session.emergency_stopped:
+            return ""
+        anaphylaxis = controller.session.policy.anaphylaxis
+        if anaphylaxis is None:
+            return "EMERGENCY: no anaphylaxis steps in the policy file: follow the local protocol."
+        lines = emergency_steps(anaphylaxis, plan.request.weight_kg)
+        return "\n".join((*lines, "m = record a medicine given (drug, dose, route, time, by)"))
+
     def log_line(self, text: str) -> None:
         """Add one line to the recent events."""
         self.query_one("#events", RichLog).write(text)
@@ -277,7 +299,7 @@ class RunScreen(MarkedScreen[None]):
             SessionState.CLOSED,
             SessionState.ABORTED,
         )
-        if action in ("vitals", "symptoms", "lot"):
+        if action in ("vitals", "symptoms", "lot", "medication"):
             return None if ended else True
         if action == "pause":
             running = decision is not None and decision.rate_ml_per_h > 0
@@ -325,6 +347,10 @@ class RunScreen(MarkedScreen[None]):
     def action_lot(self) -> None:
         """Record a new lot or bag."""
         self.nurse.lot()
+
+    def action_medication(self) -> None:
+        """Record a medicine given (never needed before STOP)."""
+        self.nurse.medication()
 
     def action_reconnect(self) -> None:
         """Ask the pump worker to reconnect after a lost link (never on this thread)."""

@@ -1,4 +1,4 @@
-"""What the nurse does on the run screen: accept, override, vitals, symptoms, pause, a new lot.
+"""What the nurse does on the run screen: accept, override, vitals, symptoms, pause, lot, medicine.
 
 `NurseActions` belongs to the run screen: each action opens its dialog or feeds its input to the
 engine through the app's narrow `Infusion` interface, and the engine decides. A rate change the
@@ -9,11 +9,13 @@ app's priority key (F9), live on every screen and inside every dialog.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any, Protocol
 
 from textual.screen import Screen
 
 from titrator.domain.decisions import Choice, OverrideReason
+from titrator.domain.emergency import MedicationInputError, adrenaline_prefill, parse_medication
 from titrator.domain.events import (
     InputEvent,
     LotRecorded,
@@ -23,10 +25,12 @@ from titrator.domain.events import (
     VitalsEntered,
 )
 from titrator.domain.plan_model import Plan
+from titrator.domain.policy import Severity
 from titrator.domain.rate_change import describe_change
 from titrator.domain.session.decision import Decision
 from titrator.domain.units import show_ml_per_h
 from titrator.tui.dialogs.lot import LotModal
+from titrator.tui.dialogs.medication import MedicationModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
 from titrator.tui.dialogs.symptoms import SymptomsModal
@@ -159,12 +163,20 @@ class NurseActions:
 
         def submit(fields: dict[str, str]) -> str | None:
             ids = tuple(item for item in fields["symptoms"].split(",") if item)
+            grade = fields.get("other_severity", "")
             return infusion.submit(
-                SymptomsEntered(at=infusion.now(), symptoms=ids, other=fields["other"])
+                SymptomsEntered(
+                    at=infusion.now(),
+                    symptoms=ids,
+                    other=fields["other"],
+                    other_severity=Severity(grade) if grade else None,
+                )
             )
 
         present = frozenset(s.value for s in session.symptoms)
-        self._screen.app.push_screen(SymptomsModal(submit, present, session.symptoms_other))
+        self._screen.app.push_screen(
+            SymptomsModal(submit, present, session.symptoms_other, session.symptoms_other_severity)
+        )
 
     def pause(self) -> None:
         """The pause dialog: a reason, then the pump is paused (resume is offered at once)."""
@@ -185,3 +197,30 @@ class NurseActions:
                 lambda fields: infusion.submit(LotRecorded(at=infusion.now(), lot=fields["lot"]))
             )
         )
+
+    def medication(self) -> None:
+        """The medication dialog: one medicine given, recorded as its own audit event.
+
+        After an emergency stop it is pre-filled with this patient's adrenaline dose (the drug,
+        dose, unit and route; the time and who gave it are always typed). Never needed first:
+        STOP (F9) works inside it.
+        """
+        infusion = self._infusion()
+        if infusion.controller is None:
+            return
+        session = infusion.controller.session
+        plan = infusion.plan
+        prefill: dict[str, str] = {}
+        anaphylaxis = session.policy.anaphylaxis
+        if session.emergency_stopped and anaphylaxis is not None and plan is not None:
+            prefill = adrenaline_prefill(anaphylaxis, plan.request.weight_kg)
+
+        def submit(fields: dict[str, str]) -> str | None:
+            now = infusion.now()
+            try:
+                event = parse_medication(fields, now, now.wall_utc.astimezone().tzinfo or UTC)
+            except MedicationInputError as error:
+                return str(error)
+            return infusion.submit(event)
+
+        self._screen.app.push_screen(MedicationModal(submit, prefill))

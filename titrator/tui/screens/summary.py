@@ -1,4 +1,8 @@
-"""The end of the session: what was given, and the audit log's head hash for the chart."""
+"""The end of the session: what was given, the audit log's head hash, and the hand-over.
+
+The hand-over lists the delayed reactions to watch for after the patient leaves and whom to
+call (the policy's `discharge` section, cited; `titrator export --format discharge` prints it).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from titrator.domain.plan_model import Plan
+from titrator.domain.policy import Discharge
 from titrator.domain.session.decision import Decision
 from titrator.domain.units import show_ml
 from titrator.tui.screens.marks import MarkedScreen
@@ -23,9 +28,17 @@ class SummaryScreen(MarkedScreen[None]):
         Binding("enter,q", "finish", "Close titrator"),
     ]
 
-    def __init__(self, plan: Plan, decision: Decision | None, head: Any, log_path: str) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        decision: Decision | None,
+        head: Any,
+        log_path: str,
+        discharge: Discharge | None = None,
+    ) -> None:
         super().__init__()
         self.plan = plan
+        self.discharge = discharge
         self.decision = decision
         self.head = head
         self.log_path = log_path
@@ -36,7 +49,7 @@ class SummaryScreen(MarkedScreen[None]):
         short = self.head.short() if hasattr(self.head, "short") else head_hash[:16]
         given = self.decision.volume_ml if self.decision else Decimal(0)
         yield Header()
-        with Vertical(id="summary"):
+        with VerticalScroll(id="summary"):
             yield Static("Session closed.", classes="modal-title")
             yield Static(
                 f"{self.plan.product_name}: {show_ml(given)} of "
@@ -53,7 +66,24 @@ class SummaryScreen(MarkedScreen[None]):
                 classes="hint-line",
                 id="verify-command",
             )
+            yield from self._handover()
         yield Footer()
+
+    def _handover(self) -> ComposeResult:
+        """What to watch for after the patient leaves, and whom to call (policy text, cited)."""
+        if self.discharge is None:
+            yield Static(
+                "No discharge advice in the policy: give the local leaflet.", id="discharge"
+            )
+            return
+        lines = [
+            f"• {w.name}, {w.when}: {w.watch_for}. [{', '.join(w.sources)}]"
+            for w in self.discharge.watch
+        ]
+        lines.append(f"Whom to call: {self.discharge.call}")
+        lines.append("Print it: titrator export LOG --format discharge")
+        yield Static("After the patient leaves, watch for:", classes="section")
+        yield Static("\n".join(lines), id="discharge")
 
     def action_finish(self) -> None:
         """Close the app."""
