@@ -292,6 +292,9 @@ class InfusionSession:
         saved = dataclasses.replace(d, tolerated=list(d.tolerated), alarms=dict(d.alarms))
         refusal: str | None = None
         try:
+            # Time-driven state first, so that an input finds the same state whether or not a
+            # quiet tick (never logged) came before it: replay sees only the logged inputs.
+            self._expire_pause(out)
             self._dispatch(ev, out)
             self._note_reactions(out)
             self._check_clock(out)
@@ -476,11 +479,7 @@ class InfusionSession:
                 self._due(out, "end of infusion")
             else:
                 begin_observation(d, now_ms)
-        if d.mode is SessionState.PAUSED and not d.pause_expired:
-            assert d.paused_until_ms is not None
-            if now_ms >= d.paused_until_ms:
-                d.pause_expired = True
-                check_pause_resolved(d, out)
+        self._expire_pause(out)
         if d.mode is SessionState.OBSERVATION and d.obs_until_ms is not None:
             wants_set = d.policy.monitoring.at_observation_end and not d.obs_end_vitals_done
             if now_ms >= d.obs_until_ms and wants_set and d.vitals_due_reason is None:
@@ -495,6 +494,15 @@ class InfusionSession:
                 StateChanged(at=out.now, from_state=d.state, to_state=state, step=d.step)
             )
             d.state = state
+
+    def _expire_pause(self, out: Outbox) -> None:
+        """The minimum pause has run out: the resume may be offered once the reaction settled."""
+        d = self._d
+        if d.mode is SessionState.PAUSED and not d.pause_expired:
+            assert d.paused_until_ms is not None
+            if out.now.mono_ms >= d.paused_until_ms:
+                d.pause_expired = True
+                check_pause_resolved(d, out)
 
     def _due(self, out: Outbox, reason: str) -> None:
         self._d.vitals_due_reason = reason

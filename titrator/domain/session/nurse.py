@@ -67,6 +67,17 @@ def on_pause(data: SessionData, ev: PauseRequested, out: Outbox) -> None:
         raise Refused("say why the infusion is paused", field="reason", raw=ev.reason)
     if d.mode not in RUNNING_MODES or d.rate == 0:
         raise Refused("nothing is running to pause")
+    if d.reaction_open:
+        # A pause while a reaction is open is that reaction's pause, whatever the reason given:
+        # the policy's minimum pause, and a lower rate afterwards (never the same rate again).
+        d.resume_rate = d.slow_target(d.rate)
+        set_rate(d, out, Decimal(0), f"pause: {reason} (a reaction is open)")
+        d.mode = SessionState.PAUSED
+        d.paused_until_ms = ev.at.mono_ms + minutes_to_ms(d.policy.restart.pause_min)
+        d.pause_expired = False
+        d.had_pause = True
+        d.nurse_pause = False
+        return
     d.resume_rate = d.rate
     set_rate(d, out, Decimal(0), f"pause: {reason}")
     d.mode = SessionState.PAUSED
