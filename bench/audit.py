@@ -1,23 +1,33 @@
-"""Audit log benchmark: durable append cost against a raw write+fsync loop, and verify speed.
+"""Audit log benchmark, paired: durable append against raw write+fsync, verify against json.loads.
 
-Run: .venv/bin/python bench/audit.py [--appends N] [--verify-records N] [--dir DIR]
+Run: .venv/bin/python bench/audit.py [--appends N] [--verify-records N] [--rounds R] [--dir DIR]
 
-Prints:
-- append throughput through AuditWriter with fsync per record (unkeyed and keyed), against a
-  raw `os.write` + `os.fsync` loop of the very same bytes in the same directory, and the ratio;
-- append throughput without per-record fsync (the writer's own CPU cost);
-- verify throughput in records per second on a keyed log of --verify-records records.
+Every figure is paired: in each round the baseline and the candidate run back to back on the
+same bytes, so a drift in the machine's speed moves both (bench/paired.py). Prints every round,
+min/median/max of each series and of the throughput ratio candidate/baseline (1.0 = as fast as
+the baseline; the goals are >= 0.8x for append and >= 0.5x for verify).
+
+- append, fsync per record (unkeyed and keyed): a fresh log through `AuditWriter` with
+  `sync_each_record=True`, then a raw `os.write` + `os.fsync` loop of the very same appended
+  lines into a fresh file in the same directory;
+- verify (keyed, and hash chain only): `verify_log` of one log against reading the same file and
+  `json.loads` of every line.
 fsync cost depends entirely on the file system under --dir (default: a temp dir).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `bench.paired` as a script
+
+from bench.paired import spread
 from titrator.audit import AuditWriter, generate_key_file, load_key, verify_log
 from titrator.shell.clocks import SystemClock
 
@@ -34,6 +44,7 @@ def _event(i: int) -> dict[str, object]:
 
 
 def _write(base: Path, name: str, n: int, *, key_file: Path | None, sync: bool) -> float:
+    """Append n events through a fresh writer; seconds spent in `append` only."""
     writer = AuditWriter.create(
         name,
         station_id="bench",
@@ -52,8 +63,9 @@ def _write(base: Path, name: str, n: int, *, key_file: Path | None, sync: bool) 
     return elapsed
 
 
-def _raw(base: Path, lines: list[bytes]) -> float:
-    fd = os.open(base / "logs" / "raw.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def _raw(path: Path, lines: list[bytes]) -> float:
+    """The same bytes, one os.write + os.fsync per line, into a fresh file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         start = time.perf_counter()
         for line in lines:
@@ -64,58 +76,86 @@ def _raw(base: Path, lines: list[bytes]) -> float:
         os.close(fd)
 
 
+def _json_loads(path: Path) -> float:
+    """Read the file and json.loads every line: the floor any verifier has to pay."""
+    start = time.perf_counter()
+    with path.open("rb") as f:
+        for line in f:
+            json.loads(line)
+    return time.perf_counter() - start
+
+
+def _report(name: str, n: int, base: list[float], cand: list[float]) -> list[float]:
+    """Print per-round rates and min/median/max; returns throughput ratios cand/base."""
+    ratio = [b / c for b, c in zip(base, cand, strict=True)]  # rate_cand / rate_base
+    print(name)
+    print("  baseline  rec/s: " + " ".join(f"{n / t:.0f}" for t in base))
+    print("  candidate rec/s: " + " ".join(f"{n / t:.0f}" for t in cand))
+    print(f"  baseline  µs/rec min/median/max: {spread([t / n * 1e6 for t in base])}")
+    print(f"  candidate µs/rec min/median/max: {spread([t / n * 1e6 for t in cand])}")
+    print(f"  throughput ratio candidate/baseline min/median/max: {spread(ratio)}x")
+    return ratio
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--appends", type=int, default=3000)
-    parser.add_argument("--verify-records", type=int, default=100_000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--appends", type=int, default=1000)
+    parser.add_argument("--verify-records", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
+    rounds: int = args.rounds
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         base = Path(tmp)
         (base / "keys").mkdir(mode=0o700)
         key_file = base / "keys" / "bench.key"
         generate_key_file(key_file)
+        logs = base / "logs"
         n = args.appends
 
-        print(f"append, fsync per record ({n} records):")
         for label, kf in (("unkeyed", None), ("keyed", key_file)):
-            name = f"fsync-{label}"
-            t_writer = _write(base, name, n, key_file=kf, sync=True)
-            lines = (base / "logs" / f"{name}.jsonl").read_bytes().splitlines(keepends=True)
-            body = lines[1 : n + 1]  # the appended events only
-            t_raw = _raw(base, body)
-            (base / "logs" / "raw.jsonl").unlink()
-            print(
-                f"  {label:8} writer {n / t_writer:9.0f} rec/s ({t_writer / n * 1e6:7.1f} µs/rec)"
-                f" | raw write+fsync {n / t_raw:9.0f} rec/s ({t_raw / n * 1e6:7.1f} µs/rec)"
-                f" | ratio {t_writer / t_raw:5.2f}x  (mean line {sum(map(len, body)) / n:.0f} B)"
+            raw_times: list[float] = []
+            writer_times: list[float] = []
+            sizes: list[float] = []
+            for r in range(rounds):
+                name = f"fsync-{label}-{r}"
+                writer_times.append(_write(base, name, n, key_file=kf, sync=True))
+                log = logs / f"{name}.jsonl"
+                body = log.read_bytes().splitlines(keepends=True)[1 : n + 1]  # appends only
+                sizes.append(sum(map(len, body)) / n)
+                raw_path = logs / f"raw-{label}-{r}.jsonl"
+                raw_times.append(_raw(raw_path, body))
+                raw_path.unlink()
+                log.unlink()
+            _report(
+                f"append, fsync per record, {label}, {n} records x {rounds} rounds"
+                f" (mean line {sum(sizes) / len(sizes):.0f} B); baseline raw write+fsync",
+                n,
+                raw_times,
+                writer_times,
             )
-
-        m = max(n, 20_000)
-        t_nosync = _write(base, "nosync", m, key_file=key_file, sync=False)
-        print(
-            f"append, no per-record fsync, keyed ({m} records): "
-            f"{m / t_nosync:.0f} rec/s ({t_nosync / m * 1e6:.1f} µs/rec)"
-        )
 
         v = args.verify_records
         t_build = _write(base, "verify", v - 2, key_file=key_file, sync=False)
-        log = base / "logs" / "verify.jsonl"
+        log = logs / "verify.jsonl"
         key = load_key(key_file)
-        start = time.perf_counter()
-        result = verify_log(log, key=key)
-        t_verify = time.perf_counter() - start
-        assert result.ok, result.summary()
         size_mb = log.stat().st_size / 1e6
-        print(
-            f"verify, keyed, {result.records} records ({size_mb:.1f} MB, built in "
-            f"{t_build:.1f} s): {result.records / t_verify:.0f} rec/s "
-            f"({t_verify:.2f} s, {size_mb / t_verify:.1f} MB/s)"
-        )
-        start = time.perf_counter()
-        result = verify_log(log)
-        t_hash_only = time.perf_counter() - start
-        print(f"verify, hash chain only (no key): {result.records / t_hash_only:.0f} rec/s")
+        print(f"verify log: {v} records, {size_mb:.1f} MB, built in {t_build:.1f} s")
+        for label, k in (("keyed", key), ("hash chain only", None)):
+            loads_times: list[float] = []
+            verify_times: list[float] = []
+            for _ in range(rounds):
+                loads_times.append(_json_loads(log))
+                start = time.perf_counter()
+                result = verify_log(log, key=k)
+                verify_times.append(time.perf_counter() - start)
+                assert result.ok, result.summary()
+            _report(
+                f"verify, {label}, {v} records x {rounds} rounds; baseline json.loads per line",
+                v,
+                loads_times,
+                verify_times,
+            )
 
 
 if __name__ == "__main__":

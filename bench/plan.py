@@ -1,31 +1,49 @@
-"""Benchmark: plans per second for every product x indication x weight 2..300 kg.
+"""Benchmark: the planner over every product x indication x weight 2..300 kg.
 
-Baseline, measured in the same run: a bare Decimal computation of the same mL/h values (every
-ladder rung x weight, converted and rounded down), with no validation, caps, cross-check or
-scheduling. The ratio says what the planner's safety work costs over the raw arithmetic.
+Baseline, measured in the same run and interleaved with the planner (baseline, planner, baseline,
+planner ...): a bare Decimal computation of the same mL/h values (every ladder rung x weight,
+converted and rounded down), with no validation, caps, cross-check or scheduling. The ratio says
+what the planner's safety work costs over the raw arithmetic (goal: <= 20x).
 
-Run: .venv/bin/python bench/plan.py [--repeat N]
+--fraction also times the planner with the rate cross-check as it was before issue 17
+(`fractions.Fraction`, kept in tests/unit/domain/test_units_exact.py as the oracle), paired with
+the current planner, to show the before/after in one run.
+
+Run: .venv/bin/python -m bench.plan [--rounds N] [--fraction]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 
+import titrator.domain.plan as plan_module
+from bench.paired import paired, report
 from titrator.domain.library import Product
 from titrator.domain.plan import build_plan
 from titrator.domain.plan_model import PlanRequest
-from titrator.domain.units import RateUnit
+from titrator.domain.units import (
+    Concentration,
+    CrossCheckError,
+    RateUnit,
+    WeightRate,
+    floor_to_resolution,
+    pump_rate_ml_per_h,
+)
 from titrator.files.library import load_library
 
 WEIGHTS = [Decimal(w) for w in range(2, 301)]
 TENTH = Decimal("0.1")
+Work = list[tuple[PlanRequest, Product]]
+CHECK = "pump_rate_ml_per_h"  # the name build_plan calls, swapped for the 'before' timing
 
 
-def cases() -> list[tuple[PlanRequest, Product]]:
+def cases() -> Work:
     library = load_library()
-    out: list[tuple[PlanRequest, Product]] = []
+    out: Work = []
     for product in library.products.values():
         for ind_id, ind in product.indications.items():
             for weight in WEIGHTS:
@@ -39,16 +57,18 @@ def cases() -> list[tuple[PlanRequest, Product]]:
     return out
 
 
-def run_planner(work: list[tuple[PlanRequest, Product]]) -> tuple[float, Decimal]:
+def run_planner(work: Work) -> float:
     checksum = Decimal(0)
     start = time.perf_counter()
     for request, product in work:
         plan = build_plan(request, product)
         checksum += plan.steps[-1].rate_ml_per_h
-    return time.perf_counter() - start, checksum
+    elapsed = time.perf_counter() - start
+    assert checksum > 0
+    return elapsed
 
 
-def run_baseline(work: list[tuple[PlanRequest, Product]]) -> tuple[float, Decimal]:
+def run_baseline(work: Work) -> float:
     checksum = Decimal(0)
     start = time.perf_counter()
     for request, product in work:
@@ -65,22 +85,55 @@ def run_baseline(work: list[tuple[PlanRequest, Product]]) -> tuple[float, Decima
                 exact = value * request.weight_kg
             last = (exact / TENTH).to_integral_value(rounding=ROUND_FLOOR) * TENTH
         checksum += last
-    return time.perf_counter() - start, checksum
+    elapsed = time.perf_counter() - start
+    assert checksum > 0
+    return elapsed
+
+
+def fraction_cross_check(
+    rate: WeightRate, weight_kg: Decimal, conc: Concentration, resolution_ml_per_h: Decimal
+) -> Decimal:
+    """The pre-issue-17 cross-check in `fractions.Fraction` (the 'before')."""
+    decimal_path = floor_to_resolution(rate.ml_per_h(weight_kg, conc), resolution_ml_per_h)
+    exact = rate.exact_ml_per_kg_h(conc) * Fraction(weight_kg)
+    res = Fraction(resolution_ml_per_h)
+    if Fraction(decimal_path) != Fraction(int(exact // res)) * res:
+        raise CrossCheckError("disagree")
+    return decimal_path
+
+
+def with_fraction(work: Work) -> float:
+    setattr(plan_module, CHECK, fraction_cross_check)
+    try:
+        return run_planner(work)
+    finally:
+        setattr(plan_module, CHECK, pump_rate_ml_per_h)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds (at least 5)")
+    parser.add_argument("--fraction", action="store_true", help="also time the Fraction check")
     args = parser.parse_args()
     work = cases()
-    planner = min(run_planner(work)[0] for _ in range(args.repeat))
-    baseline = min(run_baseline(work)[0] for _ in range(args.repeat))
     n = len(work)
-    print(f"cases: {n} (products x indications x weights 2..300 kg)")
-    print(f"planner:  {n / planner:10.0f} plans/s   ({planner * 1e6 / n:7.1f} us/plan)")
-    per_case = baseline * 1e6 / n
-    print(f"baseline: {n / baseline:10.0f} plans/s   ({per_case:7.1f} us/plan, bare Decimal mL/h)")
-    print(f"ratio planner/baseline time: {planner / baseline:.1f}x")
+    print(f"cases: {n} (products x indications x weights 2..300 kg); seconds per pass")
+    run_planner(work)  # warm-up: imports, caches
+    base: Callable[[], float] = lambda: run_baseline(work)  # noqa: E731
+    report(
+        "planner vs bare Decimal mL/h", "s", *paired(base, lambda: run_planner(work), args.rounds)
+    )
+    if args.fraction:
+        report(
+            "planner with the Fraction cross-check (before) vs bare Decimal mL/h",
+            "s",
+            *paired(base, lambda: with_fraction(work), args.rounds),
+        )
+        report(
+            "planner with the Fraction cross-check (before) vs integer (after)",
+            "s",
+            *paired(lambda: with_fraction(work), lambda: run_planner(work), args.rounds),
+        )
 
 
 if __name__ == "__main__":

@@ -10,16 +10,26 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from titrator.domain.library import Product
+from titrator.domain.site_indications import SiteIndicationFile
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = {ROOT / "protocols" / "products" / "schema.json": Product}
+SCHEMAS: dict[Path, type[BaseModel]] = {
+    ROOT / "protocols" / "products" / "schema.json": Product,
+    ROOT / "protocols" / "site-examples" / "schema.json": SiteIndicationFile,
+}
+SCHEMA_IDS: dict[type[BaseModel], str] = {
+    Product: "https://titrator.invalid/schemas/product.json",
+    SiteIndicationFile: "https://titrator.invalid/schemas/site-indications.json",
+}
 
 
-def render(model: type[Product]) -> str:
+def render(model: type[BaseModel]) -> str:
     """The schema as committed: sorted keys, two-space indent, trailing newline."""
     schema = model.model_json_schema(mode="validation")
-    schema["$id"] = "https://titrator.invalid/schemas/product.json"
+    schema["$id"] = SCHEMA_IDS[model]
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -1,7 +1,9 @@
 """`python -m simulator`: serve a simulated New Era pump on a pty or loopback TCP until stopped.
 
-Prints `PUMP <url>` (a /dev/pts path or socket://127.0.0.1:PORT) and `CONTROL 127.0.0.1:PORT`
-on stdout, one per line, then serves until SIGINT or SIGTERM.
+Prints `PUMP <url>` (a /dev/pts path or socket://127.0.0.1:PORT), `CONTROL 127.0.0.1:PORT` and
+`CONTROL_TOKEN <token>` on stdout, one per line, then serves until SIGINT or SIGTERM. Every
+control-channel request must carry the token as "token" (`simulator.control`): any local user
+can reach a loopback port, only the one who started the simulator sees its stdout.
 """
 
 from __future__ import annotations
@@ -187,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"PUMP {url}", flush=True)
         print(f"CONTROL {control.host}:{control.port}", flush=True)
+        print(f"CONTROL_TOKEN {control.token}", flush=True)
         done.wait()
     return 0
 

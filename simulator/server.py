@@ -269,6 +269,19 @@ class PumpServer:
         expected = getattr(termios, f"B{self.baud}", None)
         return expected is not None and self.transport.line_speed() != expected
 
+    def _reply_safe(self, packet: Packet) -> bool:
+        """Whether the reply to `packet` is Safe-framed: only if both it and the pump now are.
+
+        That is, the packet came Safe-framed and the pump is in Safe mode after handling it.
+        So `SAF<n>` sent Safe-framed to a pump in Basic mode is answered Safe-framed, and `SAF0`
+        (the manual's literal exit packet, Safe-framed) is answered in Basic mode: nesp-lib, used
+        with real pumps, reads both replies so (florian-lapp/nesp-lib-py `nesp_lib/pump.py`,
+        `__safe_mode_timeout_s_set`; its default `Pump(port)` sends the Safe-framed `SAF0` to a
+        pump in Basic mode first, and nesp-lib issue #1 shows a real pump getting past it to
+        `VER`). A Basic-framed packet is answered in Basic mode (the manual does not say).
+        """
+        return packet.safe and self.model.safe_mode
+
     def _on_packet(self, packet: Packet) -> None:
         if self._wrong_baud():
             self._write(GARBAGE_BYTES)
@@ -277,7 +290,7 @@ class PumpServer:
             reply = self.model.note_invalid_packet(packet.error or "invalid")
             self._send_unsolicited()
             if reply is not None:
-                self._write(frame_reply(reply, packet.safe))
+                self._write(frame_reply(reply, self._reply_safe(packet)))
             return
         fault = self.faults.take(packet.text)
         if fault is not None and self._pre_fault(fault):
@@ -290,11 +303,12 @@ class PumpServer:
             return
         if fault is not None and fault.kind is FaultKind.OTHER_ADDRESS:
             reply = f"{(int(reply[:2]) + 1) % 100:02d}{reply[2:]}"
-        frame = frame_reply(reply, packet.safe)
+        safe = self._reply_safe(packet)
+        frame = frame_reply(reply, safe)
         if fault is None or fault.kind not in _REPLY_FAULTS:
             self._write(frame)
         else:
-            self._faulty_reply(fault, frame, packet.safe)
+            self._faulty_reply(fault, frame, safe)
 
     def _pre_fault(self, fault: Fault) -> bool:
         """Apply a fault that happens before the command is handled; True if it is consumed."""

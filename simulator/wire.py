@@ -3,6 +3,11 @@
 Host to pump: Basic mode is `<data> CR` (spaces and control characters stripped, upper-cased);
 Safe mode is `STX <len> <data> <crc hi> <crc lo> ETX`, framed by the length byte. A partial packet
 is discarded after 0.5 s without a byte. Pump to host: `STX <data> ETX` (Basic) or a Safe packet.
+
+A pump in Basic mode also takes a Safe-framed packet (one that starts with STX): that is how a
+host switches it into Safe mode with `SAF<n>`, and how nesp-lib (florian-lapp/nesp-lib-py
+`nesp_lib/pump.py`, used with real pumps) always sends `SAF`, in either mode. In Safe mode only
+Safe packets count, as before. How the reply is framed is the server's (`simulator.server`).
 """
 
 from __future__ import annotations
@@ -76,9 +81,20 @@ class CommandDecoder:
 
     def _drain_basic(self) -> list[Packet]:
         out: list[Packet] = []
-        while (end := self._buffer.find(CR)) >= 0:
-            raw = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
+        buf = self._buffer
+        while buf:
+            if buf[0] == STX:  # a Safe-framed packet, taken in Basic mode too
+                progressed, packet = self._take_safe()
+                if packet is not None:
+                    out.append(packet)
+                if not progressed:
+                    break
+                continue
+            end = buf.find(CR)
+            if end < 0:
+                break
+            raw = bytes(buf[: end + 1])
+            del buf[: end + 1]
             kept = bytes(b for b in raw if 32 < b < 127)
             out.append(Packet(kept.decode("ascii").upper(), None, raw, safe=False))
         return out
@@ -91,26 +107,38 @@ class CommandDecoder:
                 start = buf.find(STX)
                 del buf[: len(buf) if start < 0 else start]
                 continue
-            if len(buf) < 2:
+            progressed, packet = self._take_safe()
+            if packet is not None:
+                out.append(packet)
+            if not progressed:
                 break
-            length = buf[1]
-            if length < 4:
-                out.append(Packet(None, "length", bytes(buf[:2]), safe=True))
-                del buf[:2]
-                continue
-            if len(buf) < length + 1:
-                break
-            raw = bytes(buf[: length + 1])
-            if raw[-1] != ETX:
-                out.append(Packet(None, "terminator", raw[:1], safe=True))
-                del buf[:1]
-                continue
-            del buf[: length + 1]
-            body, crc = raw[2:-3], (raw[-3] << 8) | raw[-2]
-            if crc != crc_ccitt_xmodem(body):
-                out.append(Packet(None, "crc", raw, safe=True))
-            elif not all(32 <= b < 127 for b in body):
-                out.append(Packet(None, "encoding", raw, safe=True))
-            else:
-                out.append(Packet(body.decode("ascii").upper(), None, raw, safe=True))
         return out
+
+    def _take_safe(self) -> tuple[bool, Packet | None]:
+        """Take one Safe packet off the buffer, which starts with STX.
+
+        Returns:
+            (False, None) while the packet is incomplete; else (True, the packet or the reason
+            it is invalid). A bad terminator drops only the STX, so a packet inside is found.
+        """
+        buf = self._buffer
+        if len(buf) < 2:
+            return False, None
+        length = buf[1]
+        if length < 4:
+            invalid = Packet(None, "length", bytes(buf[:2]), safe=True)
+            del buf[:2]
+            return True, invalid
+        if len(buf) < length + 1:
+            return False, None
+        raw = bytes(buf[: length + 1])
+        if raw[-1] != ETX:
+            del buf[:1]
+            return True, Packet(None, "terminator", raw[:1], safe=True)
+        del buf[: length + 1]
+        body, crc = raw[2:-3], (raw[-3] << 8) | raw[-2]
+        if crc != crc_ccitt_xmodem(body):
+            return True, Packet(None, "crc", raw, safe=True)
+        if not all(32 <= b < 127 for b in body):
+            return True, Packet(None, "encoding", raw, safe=True)
+        return True, Packet(body.decode("ascii").upper(), None, raw, safe=True)

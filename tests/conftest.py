@@ -13,3 +13,7 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# No test reads the machine's /etc/titrator/config.toml: an empty name means no machine-wide
+# file (tests that need one point the variable at their own).
+os.environ["TITRATOR_SYSTEM_CONFIG"] = ""

@@ -1,8 +1,8 @@
 """End to end: the installed `titrator demo` in a real terminal (tmux, 80x24), driven by keys.
 
-Setup (pre-filled by the demo), checklist, plan preview, baseline vitals and symptoms, the start
-confirmation, one vitals set when due, then STOP (F9). Checks the screen text and the session's
-audit log.
+Setup (pre-filled by the demo), checklist, pre-infusion documentation, plan preview, baseline
+vitals and symptoms, the start confirmation, one vitals set when due, then STOP (F9). Checks the
+screen text and the session's audit log.
 
 Keys are typed as a person types them: one at a time, at least `KEY_GAP_S` apart (enforced in
 one place, `Tmux._send`), and each step waits until the screen shows that the previous key took
@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -250,6 +251,20 @@ def test_demo_from_setup_to_stop_in_a_real_terminal(tmux: Tmux, tmp_path: Path) 
         tmux.press("y")
         tmux.wait(f"{n} items done", items_done(n))
     tmux.press("F2")
+    # Pre-infusion documentation: the lot's expiry typed (a year ahead), Tab, the IgA status
+    # chosen from its list (Enter opens it on the blank prompt; 'normal' is two down), F2.
+    tmux.wait_text("pre-infusion documentation", "Lot DEMO-LOT-1", "f2 Next: plan preview")
+    expiry = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+    tmux.type(expiry)
+    tmux.wait_text(f"Lot expiry      {expiry}")
+    tmux.press("Tab", "Enter")
+    tmux.wait_text("deficient with anti-IgA antibodies")  # the list is open
+    tmux.press("Down", "Down", "Enter")
+    tmux.wait(
+        "IgA status normal",
+        lambda text: re.search(r"IgA status\s+normal", text) is not None and "anti-IgA" not in text,
+    )
+    tmux.press("F2")
     # Plan preview: F2 confirms.
     tmux.wait_text("plan preview", "f2 Confirm plan")
     tmux.press("F2")
@@ -326,6 +341,7 @@ def test_demo_from_setup_to_stop_in_a_real_terminal(tmux: Tmux, tmp_path: Path) 
     assert result.outcome is Outcome.UNFINISHED, result.summary()
     kinds = log_kinds(log)
     assert kinds.count("vitals_accepted") == 2, kinds
+    assert kinds.index("preinfusion_recorded") < kinds.index("checklist_answered"), kinds
     assert "input_refused" not in kinds, kinds
 
     # Quit deliberately: q is not bound; the app is left to the fixture to kill.

@@ -33,6 +33,7 @@ REPORTING = {
     "titrator protocols show",
     "titrator resume",
     "titrator plan",
+    "titrator ward report",
 }
 ERROR_FORM = re.compile(r"^titrator( [a-z]+)*: error: [^ :]+(, [^ :]+)*: .+\n$")
 AUDIT = ROOT / "tests" / "data" / "audit"
@@ -144,7 +145,8 @@ def test_a_bad_choice_names_option_choices_and_text(capsys: pytest.CaptureFixtur
     assert main(["export", "x.jsonl", "--format", "pdf"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "titrator export: error: --format: must be one of csv, discharge, fhir, html (got 'pdf')\n"
+        "titrator export: error: --format: must be one of csv, discharge, fhir, hl7v2, html "
+        "(got 'pdf')\n"
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from tests.support.clinical import FEVER, NORMAL, library, policy
 from titrator.cli.app import DEMO_PATIENT
 from titrator.files.config import AppConfig
+from titrator.files.library import Library
 from titrator.pump.base import EventHook, PumpAdapter, PumpStatus, WireHook
 from titrator.pump.fake import FakePump
 from titrator.pump.manual import ManualPump
@@ -112,6 +113,7 @@ def build_app(
     training: bool = True,
     setup: dict[str, str] | None = None,
     start: datetime | None = None,
+    products: Library | None = None,
 ) -> Built:
     """Build the app the way `app_cli` does, with fakes.
 
@@ -121,6 +123,7 @@ def build_app(
         training: marks TRAINING everywhere (as the demo does).
         setup: the setup screen's pre-filled values (default: the demo patient).
         start: the manual clock's start time (default 2026-11-20 09:00 UTC).
+        products: the product library (default: the shipped one).
     """
     clock = ManualClock(start)
     key_clock = KeyClock()
@@ -140,7 +143,7 @@ def build_app(
 
     the_policy, sha = policy()
     services = AppServices(
-        library=library(),
+        library=library() if products is None else products,
         policy=the_policy,
         policy_sha256=sha,
         config=AppConfig(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, SelectionList, Static
+from textual.widgets import Input, Select, SelectionList, Static
 
 from tests.support.app import NORMAL_VITALS, Built
 from titrator.audit.reader import read_audit
@@ -37,6 +38,7 @@ from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
+from titrator.tui.screens.preinfusion import PreInfusionScreen
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
@@ -150,6 +152,25 @@ async def finish_checklist(pilot: Pilot[Any], *, typed: bool = True) -> None:
     else:
         for row in rows:
             row.action_confirm()
+    await pilot.press("f2")
+    await finish_preinfusion(pilot, typed=typed)
+
+
+async def finish_preinfusion(pilot: Pilot[Any], *, typed: bool = True) -> None:
+    """Document a lot expiring in a year and a normal IgA, no premedication, then F2.
+
+    Typed: the expiry typed, Tab, and the IgA status chosen with the keys (Enter opens the
+    list on its blank prompt; 'normal' is two down); otherwise the values are set directly.
+    """
+    await on_screen(pilot, PreInfusionScreen)
+    screen = pilot.app.screen
+    expiry = (the_app(pilot).services.today() + timedelta(days=365)).isoformat()
+    if typed:
+        await pilot.press(*expiry, "tab", "enter", "down", "down", "enter")
+    else:
+        screen.query_one("#lot_expiry", Input).value = expiry
+        screen.query_one("#iga_status", Select).value = "normal"
+    await pilot.pause()
     await pilot.press("f2")
     await on_screen(pilot, PlanPreviewScreen)
 

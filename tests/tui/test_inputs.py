@@ -17,6 +17,7 @@ from tests.tui.harness import (
     advance,
     decision,
     fill_vitals,
+    finish_preinfusion,
     log_events,
     on_screen,
     open_session,
@@ -46,6 +47,7 @@ from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
 from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.checklist import ChecklistScreen
+from titrator.tui.screens.preinfusion import PreInfusionScreen
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
@@ -127,6 +129,7 @@ async def test_stop_before_the_session_opens_says_there_is_nothing_to_stop(
         for screen_type, advance_key in (
             (SetupScreen, "f2"),
             (ChecklistScreen, None),
+            (PreInfusionScreen, None),
             (PlanPreviewScreen, None),
         ):
             await on_screen(pilot, screen_type)
@@ -139,6 +142,8 @@ async def test_stop_before_the_session_opens_says_there_is_nothing_to_stop(
                 await pilot.press(advance_key)
             elif screen_type is ChecklistScreen:
                 await pilot.press(*"yyyyyyyy", "f2")
+            elif screen_type is PreInfusionScreen:
+                await finish_preinfusion(pilot)
         assert app.controller is None
     assert not built.log_path.exists()
 

@@ -22,6 +22,7 @@ from tests.tui.harness import (
     advance,
     decision,
     fill_vitals,
+    finish_preinfusion,
     on_screen,
     open_session,
     prompt_kind,
@@ -38,7 +39,7 @@ from titrator.domain.policy import Action
 from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.preview import PlanPreviewScreen
+from titrator.tui.screens.preinfusion import PreInfusionScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
@@ -102,7 +103,10 @@ async def test_a_whole_demo_session_shows_no_internal_names(in_tmp: Path) -> Non
         await pilot.pause()
         walk.look("checklist with problems")
         await pilot.press(*"yyyyyyy", "f2")
-        await on_screen(pilot, PlanPreviewScreen)
+        await on_screen(pilot, PreInfusionScreen)
+        await pilot.pause()
+        walk.look("pre-infusion documentation")
+        await finish_preinfusion(pilot)
         await pilot.pause()
         walk.look("plan preview")
         await pilot.press("f2")

@@ -17,6 +17,7 @@ from tests.support.app import NORMAL_VITALS, AppFactory
 from tests.tui.harness import (
     advance,
     fill_vitals,
+    finish_preinfusion,
     on_screen,
     open_session,
     prompt_kind,
@@ -279,7 +280,7 @@ async def test_the_first_infusion_line_is_on_the_setup_screen_without_scrolling(
         await pilot.press("f2")
         await on_screen(pilot, ChecklistScreen)
         await pilot.press(*"yyyyyyyy", "f2")
-        await on_screen(pilot, PlanPreviewScreen)
+        await finish_preinfusion(pilot)
         await pilot.pause()
         assert "First infusion: YES, because treatment-naive" in screen_text(pilot)
         assert isinstance(pilot.app.screen, PlanPreviewScreen)

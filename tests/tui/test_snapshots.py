@@ -25,6 +25,7 @@ from tests.tui.harness import (
     advance_clock,
     decision,
     fill_vitals,
+    finish_preinfusion,
     on_screen,
     open_session,
     quick_start,
@@ -47,7 +48,7 @@ from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.reasons import OverrideModal
 from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.preview import PlanPreviewScreen
+from titrator.tui.screens.preinfusion import PreInfusionScreen
 from titrator.tui.screens.resume import ResumeScreen
 from titrator.tui.screens.setup import SetupScreen
 from titrator.tui.screens.summary import SummaryScreen
@@ -127,13 +128,26 @@ class TestSetup:
         snapshot(snap_compare, size, run_before)
 
     @pytest.mark.parametrize("size", SIZES)
+    def test_preinfusion(self, snap_compare: Snap, size: tuple[int, int], in_tmp: Path) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await on_screen(pilot, SetupScreen)
+            await pilot.press("f2")
+            await on_screen(pilot, ChecklistScreen)
+            await pilot.press(*"yyyyyyyy", "f2")
+            await on_screen(pilot, PreInfusionScreen)
+            await pilot.press(*"2019-01-31", "tab", "enter", "down", "down", "down", "down")
+            await pilot.press("enter", "tab", "enter", "down", "down", "enter", "f2")
+
+        snapshot(snap_compare, size, run_before)
+
+    @pytest.mark.parametrize("size", SIZES)
     def test_plan_preview(self, snap_compare: Snap, size: tuple[int, int], in_tmp: Path) -> None:
         async def run_before(pilot: Pilot[Any]) -> None:
             await on_screen(pilot, SetupScreen)
             await pilot.press("f2")
             await on_screen(pilot, ChecklistScreen)
             await pilot.press(*"yyyyyyyy", "f2")
-            await on_screen(pilot, PlanPreviewScreen)
+            await finish_preinfusion(pilot)
 
         snapshot(snap_compare, size, run_before)
 

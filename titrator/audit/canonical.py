@@ -47,6 +47,16 @@ def _encode_extra(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_encode_extra,
+)
+"""What `json.dumps` with these options builds on every call; built once (it keeps no state)."""
+
+
 def canonical_json(value: object) -> bytes:
     """Encode a JSON-compatible value canonically.
 
@@ -62,15 +72,7 @@ def canonical_json(value: object) -> bytes:
         AuditFormatError: for NaN or infinity, lone surrogates or non-JSON types.
     """
     try:
-        text = json.dumps(
-            value,
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-            default=_encode_extra,
-        )
-        return text.encode("utf-8")
+        return _ENCODER.encode(value).encode("utf-8")
     except AuditFormatError:
         raise
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
@@ -87,6 +89,73 @@ def hashed_body(record: Mapping[str, Any]) -> bytes:
     if record.get("v") == 1:
         return sealed_body(record)
     return canonical_json({k: v for k, v in record.items() if k != "hash"})
+
+
+def _members(value: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of an object without its braces (b"" when empty)."""
+    return canonical_json(value)[1:-1] if value else b""
+
+
+def _join(*members: bytes) -> bytes:
+    return b"{" + b",".join(m for m in members if m) + b"}"
+
+
+class SealParts:
+    """A record's canonical encoding cut around its seal fields, each member encoded once.
+
+    `json.dumps(sort_keys=True, separators=(",", ":"))` writes an object as its members in key
+    order joined by commas, so the members with keys before "hash", between "hash" and "mac"
+    and after "mac" are contiguous runs of the full encoding: the sealed body, the v2 hashed
+    body and the stored line are these runs joined with or without the seal members, byte for
+    byte what `sealed_body`, `hashed_body` and `canonical_json` give (tested over the corpus
+    and generated records), at the cost of one encoding instead of three.
+    """
+
+    __slots__ = ("_after", "_before", "_between")
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        """Encode the record's members other than `hash` and `mac`.
+
+        Raises:
+            AuditFormatError: a non-string top-level key, or a value `canonical_json` rejects.
+        """
+        before: dict[str, Any] = {}
+        between: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for key, value in record.items():
+            if not isinstance(key, str):
+                raise AuditFormatError(f"record key {key!r} is not a string")
+            if key in SEAL_FIELDS:
+                continue
+            (before if key < "hash" else between if key < "mac" else after)[key] = value
+        self._before = _members(before)
+        self._between = _members(between)
+        self._after = _members(after)
+
+    @staticmethod
+    def member(record: Mapping[str, Any], name: str) -> bytes:
+        """The encoded `"name":value` member of a seal field, or b"" when the record has none."""
+        if name not in record:
+            return b""
+        value = record[name]
+        if isinstance(value, str) and value.isascii() and value.isalnum():
+            # hex digests (and any ASCII letters and digits) encode as themselves
+            return b'"%s":"%s"' % (name.encode("ascii"), value.encode("ascii"))
+        return _members({name: value})
+
+    def sealed(self) -> bytes:
+        """What `sealed_body` gives: the record without `hash` and `mac`."""
+        return _join(self._before, self._between, self._after)
+
+    def hashed(self, v: object, mac_member: bytes) -> bytes:
+        """What `hashed_body` gives for a record of envelope version `v` with that `mac`."""
+        if v == 1:
+            return self.sealed()
+        return _join(self._before, self._between, mac_member, self._after)
+
+    def line(self, hash_member: bytes, mac_member: bytes) -> bytes:
+        """What `canonical_json` gives for the whole record (no trailing newline)."""
+        return _join(self._before, hash_member, self._between, mac_member, self._after)
 
 
 def record_hash(body: bytes) -> str:

@@ -27,11 +27,9 @@ from structlog.typing import EventDict
 from titrator.audit.canonical import (
     FORMAT_VERSION,
     GENESIS,
-    canonical_json,
-    hashed_body,
+    SealParts,
     record_hash,
     record_mac,
-    sealed_body,
 )
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.record import EventLike, SessionHead
@@ -133,14 +131,18 @@ class HashChain:
         Returns:
             structlog's `(args, kwargs)` for the sink's `msg(line, head=...)`.
         """
-        body = sealed_body(record)  # raises AuditFormatError before any state changes
+        # Each member is encoded once; raises AuditFormatError before any state changes.
+        parts = SealParts(record)
+        body = parts.sealed()
         mac = None
         if self._key is not None:
             mac = record_mac(self._key, body)
             record["mac"] = mac
-        digest = record_hash(hashed_body(record))  # v2: the hash covers the MAC too
+        mac_member = SealParts.member(record, "mac")
+        # v2: the hash covers the MAC too
+        digest = record_hash(parts.hashed(record.get("v"), mac_member))
         record["hash"] = digest
-        line = canonical_json(record) + b"\n"
+        line = parts.line(SealParts.member(record, "hash"), mac_member) + b"\n"
         head = SessionHead(record["seq"], digest, mac)
         self.next_seq += 1
         self.last_head = head

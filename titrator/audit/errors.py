@@ -7,6 +7,8 @@ resume) from "the site's key file is unsafe" (refuse to start).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AuditError(Exception):
     """Base class of every error raised by `titrator.audit`."""
@@ -57,9 +59,22 @@ class AuditWriteError(AuditError):
     Attributes:
         pending: number of records waiting to be written, this one included.
         errno: the operating-system error number, when there was one.
+        spooled: how many of them are durable in the fallback spool (all of them when the
+            spool works; see `titrator.audit.spool`).
+        spool_path: the spool file, when the writer has one.
     """
 
-    def __init__(self, message: str, *, pending: int, errno: int | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        pending: int,
+        errno: int | None,
+        spooled: int = 0,
+        spool_path: Path | None = None,
+    ) -> None:
         super().__init__(message)
         self.pending = pending
         self.errno = errno
+        self.spooled = spooled
+        self.spool_path = spool_path

@@ -37,6 +37,15 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
+def _ward_group_key(info: os.stat_result) -> bool:
+    """A shared ward workstation's key: mode 0640, owned by another account (the administrator).
+
+    Every login of the ward group reads it; none of them can change or replace it. A user's own
+    key must stay 0600.
+    """
+    return stat.S_IMODE(info.st_mode) == 0o640 and info.st_uid != os.geteuid()
+
+
 def load_key(key_file: str | os.PathLike[str], *, log_dir: Path | None = None) -> bytes:
     """Read a key file after checking that it is safe to use.
 
@@ -49,7 +58,8 @@ def load_key(key_file: str | os.PathLike[str], *, log_dir: Path | None = None) -
 
     Raises:
         AuditKeyError: the file is missing, not a regular file, readable or writable by group
-            or others, inside the log directory, or shorter than `MIN_KEY_BYTES`.
+            or others (except a ward group's key: 0640, owned by another account), inside the
+            log directory, or shorter than `MIN_KEY_BYTES`.
     """
     path = Path(key_file)
     try:
@@ -59,7 +69,7 @@ def load_key(key_file: str | os.PathLike[str], *, log_dir: Path | None = None) -
         raise AuditKeyError(f"key file {path} cannot be read: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(info.st_mode):
         raise AuditKeyError(f"key file {path} is not a regular file")
-    if info.st_mode & 0o077:
+    if info.st_mode & 0o077 and not _ward_group_key(info):
         raise AuditKeyError(
             f"key file {path} has mode {stat.S_IMODE(info.st_mode):04o}; "
             f"it must be 0600 (run: chmod 600 {path})"

@@ -37,6 +37,7 @@ from titrator.audit.paths import (
 from titrator.audit.record import SessionHead
 from titrator.audit.recovery import prepare_resume
 from titrator.audit.sink import DurableFileSink, FileOps
+from titrator.audit.spool import Spool, merge_locked
 from titrator.domain.clock import Clock
 
 PathArg = str | os.PathLike[str]
@@ -92,9 +93,17 @@ def create_log(
 
 
 def reopen_log(
-    session_id: str, *, data_dir: PathArg | None, key_file: PathArg | None, min_free_bytes: int
+    session_id: str,
+    *,
+    data_dir: PathArg | None,
+    key_file: PathArg | None,
+    min_free_bytes: int,
+    spool: Path | None = None,
 ) -> OpenedLog:
-    """Open, lock and verify an unfinished session log; set a torn tail aside (see `resume`)."""
+    """Open, lock and verify an unfinished session log; set a torn tail aside (see `resume`).
+
+    A spool file left by the session (`spool`, when it exists) is merged into the log first.
+    """
     directory, path, key = _locate(session_id, data_dir, key_file)
     if not path.exists():
         raise AuditStateError(f"no log for session {session_id} in {directory}")
@@ -103,11 +112,15 @@ def reopen_log(
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
         lock_exclusive(fd, path)
         try:
+            merged = None
+            if spool is not None and spool.exists():
+                merged = merge_locked(path, fd, spool, key, session_id)
             point = prepare_resume(path, fd, key, session_id)
         except BaseException:
             os.close(fd)
             raise
-    return OpenedLog(path=path, fd=fd, key=key, size=point.size, head=point.head, torn=point.torn)
+    torn = point.torn if point.torn is not None else (merged.torn if merged else None)
+    return OpenedLog(path=path, fd=fd, key=key, size=point.size, head=point.head, torn=torn)
 
 
 class ChainedLog:
@@ -158,6 +171,20 @@ class ChainedLog:
     def durable_head(self) -> SessionHead | None:
         """Head after the last durable record (None before the first)."""
         return self._sink.durable_head
+
+    @property
+    def sealed_head(self) -> SessionHead:
+        """Head after the last record sealed, durable or pending (seq -1 before the first)."""
+        return self._chain.last_head
+
+    @property
+    def sink(self) -> DurableFileSink:
+        """The durable sink (pending records, the spool)."""
+        return self._sink
+
+    def attach_spool(self, spool: Spool) -> None:
+        """Spool pending records there while the log cannot be written."""
+        self._sink.attach_spool(spool)
 
     def append(
         self,

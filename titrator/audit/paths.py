@@ -67,11 +67,40 @@ def session_log_path(data_dir: Path, session_id: str) -> Path:
     return data_dir / f"{check_session_id(session_id)}{LOG_SUFFIX}"
 
 
+SHARED_DIR_MODE = 0o2770
+"""Mode of a shared ward data directory: setgid, owner and group read/write/search, no others."""
+
+SHARED_FILE_MODE = 0o660
+"""Mode of a session log (and the outbox) in a shared ward data directory."""
+
+PRIVATE_FILE_MODE = 0o600
+"""Mode of a session log everywhere else."""
+
+
+def is_shared_dir(path: Path) -> bool:
+    """True for a shared ward data directory: setgid, group rwx, nothing for others (2770).
+
+    Several logins of one ward group use it, so a session started under one can be resumed
+    under another (see docs/admin/shared-workstation.md).
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o2000) and mode & 0o070 == 0o070 and not mode & 0o007
+
+
+def file_mode_for(directory: Path) -> int:
+    """The mode of a new log in `directory`: 0660 in a shared ward directory, else 0600."""
+    return SHARED_FILE_MODE if is_shared_dir(directory) else PRIVATE_FILE_MODE
+
+
 def ensure_private_dir(path: Path) -> None:
     """Create `path` and any missing parents with mode 0700, and tighten `path` itself to 0700.
 
     Existing parents are left alone; the log directory itself never keeps group or other
-    permissions, whatever the umask.
+    permissions, whatever the umask, unless it is a shared ward directory (`is_shared_dir`),
+    which keeps its mode 2770.
 
     Args:
         path: the directory.
@@ -87,7 +116,7 @@ def ensure_private_dir(path: Path) -> None:
         except FileExistsError:
             continue  # created concurrently; tightened below if it is ours
         os.chmod(directory, 0o700)
-    if path.stat().st_mode & 0o077:
+    if path.stat().st_mode & 0o077 and not is_shared_dir(path):
         os.chmod(path, 0o700)
 
 
@@ -122,6 +151,8 @@ def fsync_dir(directory: Path) -> None:
 def create_private_file(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
     """Create a new file with mode 0600 (never an existing one) and return its descriptor.
 
+    In a shared ward directory (`is_shared_dir`) the mode is 0660: the ward group may resume it.
+
     Args:
         path: the file to create.
         flags: open flags besides `O_CREAT | O_EXCL | O_CLOEXEC`.
@@ -133,10 +164,10 @@ def create_private_file(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> i
         AuditStateError: the file already exists.
     """
     try:
-        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
     except FileExistsError as exc:
         raise AuditStateError(f"{path} already exists") from exc
-    os.fchmod(fd, 0o600)  # the umask may have removed bits; it must not add any
+    os.fchmod(fd, file_mode_for(path.parent))  # the umask may have removed bits; never adds
     return fd
 
 

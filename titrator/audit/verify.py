@@ -28,11 +28,9 @@ from pydantic import ValidationError
 from titrator.audit.canonical import (
     GENESIS,
     READABLE_VERSIONS,
-    canonical_json,
-    hashed_body,
+    SealParts,
     record_hash,
     record_mac,
-    sealed_body,
 )
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.keys import key_id
@@ -183,10 +181,12 @@ class _Checker:
 
     def _check_record(self, obj: dict[str, Any], body: bytes) -> AuditRecord:
         try:
-            canonical = canonical_json(obj)
+            parts = SealParts(obj)  # each member encoded once for all three checks
+            hash_member = SealParts.member(obj, "hash")
+            mac_member = SealParts.member(obj, "mac")
         except AuditFormatError as exc:
             raise _Damage(str(exc)) from exc
-        if canonical != body:
+        if parts.line(hash_member, mac_member) != body:
             raise _Damage("line is not in canonical form (bytes altered)")
         try:
             rec = AuditRecord.model_validate(obj)
@@ -207,8 +207,9 @@ class _Checker:
         prev_hash = self.head.hash if self.head is not None else GENESIS
         if rec.prev_hash != prev_hash:
             raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
-        sealed = sealed_body(obj)
-        if not hmac.compare_digest(record_hash(hashed_body(obj)), rec.hash):
+        sealed = parts.sealed()
+        hashed = parts.hashed(obj.get("v"), mac_member)
+        if not hmac.compare_digest(record_hash(hashed), rec.hash):
             raise _Damage("hash does not match the record's content (record altered)")
         self._check_mac(rec, sealed)
         if rec.kind == CLOSE_KIND:

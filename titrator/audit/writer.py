@@ -33,6 +33,7 @@ from titrator.audit.record import (
     SessionHead,
 )
 from titrator.audit.sink import FileOps
+from titrator.audit.spool import Spool, spool_file
 from titrator.domain.clock import Clock
 
 
@@ -88,6 +89,8 @@ class AuditWriter:
         min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
         sync_each_record: bool = True,
         ops: FileOps | None = None,
+        spool_dir: PathArg | None = None,
+        spool_ops: FileOps | None = None,
     ) -> AuditWriter:
         """Start a new session log and write its `log_opened` record.
 
@@ -102,6 +105,9 @@ class AuditWriter:
             min_free_bytes: refuse to start below this much free space (default 50 MB).
             sync_each_record: fsync every record (keep True except for bulk test set-ups).
             ops: system-call provider, for fault injection in tests.
+            spool_dir: where records go (fsynced, in chain order) while the log cannot be
+                written (`titrator.audit.spool`); None for no spool (records wait in memory).
+            spool_ops: the spool's system-call provider, for fault injection in tests.
 
         Returns:
             The writer, holding an exclusive lock on the log.
@@ -110,12 +116,17 @@ class AuditWriter:
             AuditKeyError: the key file is unsafe or unreadable.
             AuditOpenError: the directory or file cannot be created (permissions, I/O).
             AuditSpaceError: not enough free space.
-            AuditStateError: the log exists already (use `resume`) or is locked.
+            AuditStateError: the log exists already (use `resume`) or is locked, or a spool of
+                the session is waiting to be merged.
             AuditWriteError: the first record could not be written; the file is released
                 (empty or torn) and can be taken over with `resume`.
             ValueError: the session id is not a safe file name.
         """
         _check_ids(station_id, nurse_id)
+        if spool_dir is not None and spool_file(Path(spool_dir), session_id).exists():
+            raise AuditStateError(
+                f"records of session {session_id} wait in its spool in {spool_dir}"
+            )
         log = create_log(
             session_id, data_dir=data_dir, key_file=key_file, min_free_bytes=min_free_bytes
         )
@@ -129,6 +140,7 @@ class AuditWriter:
             sync_each_record=sync_each_record,
         )
         writer._open_records([("log_opened", {})])
+        writer._attach_spool(spool_dir, spool_ops)
         return writer
 
     @classmethod
@@ -144,12 +156,16 @@ class AuditWriter:
         min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
         sync_each_record: bool = True,
         ops: FileOps | None = None,
+        spool_dir: PathArg | None = None,
+        spool_ops: FileOps | None = None,
     ) -> AuditWriter:
         """Reopen an unfinished session's log for appending (after a crash or restart).
 
-        The log is verified first. A torn last line is copied to `<log>.torn-N` (kept, never
-        deleted), cut from the log, and a `log_recovered` record is appended; otherwise a
-        `log_resumed` record is appended. Arguments are as for `create`.
+        A spool the session left in `spool_dir` is merged into the log first (see
+        `titrator.audit.spool.merge_spool`). The log is verified first. A torn last line is
+        copied to `<log>.torn-N` (kept, never deleted), cut from the log, and a
+        `log_recovered` record is appended; otherwise a `log_resumed` record is appended.
+        Arguments are as for `create`.
 
         Returns:
             The writer, positioned after the last intact record.
@@ -164,8 +180,13 @@ class AuditWriter:
                 unchanged apart from a possibly torn tail, and `resume` can be tried again.
         """
         _check_ids(station_id, nurse_id)
+        spool = spool_file(Path(spool_dir), session_id) if spool_dir is not None else None
         log = reopen_log(
-            session_id, data_dir=data_dir, key_file=key_file, min_free_bytes=min_free_bytes
+            session_id,
+            data_dir=data_dir,
+            key_file=key_file,
+            min_free_bytes=min_free_bytes,
+            spool=spool,
         )
         writer = cls(
             log,
@@ -183,7 +204,13 @@ class AuditWriter:
         else:
             records.append(("log_resumed", after))
         writer._open_records(records)
+        writer._attach_spool(spool_dir, spool_ops)
         return writer
+
+    def _attach_spool(self, spool_dir: PathArg | None, ops: FileOps | None) -> None:
+        """Spool from now on (a failed opening is never spooled: the session does not start)."""
+        if spool_dir is not None:
+            self._out.attach_spool(Spool(spool_file(Path(spool_dir), self._session_id), ops))
 
     def _open_records(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         """Write the opening records; if one fails, close the file unflushed (stays resumable)."""
@@ -314,6 +341,18 @@ class AuditWriter:
                 self._out.flush()
                 self._out.release()
 
+    def abandon(self) -> None:
+        """Close the file and the spool without writing anything more (the process is ending).
+
+        Records still pending stay where they are: in the spool, which `resume` merges into
+        the log (see `pending_in`); records held only in memory are lost.
+        """
+        with self._lock:
+            self._out.abandon()
+            spool = self._out.sink.spool
+            if spool is not None:
+                spool.close()
+
     def __enter__(self) -> Self:
         return self
 
@@ -362,6 +401,40 @@ class AuditWriter:
         """Number of records waiting to be written."""
         with self._lock:
             return self._out.pending_count
+
+    @property
+    def sealed_count(self) -> int:
+        """Records sealed into the chain so far, durable or pending.
+
+        The log's length in records once every pending record is written.
+        """
+        with self._lock:
+            return self._out.sealed_head.seq + 1
+
+    @property
+    def spool_path(self) -> Path | None:
+        """The fallback spool file (it exists only while records wait there)."""
+        spool = self._out.sink.spool
+        return spool.path if spool is not None else None
+
+    @property
+    def pending_in(self) -> str | None:
+        """Where the pending records are.
+
+        None (none pending), "spool" (every one is durable in the spool) or "memory" (the
+        spool failed too, or there is none).
+        """
+        with self._lock:
+            sink = self._out.sink
+            if sink.pending_count == 0:
+                return None
+            return "spool" if sink.spooled_count == sink.pending_count else "memory"
+
+    @property
+    def spool_error(self) -> str | None:
+        """Why the spool failed too, while it does."""
+        with self._lock:
+            return self._out.sink.spool_error
 
     @property
     def head(self) -> SessionHead | None:

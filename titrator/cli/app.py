@@ -21,7 +21,8 @@ from pathlib import Path
 from simulator import ModelConfig, Simulator
 from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES, ENV_DATA_DIR, default_data_dir
 from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line, speed_arg
-from titrator.files.config import AppConfig, config_path, load_config
+from titrator.domain.setup import identifier_problem
+from titrator.files.config import AppConfig, field_source, load_config
 from titrator.files.datadir import DataDirError, check_data_dir
 from titrator.files.library import Library, LibraryFileError, load_library
 from titrator.files.policy import LoadedPolicy, load_policy
@@ -29,6 +30,7 @@ from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.pump.manual import ManualPump
 from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import Clock, ScaledClock, SystemClock
+from titrator.shell.shipping import BackgroundShipper
 from titrator.training.scenarios import TrainingScenario
 from titrator.tui.services import AppServices, PumpFactory
 
@@ -101,6 +103,11 @@ def _parser(prog: str, demo: bool) -> Parser:
         )
     else:
         parser.add_argument("--pump", default="manual", metavar="PUMP", help=PUMP_HELP)
+        parser.add_argument(
+            "--order-id",
+            metavar="ID",
+            help="the order this infusion carries out: pre-fills the setup form's Order ID",
+        )
     return parser
 
 
@@ -128,7 +135,7 @@ def data_dir_source(args: argparse.Namespace, config: AppConfig) -> tuple[Path, 
     if getattr(args, "data_dir", None) is not None:
         return args.data_dir, "--data-dir", str(args.data_dir)
     if config.data_dir is not None:
-        where = f"data_dir in {config_path(getattr(args, 'config', None))}"
+        where = f"data_dir in {field_source('data_dir', getattr(args, 'config', None))}"
         return config.data_dir, where, str(config.data_dir)
     if os.environ.get(ENV_DATA_DIR):
         return default_data_dir(), ENV_DATA_DIR, os.environ[ENV_DATA_DIR]
@@ -236,6 +243,19 @@ def _services(
         training=training,
         today=local_today,
         setup_defaults=dict(DEMO_PATIENT) if training else {},
+        shipping=None if training else _shipping(prepared),
+    )
+
+
+def _shipping(prepared: Prepared) -> BackgroundShipper | None:
+    """Background shipping to the configured ward store (`ward_db`); None when none is set."""
+    config = prepared.config
+    if config.ward_db is None:
+        return None
+    from titrator.store.sender import background_shipper
+
+    return background_shipper(
+        prepared.data_dir, config.ward_db, key_file=prepared.key_file, ward=config.ward
     )
 
 
@@ -252,16 +272,21 @@ def launch(services: AppServices) -> int:
 
 def run_main(argv: Sequence[str]) -> int:
     """``titrator run [--pump manual|sim|URL]``: the bedside app."""
-    args = _parser("titrator run", demo=False).parse_args(argv)
+    parser = _parser("titrator run", demo=False)
+    args = parser.parse_args(argv)
+    order_problem = None if args.order_id is None else identifier_problem(args.order_id)
+    if order_problem is not None:
+        parser.error(f"--order-id: {order_problem}")  # not echoed: it may identify the patient
     prepared = prepare("titrator run", args, training=False)
     if isinstance(prepared, int):
         return prepared
     with _pump_source(args.pump, 1.0) as (factory, kind):
-        return launch(
-            _services(
-                prepared, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
-            )
+        services = _services(
+            prepared, clock=SystemClock(), pump_factory=factory, pump_kind=kind, training=False
         )
+        if args.order_id is not None:
+            services.setup_defaults["order_id"] = args.order_id.strip()
+        return launch(services)
 
 
 def open_resumed(args: argparse.Namespace, session_id: str, key_file: Path | None) -> int:

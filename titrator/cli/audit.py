@@ -25,7 +25,9 @@ code  outcome     meaning
 1     DAMAGED     tampering or corruption; names the first bad line and seq
 ====  ==========  =============================================================
 
-"Worst" ranks DAMAGED > ERROR > TORN_TAIL > UNFINISHED > OK.
+"Worst" ranks DAMAGED > ERROR > TORN_TAIL > UNFINISHED > OK. An unfinished log whose records
+wait in the spool (the configured `spool_dir`: its disk was full) is noted on stderr, with the
+`titrator resume` that merges them.
 
 `replay` verifies each log, replays its engine events through a fresh session and prints EQUAL,
 or DIFFERS with the first differing record (line, seq, recorded and replayed JSON). Exit 0 when
@@ -47,6 +49,8 @@ from typing import Any
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import generate_key_file, load_key
 from titrator.audit.log_replay import LogReplay, replay_log
+from titrator.audit.paths import LOG_SUFFIX
+from titrator.audit.spool import default_spool_dir, spool_file
 from titrator.audit.verify import Outcome, VerifyResult, verify_log
 from titrator.cli.parsing import Parser, add_json, error_line, subcommands
 from titrator.cli.site_key import key_for_reading
@@ -181,6 +185,32 @@ def _key(args: argparse.Namespace) -> bytes | None:
     return load_key(key_file) if key_file is not None else None
 
 
+def _spool_dir(args: argparse.Namespace) -> Path:
+    """The configured `spool_dir`, else the default spool directory."""
+    try:
+        config = load_config(Path(args.config) if args.config is not None else None)
+    except LibraryFileError:  # already reported by `_key`
+        return default_spool_dir()
+    return config.spool_dir or default_spool_dir()
+
+
+def _spool_note(result: VerifyResult, path: str, spool_dir: Path) -> None:
+    """Say so when records of an unfinished log wait in the spool (its disk was full)."""
+    if result.outcome not in (Outcome.UNFINISHED, Outcome.TORN_TAIL):
+        return
+    session = result.session_id or Path(path).name.removesuffix(LOG_SUFFIX)
+    try:
+        spool = spool_file(spool_dir, session)
+        waiting = len(spool.read_bytes().splitlines()) if spool.exists() else 0
+    except (ValueError, OSError):
+        return
+    if waiting:
+        _err(
+            f"{path}: {waiting} record(s) of session {session} wait in the spool {spool} "
+            f"(the log could not be written): `titrator resume {session}` merges them"
+        )
+
+
 def _key_error(command: str, exc: AuditKeyError, args: argparse.Namespace) -> int:
     option = "--key-file" if args.key_file is not None else "key_file (site configuration)"
     _err(error_line(f"titrator audit {command}", option, str(exc)))
@@ -217,6 +247,7 @@ def _verify(args: argparse.Namespace) -> int:
         key = _key(args)
     except AuditKeyError as exc:
         return _key_error("verify", exc, args)
+    spool_dir = _spool_dir(args)
     worst = Outcome.OK
     rows: list[dict[str, Any]] = []
     for path in args.paths:
@@ -229,6 +260,7 @@ def _verify(args: argparse.Namespace) -> int:
             rows.append(verify_json(result))
         else:
             _out(result.summary())
+        _spool_note(result, path, spool_dir)
         if result.outcome.rank > worst.rank:
             worst = result.outcome
     if args.json:

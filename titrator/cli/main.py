@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from titrator import __version__
 from titrator.cli.parsing import (
@@ -28,19 +28,16 @@ from titrator.cli.parsing import (
     subcommands,
     usage_message,
 )
-from titrator.domain.plan import PlanError, build_plan
-from titrator.domain.plan_format import DISCLAIMER, plan_json, plan_table
-from titrator.domain.plan_model import CourseRequest, PlanRequest, Sex, WeightBasis
+from titrator.domain.plan_words import DISCLAIMER, Sex
 from titrator.domain.units import InputError, parse_plain_decimal
-from titrator.files.config import AppConfig, load_config
 from titrator.files.crash import crash_message, write_crash_file
-from titrator.files.library import (
-    Library,
-    LibraryFileError,
-    load_library,
-    load_product_file,
-    protocols_dir,
-)
+
+if TYPE_CHECKING:
+    # The models, the library and pydantic load only for commands that plan or read protocols,
+    # so `titrator --help` starts faster than `import textual` (issue 17).
+    from titrator.domain.plan_model import PlanRequest
+    from titrator.files.config import AppConfig
+    from titrator.files.library import Library
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -57,6 +54,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "review": ("titrator.cli.review:review_main", "review audit logs (a file or a folder)"),
     "export": ("titrator.cli.review:export_main", "export a log as CSV, FHIR R4 or HTML"),
     "ship": ("titrator.cli.ship:ship_main", "verify logs and ship them to the ward store"),
+    "send": ("titrator.cli.send:send_main", "send logs as IHE PCD-10 HL7 v2 messages over MLLP"),
     "ward": ("titrator.cli.ward:ward_main", "set up and check the ward store"),
 }
 
@@ -71,6 +69,7 @@ PARSERS: dict[str, str] = {
     "titrator review": "titrator.cli.review:build_review_parser",
     "titrator export": "titrator.cli.review:build_export_parser",
     "titrator ship": "titrator.cli.ship:build_parser",
+    "titrator send": "titrator.cli.send:build_parser",
     "titrator ward": "titrator.cli.ward:build_parser",
 }
 """Builders of the delegated commands' parsers, by command (see `all_parsers`)."""
@@ -292,6 +291,8 @@ def all_parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def _library(config: AppConfig, extra: Sequence[Path]) -> Library:
+    from titrator.files.library import load_library
+
     return load_library([*config.library_dirs, *extra])
 
 
@@ -301,6 +302,8 @@ def plan_request(args: argparse.Namespace, config: AppConfig) -> PlanRequest:
     Raises:
         UsageError: the dose given no way, or more than one way, or a course incomplete.
     """
+    from titrator.domain.plan_model import CourseRequest, PlanRequest, WeightBasis
+
     given = [
         option
         for option, value in (
@@ -377,6 +380,9 @@ _OPTION_FOR_FIELD = {
 
 def cmd_plan(args: argparse.Namespace, config: AppConfig, library: Library) -> int:
     """``titrator plan``: print the ramp for one patient."""
+    from titrator.domain.plan import PlanError, build_plan
+    from titrator.domain.plan_format import plan_json, plan_table
+
     try:
         product = library.product(args.product)
     except KeyError as error:
@@ -439,14 +445,34 @@ def cmd_protocols(args: argparse.Namespace, config: AppConfig) -> int:
 def _validate(
     paths: Sequence[Path] | None, config: AppConfig, extra: Sequence[Path], as_json: bool
 ) -> int:
+    from titrator.files.library import (
+        LibraryFileError,
+        is_site_indication_file,
+        load_library,
+        load_product_file,
+        load_site_file,
+        protocols_dir,
+        read_toml,
+    )
+
     if paths is None:
         dirs = [protocols_dir() / "products", *config.library_dirs, *extra]
         paths = [p for d in dirs for p in sorted(d.glob("*.toml"))]
     failures = 0
     rows: list[dict[str, object]] = []
+    base: Library | None = None  # the products as their own files define them, for site files
     for path in paths:
         try:
-            product = load_product_file(path)
+            if is_site_indication_file(read_toml(path)):
+                if base is None:
+                    base = load_library([*config.library_dirs, *extra], merge_site_files=False)
+                merged = load_site_file(path, base.products)
+                added = len(merged.indications) - len(base.products[merged.id].indications)
+                what = f"adds {added} off-label indications to {merged.name}"
+                product = merged
+            else:
+                product = load_product_file(path)
+                what = f"{product.name}, {len(product.indications)} indications"
         except LibraryFileError as error:
             failures += 1
             rows.append({"path": str(path), "ok": False, "problems": error.lines()})
@@ -454,10 +480,9 @@ def _validate(
                 for line in error.lines():
                     print(line)
         else:
-            indications = list(product.indications)
             rows.append({"path": str(path), "ok": True, "product": product.id, "problems": []})
             if not as_json:
-                print(f"{path}: ok ({product.name}, {len(indications)} indications)")
+                print(f"{path}: ok ({what})")
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     return EXIT_INVALID if failures else EXIT_OK
@@ -511,6 +536,8 @@ def run(argv: Sequence[str]) -> int:
         print(f"{prog}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     args.argv = argv
+    from titrator.files.config import load_config
+
     config = load_config(args.config)
     if args.command == "protocols":
         return cmd_protocols(args, config)
@@ -534,10 +561,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"{_prog(words)}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except LibraryFileError as error:
-        for line in error.lines():
-            print(f"{_prog(words)}: error: {line}", file=sys.stderr)
-        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -546,6 +569,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as error:
+        library_module = sys.modules.get("titrator.files.library")  # loaded if it can raise
+        if library_module is not None and isinstance(error, library_module.LibraryFileError):
+            for line in error.lines():
+                print(f"{_prog(words)}: error: {line}", file=sys.stderr)
+            return EXIT_INVALID
         print(crash_message(_prog(words), write_crash_file(error), error), file=sys.stderr)
         return EXIT_CRASH
 

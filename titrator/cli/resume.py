@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from titrator.audit.errors import AuditError, AuditKeyError
+from titrator.audit.keys import load_key
 from titrator.audit.paths import session_log_path
 from titrator.audit.reconstruct import ResumeError, reconstruct
+from titrator.audit.spool import default_spool_dir, merge_spool, spool_file
 from titrator.audit.unfinished import RESUMABLE, UnfinishedSession, find_unfinished
+from titrator.audit.verify import verify_log
 from titrator.cli.app import checked_data_dir, data_dir_source, open_resumed
 from titrator.cli.parsing import Parser, add_json, error_line
 from titrator.cli.site_key import key_for_reading
@@ -100,6 +103,31 @@ def build_parser() -> Parser:
     return parser
 
 
+def _merge_spool(path: Path, spool_dir: Path, key_file: Path | None, session_id: str) -> int | None:
+    """Merge the records a full disk sent to the spool back into the log, and say so.
+
+    Returns:
+        None to go on resuming; an exit code when there is nothing more to do (the session's
+        closing record was among them: 0) or the merge failed (1).
+    """
+    spool = spool_file(spool_dir, session_id)
+    if not spool.exists():
+        return None
+    try:
+        key = load_key(key_file, log_dir=path.parent) if key_file is not None else None
+        merged = merge_spool(path, spool, key, session_id)
+        result = verify_log(path, key=key)
+    except AuditError as error:
+        _err(f"{PROG}: error: the spool {spool} was not merged: {error}")
+        return 1
+    if merged is not None:
+        _err(f"merged {merged.merged} record(s) from the spool {spool} into {path}")
+    if result.closed:
+        _err(f"session {session_id} is closed; its log is whole: {result.summary()}")
+        return 0
+    return None
+
+
 def resume_main(argv: Sequence[str] | None = None) -> int:
     """Run `titrator resume` with `argv` (the words after "resume").
 
@@ -144,6 +172,9 @@ def resume_main(argv: Sequence[str] | None = None) -> int:
     # Taking over writes to the log: the directory must take a write and a lock first.
     if checked_data_dir(PROG, args, config, training=False) is None:
         return 2
+    closed = _merge_spool(path, config.spool_dir or default_spool_dir(), key_file, args.session_id)
+    if closed is not None:
+        return closed
     args.data_dir = directory
     args.key_file = key_file
     return open_resumed(args, args.session_id, key_file)

@@ -4,11 +4,13 @@ Usage::
 
     titrator review [PATH ...] [--key-file KEY_FILE]     # the review app (files or folders)
     titrator review --summary DIR [--key-file KEY_FILE]  # per-product summary as a text table
+    titrator review --db URL [--include-training]     # the ward store: sessions and reports
     titrator export PATH --format csv|discharge|fhir|html [--out FILE] [--allow-damaged]
                     [--key-file F]  # discharge: the plain-text A4 hand-over sheet
 
-Exit codes: 0 done; 1 the log is damaged and `--allow-damaged` was not given (nothing is
-written); 2 bad input (an option, a path, the key file, or an output that cannot be written).
+Exit codes: 0 done; 1 the ward store cannot be opened (review --db), or the log is damaged
+and `--allow-damaged` was not given (nothing is written); 2 bad input (an option, a path, the
+key file, or an output that cannot be written).
 A file written with `--out` holds patient identifiers: it is created 0600 (whatever the umask)
 through a temporary file in the same directory and an atomic rename.
 Errors are one line on standard error and name the option or path at fault.
@@ -28,6 +30,7 @@ from typing import NoReturn
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import load_key
 from titrator.audit.paths import default_data_dir
+from titrator.cli.fhir_site import fhir_site
 from titrator.cli.parsing import Parser, add_json
 from titrator.cli.site_key import key_for_reading
 from titrator.files.config import load_config
@@ -36,6 +39,7 @@ from titrator.files.private import write_private
 from titrator.review.export_csv import to_csv
 from titrator.review.export_discharge import to_discharge
 from titrator.review.export_fhir import to_fhir_json
+from titrator.review.export_hl7v2 import to_hl7v2
 from titrator.review.export_html import to_html
 from titrator.review.model import SessionReview, load_review
 from titrator.review.summary import (
@@ -54,6 +58,7 @@ FORMATS: dict[str, Callable[[SessionReview], str]] = {
     "csv": to_csv,
     "discharge": to_discharge,
     "fhir": to_fhir_json,
+    "hl7v2": to_hl7v2,
     "html": to_html,
 }
 """Export formats and their renderers."""
@@ -136,6 +141,12 @@ def build_review_parser() -> _Parser:
         metavar="DIR",
         help="print the per-product summary of the logs in DIR as a text table and exit",
     )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="open a ward store instead (sqlite:///PATH, a file path or postgresql://...): "
+        "its sessions with filters and the ward reports",
+    )
     add_json(parser, "the --summary")
     _add_key_options(parser)
     parser.add_argument(
@@ -155,6 +166,10 @@ def review_main(argv: Sequence[str] | None = None) -> int:
     prog = "titrator review"
     try:
         args = build_review_parser().parse_args(argv)
+        if args.db is not None:
+            if args.paths or args.summary is not None:
+                raise _UsageError("--db: give the store only, not PATH or --summary too")
+            return _review_store(args.db, args.include_training)
         key = _key(args.key_file, args.config)
         if args.summary is not None:
             if args.paths:
@@ -179,6 +194,30 @@ def review_main(argv: Sequence[str] | None = None) -> int:
     from titrator.review.ui.app import ReviewApp  # the UI only when it is needed
 
     result = ReviewApp(logs, key=key, include_training=args.include_training).run()
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _review_store(text: str, include_training: bool) -> int:
+    """The review app over a ward store (exit 1 when it cannot be opened)."""
+    from titrator.store.browse import StoreSource
+    from titrator.store.db import StoreError, open_store
+    from titrator.store.url import StoreUrlError, parse_store_url
+
+    try:
+        url = parse_store_url(text)
+    except StoreUrlError as exc:
+        raise _UsageError(f"--db: {exc}") from None
+    try:
+        store = open_store(url)
+    except StoreError as exc:
+        _err("titrator review", str(exc))
+        return EXIT_DAMAGED
+    from titrator.review.ui.app import ReviewApp  # the UI only when it is needed
+
+    try:
+        result = ReviewApp(ward=StoreSource(store), include_training=include_training).run()
+    finally:
+        store.close()
     return result if isinstance(result, int) else EXIT_OK
 
 
@@ -236,7 +275,14 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                 f"readable, with the damage stated): {review.integrity.banner()}",
             )
             return EXIT_DAMAGED
-        _write(args.out, FORMATS[args.format](review))
+        if args.format == "fhir":  # the site's identifier systems and the product's codes
+            try:
+                site = fhir_site(args.config, review.header.product_id)
+            except LibraryFileError as exc:
+                raise _UsageError("; ".join(exc.lines())) from exc
+            _write(args.out, to_fhir_json(review, site))
+        else:
+            _write(args.out, FORMATS[args.format](review))
     except _UsageError as exc:
         _err(prog, str(exc))
         return EXIT_USAGE

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from titrator.audit.errors import AuditError, AuditWriteError
+from titrator.audit.errors import AuditError, AuditStateError, AuditWriteError
+from titrator.audit.spool import default_spool_dir
 from titrator.audit.writer import AuditWriter
 from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line
 from titrator.domain.clock import Clock, Instant
@@ -165,21 +166,38 @@ def finish_log(writer: AuditWriter, runner: Runner, leave_open: bool) -> int:
 
     A session the script did not bring to its end is closed by the writer itself
     (`closed_by: audit_writer`), so that the log verifies; `leave_open` leaves it unfinished.
+    When the log cannot be written the closing record joins the others in the spool, and the
+    report says where they are and that `titrator resume` merges them into the log.
 
     Returns:
-        0, or 1 when records could not be written.
+        0, or 1 when records could not be written to the log.
     """
     now = runner.current()
     try:
-        if not writer.healthy:
-            writer.retry()
         if leave_open:
             writer.release()
         elif not writer.closed:
-            reason = f"end of script (session {runner.session.state.value})"
-            writer.close(reason=reason, now=now.wall_utc, mono=now.mono_ms / 1000)
+            try:
+                reason = f"end of script (session {runner.session.state.value})"
+                writer.close(reason=reason, now=now.wall_utc, mono=now.mono_ms / 1000)
+            except AuditStateError:  # the engine's closing record is pending: write it now
+                writer.retry()
     except AuditWriteError as error:
         print(f"audit: {error}", file=sys.stderr)
+        session = writer.session_id
+        if writer.pending_in == "spool":
+            writer.abandon()  # the run ends here: its records wait in the spool
+            print(
+                f"audit: every record is safe in the spool {writer.spool_path}; once the log's "
+                f"disk has room, `titrator resume {session}` merges them into {writer.path}",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"audit: {writer.pending_count} record(s) of session {session} could not be "
+                "written to the log or the spool and are lost",
+                file=sys.stderr,
+            )
         return 1
     head = writer.head
     print(f"audit log: {writer.path}", file=sys.stderr)
@@ -231,6 +249,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
                 data_dir=args.data_dir,
                 key_file=args.key_file,
                 clock=clock,
+                spool_dir=default_spool_dir(),
             )
         except (AuditError, ValueError) as error:
             raise LogSetupError(f"{log_option}: {error}") from error

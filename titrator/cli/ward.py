@@ -4,11 +4,15 @@ Usage::
 
     titrator ward init [--db URL]
     titrator ward verify [--db URL] [--json]
+    titrator ward report NAME [--db URL] [--since DATE] [--ward W] [--include-training] [--json]
 
 `init` creates the schema from empty (the migrations) and, on PostgreSQL, the `titrator_ship`
 role with its grants. `verify` re-checks every stored chain inside the store and prints one
 line per station (exit 0 every chain intact, 1 a chain broken or the store unreachable, 2 bad
-input). The store is `--db`, else the config's `ward_db`, else `<data dir>/ward.sqlite`.
+input). `report` runs one ward report over the facts (`titrator.store.reports`): text that
+fits 80 columns, or `--json` a list of row objects; training sessions are left out unless
+`--include-training` (exit 0, 1 the store unreachable, 2 bad input). The store is `--db`, else
+the config's `ward_db`, else `<data dir>/ward.sqlite`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from titrator.audit.errors import AuditKeyError
@@ -26,6 +31,7 @@ from titrator.cli.parsing import EXIT_USAGE, Parser, add_json, subcommands
 from titrator.files.config import AppConfig, load_config
 from titrator.files.library import LibraryFileError
 from titrator.store.db import Store, StoreError, grant_ship_role, open_store
+from titrator.store.reports import REPORTS, ReportFilter, run_report
 from titrator.store.url import StoreUrl, StoreUrlError, parse_store_url
 from titrator.store.witness import verify_store
 
@@ -97,6 +103,18 @@ def open_for(url: StoreUrl) -> Store:
         raise CliError(str(error), EXIT_FAILED) from None
 
 
+def since_arg(text: str) -> datetime:
+    """An argparse type for `--since`: a date YYYY-MM-DD, as its first instant in UTC."""
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD (got {shown!r})")
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
 def build_parser() -> Parser:
     """The options of `titrator ward` and its subcommands."""
     parser = Parser(prog="titrator ward", description="Set up and check the ward store.")
@@ -119,7 +137,41 @@ def build_parser() -> Parser:
     add_store_options(verify)
     add_json(verify, "one object per station")
     verify.set_defaults(parser=verify)
+    report = commands.add_parser(
+        "report",
+        help="one ward report over the stored facts",
+        description="Run one report over the stored sessions (UTC): "
+        + ", ".join(REPORTS)
+        + ". Training sessions are left out unless --include-training; patients never "
+        "appear. Exit 0 done, 1 the store unreachable, 2 bad input.",
+    )
+    report.add_argument("name", choices=list(REPORTS), metavar="NAME", help="the report")
+    add_store_options(report)
+    report.add_argument(
+        "--since", type=since_arg, metavar="DATE", help="sessions opened on or after DATE (UTC)"
+    )
+    report.add_argument("--ward", metavar="W", help="only the sessions of ward W")
+    report.add_argument(
+        "--include-training",
+        action="store_true",
+        help="include training and demo sessions (left out by default)",
+    )
+    add_json(report, "a list of row objects")
+    report.set_defaults(parser=report)
     return parser
+
+
+def _report(args: argparse.Namespace, store: Store) -> int:
+    filt = ReportFilter(args.since, args.ward, args.include_training)
+    try:
+        report = run_report(store, args.name, filt)
+    except StoreError as error:
+        raise CliError(str(error), EXIT_FAILED) from None
+    if args.json:
+        sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write("".join(line + "\n" for line in report.lines()))
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -134,6 +186,8 @@ def _run(args: argparse.Namespace) -> int:
             role = " and the titrator_ship role" if store.is_postgres else ""
             sys.stdout.write(f"ward store ready: {url.shown} (schema{role})\n")
             return EXIT_OK
+        if args.command == "report":
+            return _report(args, store)
         try:
             reports = verify_store(store)
         except StoreError as error:

@@ -28,6 +28,7 @@ from titrator.domain.decisions import (
 )
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Policy, Severity
+from titrator.domain.preinfusion import PreInfusion
 from titrator.domain.setup import InfusionSetup
 from titrator.domain.vitals import VitalField
 
@@ -69,6 +70,16 @@ class ChecklistAnswered(_Event):
 
     kind: Literal["checklist_answered"] = "checklist_answered"
     answers: tuple[ItemAnswer, ...]
+
+
+class PreInfusionRecorded(_Event):
+    """Pre-infusion documentation, recorded once, before the checklist.
+
+    Premedication, pre-hydration, IgA status, the lot's expiry and the GS1 scan it came from.
+    """
+
+    kind: Literal["preinfusion_recorded"] = "preinfusion_recorded"
+    record: PreInfusion
 
 
 class Tick(_Event):
@@ -372,6 +383,7 @@ class SessionClosed(_Event):
 InputEvent = Annotated[
     SessionOpened
     | ChecklistAnswered
+    | PreInfusionRecorded
     | Tick
     | VitalsEntered
     | SymptomsEntered
@@ -391,6 +403,7 @@ InputEvent = Annotated[
 AuditEvent = Annotated[
     SessionOpened
     | ChecklistAnswered
+    | PreInfusionRecorded
     | Tick
     | VitalsEntered
     | SymptomsEntered
@@ -433,6 +446,7 @@ INPUT_KINDS: Final = frozenset(
     {
         "session_opened",
         "checklist_answered",
+        "preinfusion_recorded",
         "tick",
         "vitals_entered",
         "symptoms_entered",

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from titrator.domain.model import DocumentedFrozen
 from titrator.domain.units import Concentration, RateUnit, WeightRate, decimal_bound_problem
@@ -59,6 +60,10 @@ def _url(value: str) -> str:
     if not _URL.match(value):
         raise ValueError("must be an http(s) URL")
     return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+"""An http(s) URL."""
 
 
 class Provenance(StrEnum):
@@ -185,6 +190,33 @@ class AgeLimit(DocumentedFrozen):
     """The label's words, with where they are printed."""
 
 
+class OffLabelProtocol(DocumentedFrozen):
+    """Where an indication a site file added to a shipped product comes from (off-label).
+
+    Never written in a file: the loader sets it when it merges a site indication file
+    (`titrator.domain.site_indications`), from that file's id, version, digest and the
+    indication's `protocol` table.
+    """
+
+    file_id: str
+    """The site indication file's id (its file name without ``.toml``)."""
+    file_version: str
+    """The site indication file's version."""
+    file_sha256: str
+    """SHA-256 of the site indication file's bytes."""
+    source: str
+    """The published protocol the site follows, in words."""
+    url: str
+    """Where that protocol is published."""
+    reason: str
+    """Why and on whose authority the site gives it."""
+
+    @property
+    def marker(self) -> str:
+        """'off-label: site protocol (SOURCE)', as every plan and log shows it."""
+        return f"off-label: site protocol ({self.source})"
+
+
 class Indication(DocumentedFrozen):
     """Label facts and the ramp for one indication."""
 
@@ -215,6 +247,9 @@ class Indication(DocumentedFrozen):
     infusions only."""
     age: AgeLimit | None = None
     """The label's age limits for this indication; a plan with an age needs them."""
+    site_protocol: SkipJsonSchema[OffLabelProtocol | None] = None
+    """Set by the loader, never in a file: this indication is not on the label but added by a
+    site indication file (an off-label site protocol)."""
 
 
 class AtRisk(DocumentedFrozen):
@@ -237,6 +272,49 @@ class Vials(DocumentedFrozen):
     """Where the sizes were read."""
     text: str = Field(min_length=1)
     """The sizes as printed (volume and grams)."""
+
+
+NDC_PATTERN = r"^(\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d)$"
+"""A 10-digit National Drug Code with its hyphens (4-4-2, 5-3-2 or 5-4-1), the form HL7 asks
+for in the `http://hl7.org/fhir/sid/ndc` system (https://terminology.hl7.org/NDC.html)."""
+
+
+class Codes(DocumentedFrozen):
+    """The product's package codes, as its label (DailyMed SPL) lists them."""
+
+    ndc: tuple[Annotated[str, Field(pattern=NDC_PATTERN)], ...] = Field(min_length=1)
+    """Every package NDC of the product, 10 digits with hyphens, as printed."""
+    url: Annotated[str, AfterValidator(_url)]
+    """Where the codes were read (the DailyMed label)."""
+    text: str = Field(min_length=1)
+    """Which label, and when it was read."""
+
+
+class IgaContraindication(DocumentedFrozen):
+    """The label's contraindication for IgA deficiency with anti-IgA antibodies.
+
+    With a history of hypersensitivity, such a patient is refused this product.
+    """
+
+    text: str = Field(min_length=1)
+    """The label's words, as printed."""
+    url: Annotated[str, AfterValidator(_url)]
+    """Where they were read."""
+
+
+Gtin = Annotated[str, Field(pattern=r"^\d{14}$")]
+"""A GS1 GTIN-14 as the (01) element of a carton's barcode holds it."""
+
+
+class Gtins(DocumentedFrozen):
+    """Every GTIN printed on the product's cartons: a scanned GTIN not listed is refused."""
+
+    values: tuple[Gtin, ...] = Field(min_length=1)
+    """GTIN-14 of each pack (every vial size: a pack not listed is refused)."""
+    url: Annotated[str, AfterValidator(_url)]
+    """Where they were read."""
+    text: str = Field(min_length=1)
+    """The packs they belong to, as printed."""
 
 
 class Source(DocumentedFrozen):
@@ -273,6 +351,13 @@ class Product(DocumentedFrozen):
     indications: dict[Slug, Indication] = Field(min_length=1)
     vials: Vials | None = None
     """The vial sizes supplied; needed to round a dose to whole vials."""
+    iga_contraindication: IgaContraindication | None = None
+    """The label's contraindication for IgA deficiency with anti-IgA antibodies and a history of
+    hypersensitivity, where it was read and cited (None: not on file; the app then says so)."""
+    gtins: Gtins | None = None
+    """The cartons' GTINs, where they can be cited (None: a scanned GTIN cannot be checked)."""
+    codes: Codes | None = None
+    """The package NDCs; exports code the medication with them (and with `gtins`)."""
 
     @property
     def concentration(self) -> Concentration:
@@ -517,6 +602,15 @@ def semantic_problems(product: Product) -> list[Problem]:
     if product.at_risk.cap is not None:
         problems.extend(_unit_mismatch(product.at_risk.cap, "at_risk.cap", conc))
     for ind_id, ind in product.indications.items():
+        if ind.site_protocol is not None:
+            problems.append(
+                Problem(
+                    f"indications.{ind_id}.site_protocol",
+                    "is set by the loader, not written in a file: an off-label indication goes "
+                    "in a site indication file (docs/admin/library.md)",
+                    ind.site_protocol.file_id,
+                )
+            )
         problems.extend(_indication_problems(ind, f"indications.{ind_id}", conc))
         problems.extend(_dose_data_problems(ind, f"indications.{ind_id}"))
     return problems
@@ -543,3 +637,8 @@ def _dose_data_problems(ind: Indication, path: str) -> list[Problem]:
                 )
             )
     return problems
+
+
+def indication_problems(ind: Indication, path: str, conc: Concentration) -> list[Problem]:
+    """The semantic rules of one indication at `path` (ladder, first infusion, doses, ages)."""
+    return [*_indication_problems(ind, path, conc), *_dose_data_problems(ind, path)]

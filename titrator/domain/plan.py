@@ -29,6 +29,7 @@ from titrator.domain.plan_model import (
     VialCount,
     WeightBasis,
 )
+from titrator.domain.site_indications import label_max_rate, off_label_of
 from titrator.domain.units import (
     MINUTES_PER_HOUR,
     Concentration,
@@ -209,8 +210,9 @@ def _outside_label(g_per_kg: Decimal, ind: Indication) -> str | None:
         side = "below"
     else:
         return None
+    whose = "the label's" if ind.site_protocol is None else "the site protocol's"
     return (
-        f"{shown} g/kg is {side} the label's usual range of {plain(low)} to {plain(high)} g/kg "
+        f"{shown} g/kg is {side} {whose} usual range of {plain(low)} to {plain(high)} g/kg "
         f"per infusion ({ind.dose.regimen})"
     )
 
@@ -371,7 +373,13 @@ def _caps(
         text = f"{what}: {rate.value} {rate.unit} ({show_ml_per_h(ml_per_h)} at {weight_kg} kg)"
         return RateCap(kind=kind, rate_ml_per_h=ml_per_h, description=text)
 
-    caps = [cap(CapKind.LABEL_MAX, ind.max_rate.conservative(conc), "Label maximum")]
+    if ind.site_protocol is None:
+        caps = [cap(CapKind.LABEL_MAX, ind.max_rate.conservative(conc), "Label maximum")]
+    else:  # an off-label site protocol: its own maximum, and never above the label's
+        caps = [
+            cap(CapKind.LABEL_MAX, label_max_rate(product), "Label maximum of the product"),
+            cap(CapKind.SITE_PROTOCOL, ind.max_rate.conservative(conc), "Site protocol maximum"),
+        ]
     if request.at_risk:
         label_cap = ind.at_risk_cap or product.at_risk.cap
         notes.append(f"At risk: {product.at_risk.text}")
@@ -487,8 +495,10 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         else grams_volume_ml(dose.total_g, conc)
     )
     steps = _schedule(rates, first_duration, interval, total_volume, weight_kg, conc)
-    if binding.kind is not CapKind.LABEL_MAX and any(s.capped_by for s in steps):
+    if binding.kind not in _OWN_MAXIMUM and any(s.capped_by for s in steps):
         notes.append(f"Rate limited by: {binding.description}.")
+    off_label = off_label_of(ind)
+    marker = () if off_label is None else (f"{off_label.marker}: {off_label.reason}",)
     return Plan(
         request=request,
         product_id=product.id,
@@ -505,7 +515,7 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         max_rate_ml_per_h=max_rate,
         steps=tuple(steps),
         estimated_duration_min=sum((s.duration_min for s in steps), Decimal(0)),
-        notes=(*ind.notes, *notes),
+        notes=(*marker, *ind.notes, *notes),
         first_infusion_observation_min=(
             Decimal(first.observation_min)
             if request.first_infusion and first.observation_min is not None
@@ -518,7 +528,12 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         rounding_pct=dose.rounding_pct,
         outside_label=dose.outside_label,
         age_text=age_text,
+        off_label=off_label,
     )
+
+
+_OWN_MAXIMUM: Final = (CapKind.LABEL_MAX, CapKind.SITE_PROTOCOL)
+"""Caps that are the indication's own maximum (no 'rate limited by' note)."""
 
 
 def _schedule(

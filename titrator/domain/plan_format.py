@@ -7,6 +7,7 @@ from typing import Any
 
 from titrator.domain.library import Product
 from titrator.domain.plan_model import Plan, PlanStep
+from titrator.domain.plan_words import DISCLAIMER as DISCLAIMER  # re-exported: its old home
 from titrator.domain.units import (
     kg_to_lb,
     plain,
@@ -14,11 +15,6 @@ from titrator.domain.units import (
     show_ml,
     show_ml_per_h,
     significant,
-)
-
-DISCLAIMER = (
-    "titrator supports decisions; it does not replace the prescriber's order, "
-    "the product label or local policy."
 )
 
 
@@ -49,12 +45,24 @@ def summary_lines(plan: Plan, product: Product) -> list[str]:
         f"{plan.product_name} ({product.manufacturer}), "
         f"{plain(plan.concentration.percent)} % ({plain(plan.concentration.mg_per_ml)} mg/mL)",
         f"Indication: {plan.indication_name}",
+        *off_label_lines(plan),
         f"Dosing weight {plain(plan.dosing_weight_kg)} kg ({basis}; {lb} lb for cross-check)"
         + (f"   [{', '.join(flags)}]" if flags else ""),
         *dose_lines(plan),
         f"Maximum rate {show_ml_per_h(plan.max_rate_ml_per_h)} ({plan.binding_cap.description})",
         f"Estimated duration {clock(plan.estimated_duration_min)} if every step is tolerated",
         f"Ladder source: {plan.ladder_source}   Product file version {plan.library_version}",
+    ]
+
+
+def off_label_lines(plan: Plan) -> list[str]:
+    """'OFF-LABEL: site protocol (SOURCE)' and the site file, for a site indication's plan."""
+    off = plan.off_label
+    if off is None:
+        return []
+    return [
+        f"OFF-LABEL: site protocol ({off.source})",
+        f"  {off.url}; site file {off.file_id} version {off.file_version}",
     ]
 
 
@@ -185,7 +193,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def _dose_json(plan: Plan) -> dict[str, Any]:
-    """The course, vials, rounding, age and off-label keys (only those that apply)."""
+    """The course, vials, rounding, age, outside-label and off-label keys."""
     extra: dict[str, Any] = {}
     course = plan.course
     if course is not None:
@@ -204,4 +212,19 @@ def _dose_json(plan: Plan) -> dict[str, Any]:
     extra["age_years"] = plan.request.age_years
     extra["age"] = plan.age_text
     extra["outside_label"] = plan.outside_label
+    off = plan.off_label
+    extra["off_label"] = (
+        None
+        if off is None
+        else {
+            "site_protocol": True,
+            "marker": off.marker,
+            "source": off.source,
+            "url": off.url,
+            "reason": off.reason,
+            "file": off.file_id,
+            "file_version": off.file_version,
+            "file_sha256": off.file_sha256,
+        }
+    )
     return extra

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from titrator.domain.model import Frozen
+from titrator.domain.plan_words import Sex as Sex  # re-exported: its old home
 from titrator.domain.units import Concentration
 
 
@@ -20,13 +21,6 @@ class WeightBasis(StrEnum):
     ADJUSTED = "adjusted"
 
 
-class Sex(StrEnum):
-    """Sex used by the ideal-body-weight formula."""
-
-    FEMALE = "female"
-    MALE = "male"
-
-
 class CapKind(StrEnum):
     """Where a rate cap comes from."""
 
@@ -34,6 +28,7 @@ class CapKind(StrEnum):
     LABEL_AT_RISK = "label_at_risk"
     SITE_AT_RISK = "site_at_risk"
     FIRST_INFUSION = "first_infusion"
+    SITE_PROTOCOL = "site_protocol"
     SITE_MAX = "site_max"
     PUMP_MAX = "pump_max"
 
@@ -144,6 +139,30 @@ class CoursePlan(Frozen):
     """The course dose planned on the days before this one, g."""
 
 
+class OffLabel(Frozen):
+    """The plan is for an indication a site file added to the product: an off-label protocol."""
+
+    site_protocol: bool = True
+    """Always True: the indication is the site's protocol, not the label's."""
+    source: str
+    """The published protocol the site follows, in words."""
+    url: str
+    """Where that protocol is published."""
+    reason: str
+    """Why and on whose authority the site gives it."""
+    file_id: str
+    """The site indication file the indication comes from."""
+    file_version: str
+    """That file's version."""
+    file_sha256: str
+    """SHA-256 of that file's bytes."""
+
+    @property
+    def marker(self) -> str:
+        """'off-label: site protocol (SOURCE)', as every plan and log shows it."""
+        return f"off-label: site protocol ({self.source})"
+
+
 class Plan(Frozen):
     """A product-specific ramp for one patient and one infusion."""
 
@@ -185,6 +204,8 @@ class Plan(Frozen):
     """How the dose is outside the label's usual range, when it is (with the reason given)."""
     age_text: str | None = None
     """The age and the label's limit it was checked against, when an age was given."""
+    off_label: OffLabel | None = None
+    """Set when the indication is a site's off-label protocol (a site indication file)."""
 
     @property
     def dose_per_kg(self) -> Decimal:

@@ -101,6 +101,9 @@ class InfusionSetup(BaseModel):
     risk_factors: tuple[RiskFactor, ...]
     raw: dict[str, str]
     """Every field exactly as typed, for the audit log."""
+    order_id: str | None = None
+    """The prescriber's order this infusion carries out (the hospital's order number), when
+    the nurse typed one; exports reference it (FHIR `MedicationAdministration.request`)."""
 
 
 class SetupInvalid(ValueError):
@@ -124,6 +127,14 @@ def first_infusion_reasons(
         weeks = (today - last_infusion).days // 7
         reasons.append(f"more than 8 weeks since the last infusion ({weeks} weeks)")
     return reasons
+
+
+def identifier_problem(raw: str) -> str | None:
+    """Why `raw` is not usable as an identifier (nurse, patient, lot, order), or None."""
+    text = raw.strip()
+    if not text:
+        return "required"
+    return None if _IDENTIFIER.match(text) else "letters, digits, space . _ / - only (up to 40)"
 
 
 def _identifier(raw: str, field: str, problems: list[FieldProblem]) -> str:
@@ -299,7 +310,8 @@ def validate_setup(
             height_cm, sex, product_id, indication_id, dose_g_per_kg, lot, last_infusion,
             last_product_id, weight_basis; and, optional, dose_g or course_g_per_kg,
             course_days, course_day (instead of dose_g_per_kg), round_to_vials ('yes'),
-            outside_label_reason, date_of_birth (YYYY-MM-DD; blank: age not given).
+            outside_label_reason, date_of_birth (YYYY-MM-DD; blank: age not given),
+            order_id (the order number; blank: none entered).
         risk_factors: the ticked risk factors.
         products: the library's products by id.
         today: the local date (for the 8-week rule).
@@ -323,6 +335,9 @@ def validate_setup(
             )
         )
     lot = _identifier(get("lot"), "lot", problems)
+    order_id = (
+        _identifier(get("order_id"), "order_id", problems) if get("order_id").strip() else None
+    )
     weight = _number(get("weight_kg"), "weight_kg", MIN_WEIGHT_KG, MAX_WEIGHT_KG, "kg", problems)
     dose_ok, dose_fields = _dose_fields(raw, problems)
     dose = Decimal(1) if dose_ok else None  # only whether the dose fields are usable
@@ -407,4 +422,5 @@ def validate_setup(
         first_infusion_reasons=tuple(reasons),
         risk_factors=risk_factors,
         raw=dict(raw),
+        order_id=order_id,
     )

@@ -133,6 +133,22 @@ class WeightRate:
             return value * 60
         return value * 60 / Fraction(conc.mg_per_ml)
 
+    def exact_ml_per_kg_h_ratio(self, conc: Concentration) -> tuple[int, int]:
+        """This rate in mL/kg/h as an exact (numerator, positive denominator) integer pair.
+
+        The same value as `exact_ml_per_kg_h` without building `Fraction` objects: the
+        planner's rate cross-check runs for every ladder rung, and with plain integers the
+        planner takes about 0.64x the time (bench/plan.py --fraction). The pair is not reduced;
+        only ratios are compared.
+        """
+        num, den = self.value.as_integer_ratio()
+        if self.unit is RateUnit.ML_PER_KG_H:
+            return num, den
+        if self.unit is RateUnit.ML_PER_KG_MIN:
+            return num * 60, den
+        c_num, c_den = conc.mg_per_ml.as_integer_ratio()
+        return num * 60 * c_den, den * c_num
+
 
 def floor_to_resolution(rate_ml_per_h: Decimal, resolution_ml_per_h: Decimal) -> Decimal:
     """Round a pump rate DOWN to a multiple of the pump's resolution.
@@ -171,10 +187,16 @@ def pump_rate_ml_per_h(
     """
     _require_positive(weight_kg, "dosing weight (kg)")
     decimal_path = floor_to_resolution(rate.ml_per_h(weight_kg, conc), resolution_ml_per_h)
-    exact = rate.exact_ml_per_kg_h(conc) * Fraction(weight_kg)
-    res = Fraction(resolution_ml_per_h)
-    exact_floor = Fraction(int(exact // res)) * res
-    if Fraction(decimal_path) != exact_floor:
+    # The second path is exact integer arithmetic on (numerator, denominator) pairs: the exact
+    # rate is r_num/r_den mL/kg/h, times w_num/w_den kg; the number of whole resolution steps
+    # below it is floor(exact / res), and the decimal path must equal steps * res exactly.
+    r_num, r_den = rate.exact_ml_per_kg_h_ratio(conc)
+    w_num, w_den = weight_kg.as_integer_ratio()
+    s_num, s_den = resolution_ml_per_h.as_integer_ratio()
+    steps = (r_num * w_num * s_den) // (r_den * w_den * s_num)
+    p_num, p_den = decimal_path.as_integer_ratio()
+    if p_num * s_den != steps * s_num * p_den:
+        exact_floor = Fraction(steps * s_num, s_den)
         raise CrossCheckError(
             f"rate cross-check failed for {rate.value} {rate.unit} at {weight_kg} kg: "
             f"{decimal_path} mL/h (decimal) vs "

@@ -41,8 +41,21 @@ def _why(error: OSError) -> str:
     return f"cannot be used: {error.strerror or error}"
 
 
+def _shared(directory: Path) -> bool:
+    """A shared ward directory: setgid, group rwx, nothing for others (2770).
+
+    The same test as `titrator.audit.paths.is_shared_dir` (that layer is not importable here).
+    """
+    mode = directory.stat().st_mode
+    return bool(mode & 0o2000) and mode & 0o070 == 0o070 and not mode & 0o007
+
+
 def _create(directory: Path) -> None:
-    """Create `directory` and its missing parents, each private (0700)."""
+    """Create `directory` and its missing parents, each private (0700).
+
+    Below a shared ward directory (2770) they are shared too (2770, the group inherited), so
+    that `training/` made by one login takes the others' sessions.
+    """
     missing: list[Path] = []
     probe = directory
     while not probe.exists() and probe != probe.parent:
@@ -53,8 +66,11 @@ def _create(directory: Path) -> None:
     if probe.exists() and not probe.is_dir():
         raise DataDirError(f"cannot be created: {probe} is a file, not a directory")
     for path in reversed(missing):
+        shared = _shared(path.parent)
         try:
             path.mkdir(mode=0o700)
+            if shared:
+                os.chmod(path, 0o2770)  # noqa: S103 (the ward group only; others nothing)
         except FileExistsError:
             continue
         except OSError as error:

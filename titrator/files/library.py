@@ -1,9 +1,11 @@
 """Reading product files from disk into domain models, with clinician-readable errors.
 
 The shipped library lives in ``protocols/products`` (inside the wheel: ``titrator/_protocols``).
-A site adds its own product files in further directories; the same validation applies. Any file
-that breaks a rule is refused, naming the file, the dotted field path and the value: a broken
-file fails loudly at load, never silently at the bedside.
+A site adds its own product files in further directories; the same validation applies. A file
+there with a top-level ``product`` key is a site indication file instead: it adds off-label
+indications to a product already loaded (`titrator.domain.site_indications`). Any file that
+breaks a rule is refused, naming the file, the dotted field path and the value: a broken file
+fails loudly at load, never silently at the bedside.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from titrator.domain.library import Indication, Product, semantic_problems
+from titrator.domain.site_indications import (
+    SiteIndication,
+    SiteIndicationFile,
+    merge,
+    site_file_problems,
+)
 from titrator.domain.validation_errors import Problem, problems_from_validation_error
 
 MAX_FILE_BYTES = 256 * 1024
@@ -91,9 +99,10 @@ def _allowed_keys(model: type[BaseModel], prefix: str, data: Any) -> dict[str, l
         path = f"{prefix}.{name}" if prefix else name
         for sub in _submodels(info.annotation):
             allowed.update(_allowed_keys(sub, path, child))
-    if model is Product and isinstance(data.get("indications"), dict):
+    if model in (Product, SiteIndicationFile) and isinstance(data.get("indications"), dict):
+        each = Indication if model is Product else SiteIndication
         for ind_id, ind_data in data["indications"].items():
-            allowed.update(_allowed_keys(Indication, f"indications.{ind_id}", ind_data))
+            allowed.update(_allowed_keys(each, f"indications.{ind_id}", ind_data))
     return allowed
 
 
@@ -130,6 +139,52 @@ def load_product_file(path: Path) -> Product:
     return parse_product(read_toml(path), path)
 
 
+def load_site_file(path: Path, products: dict[str, Product]) -> Product:
+    """Read and validate one site indication file against `products`; the merged product."""
+    return parse_site_file(read_toml(path), path, products)
+
+
+def is_site_indication_file(data: dict[str, Any]) -> bool:
+    """A site indication file names the product it adds to (top-level ``product``)."""
+    return "product" in data
+
+
+def parse_site_file(data: dict[str, Any], path: Path, products: dict[str, Product]) -> Product:
+    """Validate parsed TOML as a site indication file and merge it into its product.
+
+    Args:
+        data: the file's parsed TOML.
+        path: the file (for errors, its name and the digest).
+        products: the products loaded so far, by id.
+
+    Returns:
+        The product with the file's indications added.
+
+    Raises:
+        LibraryFileError: every structural and semantic problem, each with its field path.
+    """
+    try:
+        site = SiteIndicationFile.model_validate(data)
+    except ValidationError as error:
+        hints = _allowed_keys(SiteIndicationFile, "", data)
+        raise LibraryFileError(path, problems_from_validation_error(error, hints)) from error
+    if site.id != path.stem:
+        raise LibraryFileError(
+            path, [Problem("id", f"must match the file name {path.stem!r}", site.id)]
+        )
+    product = products.get(site.product)
+    if product is None:
+        known = ", ".join(sorted(products))
+        raise LibraryFileError(
+            path,
+            [Problem("product", f"no such product in the library; known: {known}", site.product)],
+        )
+    problems = site_file_problems(site, product)
+    if problems:
+        raise LibraryFileError(path, problems)
+    return merge(product, site, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
 @dataclass(frozen=True)
 class Library:
     """The products available for planning, with where each came from.
@@ -137,12 +192,15 @@ class Library:
     Attributes:
         products: product id -> validated product.
         files: product id -> the file it was read from.
-        sha256: product id -> SHA-256 of the file's bytes (recorded with each session).
+        sha256: product id -> SHA-256 of the file's bytes (recorded with each session; a site
+            indication file's digest is recorded with the plan of each of its indications).
     """
 
     products: dict[str, Product]
     files: dict[str, Path] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
+    site_files: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    """product id -> the site indication files that added indications to it."""
 
     def product(self, product_id: str) -> Product:
         """The product with this id.
@@ -165,12 +223,20 @@ def product_files(directories: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_library(extra_dirs: Sequence[Path] = (), *, include_shipped: bool = True) -> Library:
+def load_library(
+    extra_dirs: Sequence[Path] = (),
+    *,
+    include_shipped: bool = True,
+    merge_site_files: bool = True,
+) -> Library:
     """Load the shipped product library plus any site directories.
 
     Args:
-        extra_dirs: site directories of further product files.
+        extra_dirs: site directories of further product files and site indication files
+            (merged into their product once every product file is loaded).
         include_shipped: whether to load the shipped products too.
+        merge_site_files: False leaves the site indication files out (the products as their
+            own files define them; `titrator protocols validate` checks site files against it).
 
     Raises:
         LibraryFileError: for the first file that is refused (or a missing site directory, or a
@@ -186,8 +252,14 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_shipped: bool = Tru
     products: dict[str, Product] = {}
     files: dict[str, Path] = {}
     digests: dict[str, str] = {}
+    site_files: list[tuple[Path, dict[str, Any]]] = []
     for path in product_files(directories):
-        product = load_product_file(path)
+        data = read_toml(path)
+        if is_site_indication_file(data):
+            if merge_site_files:
+                site_files.append((path, data))  # merged once every product is loaded
+            continue
+        product = parse_product(data, path)
         if product.id in products:
             raise LibraryFileError(
                 path, [Problem("id", f"already defined by {files[product.id]}", product.id)]
@@ -195,4 +267,9 @@ def load_library(extra_dirs: Sequence[Path] = (), *, include_shipped: bool = Tru
         products[product.id] = product
         files[product.id] = path
         digests[product.id] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Library(products, files, digests)
+    added: dict[str, tuple[Path, ...]] = {}
+    for path, data in site_files:
+        merged = parse_site_file(data, path, products)
+        products[merged.id] = merged
+        added[merged.id] = (*added.get(merged.id, ()), path)
+    return Library(products, files, digests, added)

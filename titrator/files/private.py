@@ -18,8 +18,11 @@ PRIVATE_MODE = 0o600
 """Mode of every file that holds patient data."""
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes, *, mode: int = PRIVATE_MODE) -> None:
     """Write `data` to `path` (mode 0600) through a temporary file and an atomic rename.
+
+    `mode` may add group read and write (0660: a file of a shared ward data directory); never
+    any permission for others.
 
     Raises:
         OSError: the directory cannot take the file, or `path` is not a regular file
@@ -34,10 +37,12 @@ def write_private(path: Path, data: bytes) -> None:
             raise OSError(f"{path} is not a regular file; give a file name")
     directory = path.parent
     temp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    if mode & ~0o660:
+        raise ValueError(f"mode {mode:04o} gives more than owner and group read/write")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_MODE)
     try:
         try:
-            os.fchmod(fd, PRIVATE_MODE)
+            os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

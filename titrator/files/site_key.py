@@ -1,10 +1,11 @@
 """Where the site's HMAC key lives and how the configuration names it.
 
-The key is found, in order: the ``key_file`` of the configuration in effect (``--config``,
-``$TITRATOR_CONFIG`` or the user's ``config.toml``; a machine-wide file that names one wins),
-else the ``key_file`` recorded in the user's ``config.toml``. On first use, when neither names a
-key, the app creates one at ``$XDG_CONFIG_HOME/titrator/keys/site.key`` (directory 0700, file
-0600; outside the data directory) and records its path in the user's ``config.toml``.
+The key is found, in order: the ``key_file`` of the configuration in effect (the machine-wide
+``/etc/titrator/config.toml``, overridden field by field by ``--config``, ``$TITRATOR_CONFIG``
+or the user's ``config.toml``), else the ``key_file`` recorded in the user's ``config.toml``.
+On first use, when neither names a key, the app creates one at
+``$XDG_CONFIG_HOME/titrator/keys/site.key`` (directory 0700, file 0600; outside the data
+directory) and records its path in the user's ``config.toml``.
 
 Creating the key itself belongs to `titrator.audit.keys`; this module only knows paths and the
 configuration file.

@@ -1,11 +1,21 @@
-"""FHIR R4 export: a `collection` Bundle built from plain dicts (no FHIR library at run time).
+"""FHIR R4 export: a `transaction` Bundle built from plain dicts (no FHIR library at run time).
+
+Every entry is a conditional create (`titrator.review.fhir_bundle`): posting the Bundle twice
+creates nothing new. What it holds:
 
 - one parent MedicationAdministration for the whole infusion (status from the outcome, volume
   given, indication, notes for the outcome, the overrides, the reaction clearances and the
   integrity result with the head hash);
 - one MedicationAdministration per rate segment above 0 mL/h, `partOf` the parent, with the rate
   as a UCUM quantity in mL/h, its period, the lot (through its Medication) and the nurse;
-- a Medication per lot (product code and `batch.lotNumber`), a Patient with the two identifiers;
+- a Medication per lot (the product's package NDCs and GTINs where the product file cites them,
+  else the product's name only; `batch.lotNumber`), a Patient with the two identifiers in the
+  site's identifier systems (`fhir_patient_id_system_1`, `_2`);
+- `request` on every administration of the infusion: the order typed at setup (by identifier,
+  in the site's `fhir_order_id_system`), when one was;
+- a Device for titrator (the version that wrote the log) and one for the pump when the log has
+  its `VER` reply (model and firmware; the administrations name it as their `device`);
+- a Provenance targeting every other entry, carrying the log's head hash and integrity verdict;
 - vital signs as Observations (category vital-signs, LOINC; blood pressure as the 85354-9 panel
   with 8480-6 and 8462-4 components; SpO2 coded 2708-6 and 59408-5), `partOf` the parent;
 - each reaction episode as an AdverseEvent (severity, policy rule ids, the recommendation text,
@@ -13,7 +23,8 @@
 - each medicine given (`medication_given`: adrenaline in an emergency, for example) as its own
   MedicationAdministration (drug as text, dose as a UCUM quantity, route, time, performer).
 
-Ids are UUIDv5 of the session and the item, so the same log always exports the same Bundle.
+`fullUrl`s are UUIDv5 of the session and the item, so the same log always exports the same
+Bundle; resources carry no `id` (the server assigns it).
 The integrity status is also a `meta.tag` on the Bundle (`urn:titrator:audit-integrity`). A demo
 or training log carries the HL7 processing-id tag `T` (Training) from
 `http://terminology.hl7.org/CodeSystem/v2-0103` in `meta.tag` on the Bundle and on every resource
@@ -23,143 +34,122 @@ in it, so a resource copied out alone still says it is not a real patient's.
 from __future__ import annotations
 
 import json
-import uuid
-from decimal import ROUND_DOWN, Decimal
-from typing import Any, Final
+from typing import Any
 
-from titrator.domain.events import MedicationGiven
-from titrator.domain.units import plain
-from titrator.domain.vitals import VitalField
 from titrator.review.care import medications_given
 from titrator.review.episodes import RateSegment, Reaction, VitalsPoint
+from titrator.review.fhir_bundle import (
+    FhirSite,
+    entry,
+    medication_code,
+    provenance,
+    pump_device,
+    software_device,
+)
+from titrator.review.fhir_common import (
+    AE_SEVERITY,
+    BP_PANEL,
+    BP_PARTS,
+    LOINC,
+    OBS_CATEGORY,
+    STATUS,
+    SYS_INDICATION,
+    SYS_INTEGRITY,
+    SYS_MEDICATION_LOT,
+    SYS_RULE,
+    SYS_SESSION,
+    TRAINING_TAG,
+    VITAL_CODES,
+    Ids,
+    medication_given,
+    quantity,
+    shown_volume,
+    user,
+)
 from titrator.review.fmt import iso, ml
 from titrator.review.model import InfusionOutcome, SessionReview
+from titrator.review.pump_info import pump_identity, software_version
 
-LOINC: Final = "http://loinc.org"
-UCUM: Final = "http://unitsofmeasure.org"
-OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
-AE_SEVERITY: Final = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
-SYS_SESSION: Final = "urn:titrator:session"
-SYS_USER: Final = "urn:titrator:user"
-SYS_PRODUCT: Final = "urn:titrator:product"
-SYS_INDICATION: Final = "urn:titrator:indication"
-SYS_RULE: Final = "urn:titrator:policy-rule"
-SYS_INTEGRITY: Final = "urn:titrator:audit-integrity"
-TRAINING_TAG: Final = {
-    "system": "http://terminology.hl7.org/CodeSystem/v2-0103",
-    "code": "T",
-    "display": "Training",
-}
-"""`meta.tag` of every resource exported from a demo or training log (HL7 table 0103)."""
-
-_VITAL_CODES: Final[dict[VitalField, tuple[list[tuple[str, str]], str, str]]] = {
-    VitalField.TEMP_C: ([("8310-5", "Body temperature")], "Cel", "°C"),
-    VitalField.HR_BPM: ([("8867-4", "Heart rate")], "/min", "/min"),
-    VitalField.RR_BPM: ([("9279-1", "Respiratory rate")], "/min", "/min"),
-    VitalField.SPO2_PCT: (
-        [
-            ("2708-6", "Oxygen saturation in Arterial blood"),
-            ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-        ],
-        "%",
-        "%",
-    ),
-}
-"""LOINC codings, UCUM code and display unit of each single-value vital sign."""
-
-_BP_PANEL: Final = ("85354-9", "Blood pressure panel with all children optional")
-_BP_PARTS: Final = {
-    VitalField.SBP_MMHG: ("8480-6", "Systolic blood pressure"),
-    VitalField.DBP_MMHG: ("8462-4", "Diastolic blood pressure"),
-}
-
-_STATUS: Final = {
-    InfusionOutcome.COMPLETED: "completed",
-    InfusionOutcome.STOPPED_FOR_REACTION: "stopped",
-    InfusionOutcome.ABORTED: "stopped",
-    InfusionOutcome.UNFINISHED: "unknown",
-}
-
-
-def number(value: Decimal) -> int | float:
-    """A Decimal as a JSON number (exact for the few significant digits rates and vitals have)."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def shown_volume(volume_ml: Decimal) -> Decimal:
-    """A volume rounded the way every volume is shown (down to 0.1 mL, as `fmt.ml`)."""
-    return volume_ml.quantize(Decimal("0.1"), rounding=ROUND_DOWN).normalize()
-
-
-def _quantity(value: Decimal, ucum: str, unit: str) -> dict[str, Any]:
-    return {"value": number(value), "unit": unit, "system": UCUM, "code": ucum}
-
-
-class _Ids:
-    def __init__(self, session_id: str) -> None:
-        self.session_id = session_id
-
-    def uuid(self, name: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:titrator:{self.session_id}:{name}"))
-
-    def url(self, name: str) -> str:
-        return f"urn:uuid:{self.uuid(name)}"
-
-
-def _user(nurse_id: str | None) -> dict[str, Any]:
-    ident = nurse_id or "unknown"
-    return {
-        "type": "Practitioner",
-        "identifier": {"system": SYS_USER, "value": ident},
-        "display": ident,
-    }
+__all__ = ["TRAINING_TAG", "FhirSite", "to_fhir", "to_fhir_json"]
 
 
 class _Builder:
-    def __init__(self, review: SessionReview) -> None:
+    def __init__(self, review: SessionReview, site: FhirSite) -> None:
         self.review = review
-        self.ids = _Ids(review.session_id)
+        self.site = site
+        self.ids = Ids(review.session_id)
         self.entries: list[dict[str, Any]] = []
         self.patient = self.ids.url("patient")
         self.parent = self.ids.url("administration")
         self.lot_urls: dict[str, str] = {}
+        self.pump = pump_identity(review)
+        self.pump_url = self.ids.url("device:pump") if self.pump is not None else None
+        self.order: dict[str, Any] | None = None
+        order_id = review.header.order_id
+        if order_id:
+            self.order = {
+                "type": "MedicationRequest",
+                "identifier": {"system": site.order_id_system, "value": order_id},
+                "display": f"order {order_id}",
+            }
 
-    def add(self, url: str, resource: dict[str, Any]) -> None:
-        resource["id"] = url.removeprefix("urn:uuid:")
+    def add(self, url: str, resource: dict[str, Any], query: str | None = None) -> None:
         if self.review.training:
-            resource["meta"] = {"tag": [dict(TRAINING_TAG)]}
-        self.entries.append({"fullUrl": url, "resource": resource})
+            resource.setdefault("meta", {}).setdefault("tag", []).append(dict(TRAINING_TAG))
+        self.entries.append(entry(url, resource, query))
+
+    def administered(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """The order and the pump, on an administration of the IVIG."""
+        if self.order is not None:
+            resource["request"] = dict(self.order)
+        if self.pump_url is not None:
+            resource["device"] = [{"reference": self.pump_url}]
+        return resource
 
     def patient_resource(self) -> None:
-        h = self.review.header
+        h, systems = self.review.header, self.site.patient_id_systems
         idents = [
-            {"type": {"text": label}, "value": value}
-            for label, value in (
-                ("patient identifier 1", h.patient_id),
-                ("patient identifier 2", h.patient_id_2),
+            {"use": "usual", "type": {"text": label}, "system": system, "value": value}
+            for label, system, value in (
+                ("patient identifier 1", systems[0], h.patient_id),
+                ("patient identifier 2", systems[1], h.patient_id_2),
             )
             if value
         ]
-        resource: dict[str, Any] = {"resourceType": "Patient"}
-        if idents:
-            resource["identifier"] = idents
-        self.add(self.patient, resource)
+        if not idents:  # a log without a setup (headless): no patient was identified
+            idents = [
+                {
+                    "type": {"text": "no patient identifier recorded (session without setup)"},
+                    "system": SYS_SESSION,
+                    "value": f"{self.review.session_id}/patient",
+                }
+            ]
+        self.add(self.patient, {"resourceType": "Patient", "identifier": idents})
 
     def medications(self) -> None:
         h = self.review.header
         lots = [lot for _, lot in self.review.lots] or [""]
+        text = h.product_name or h.product_id or "unknown product"
         for lot in dict.fromkeys(lots):
             url = self.ids.url(f"medication:{lot}")
-            code: dict[str, Any] = {"text": h.product_name or h.product_id or "unknown product"}
-            if h.product_id:
-                code["coding"] = [
-                    {"system": SYS_PRODUCT, "code": h.product_id, "display": code["text"]}
-                ]
-            resource: dict[str, Any] = {"resourceType": "Medication", "code": code}
+            value = f"{h.product_id or 'unknown'}/{lot}" if lot else f"{self.review.session_id}"
+            resource: dict[str, Any] = {
+                "resourceType": "Medication",
+                "identifier": [{"system": SYS_MEDICATION_LOT, "value": value}],
+                "code": medication_code(text, h.product_id, self.site.product),
+            }
             if lot:
                 resource["batch"] = {"lotNumber": lot}
             self.add(url, resource)
             self.lot_urls[lot] = url
+
+    def devices(self) -> str:
+        """The titrator Device (returned: the Provenance's assembler) and the pump's."""
+        url = self.ids.url("device:titrator")
+        self.add(url, software_device(software_version(self.review)))
+        if self.pump is not None and self.pump_url is not None:
+            self.add(self.pump_url, pump_device(self.pump, self.review.station_id or "station"))
+        return url
 
     def lot_at(self, segment: RateSegment) -> str:
         current = next(iter(self.lot_urls))
@@ -213,11 +203,11 @@ class _Builder:
         resource: dict[str, Any] = {
             "resourceType": "MedicationAdministration",
             "identifier": [{"system": SYS_SESSION, "value": r.session_id}],
-            "status": _STATUS[r.outcome],
+            "status": STATUS[r.outcome],
             "medicationReference": {"reference": next(iter(self.lot_urls.values()))},
             "subject": {"reference": self.patient},
             **self.effective(start, r.closed_at),
-            "performer": [{"actor": _user(h.nurse_id)}],
+            "performer": [{"actor": user(h.nurse_id)}],
             "note": self.notes(),
         }
         if r.outcome is not InfusionOutcome.COMPLETED:
@@ -230,9 +220,9 @@ class _Builder:
         if r.volume_ml is not None:
             resource["dosage"] = {
                 "text": f"volume given {ml(r.volume_ml)}",
-                "dose": _quantity(shown_volume(r.volume_ml), "mL", "mL"),
+                "dose": quantity(shown_volume(r.volume_ml), "mL", "mL"),
             }
-        self.add(self.parent, resource)
+        self.add(self.parent, self.administered(resource))
 
     def segment_resource(
         self, index: int, segment: RateSegment, following: RateSegment | None
@@ -246,31 +236,32 @@ class _Builder:
         if self.review.outcome is InfusionOutcome.UNFINISHED and segment.end is None:
             status = "unknown"
         step = f"step {segment.step}: " if segment.step is not None else ""
-        self.add(
-            self.ids.url(f"segment:{index}"),
-            {
-                "resourceType": "MedicationAdministration",
-                "identifier": [
-                    {"system": SYS_SESSION, "value": f"{self.review.session_id}/rate/{segment.seq}"}
-                ],
-                "partOf": [{"reference": self.parent}],
-                "status": status,
-                "medicationReference": {"reference": self.lot_at(segment)},
-                "subject": {"reference": self.patient},
-                **self.effective(segment.start, segment.end),
-                "performer": [{"actor": _user(segment.nurse_id)}],
-                "dosage": {
-                    "text": f"{step}{segment.cause}",
-                    "rateQuantity": _quantity(segment.rate_ml_per_h, "mL/h", "mL/h"),
-                },
+        resource = {
+            "resourceType": "MedicationAdministration",
+            "identifier": [
+                {"system": SYS_SESSION, "value": f"{self.review.session_id}/rate/{segment.seq}"}
+            ],
+            "partOf": [{"reference": self.parent}],
+            "status": status,
+            "medicationReference": {"reference": self.lot_at(segment)},
+            "subject": {"reference": self.patient},
+            **self.effective(segment.start, segment.end),
+            "performer": [{"actor": user(segment.nurse_id)}],
+            "dosage": {
+                "text": f"{step}{segment.cause}",
+                "rateQuantity": quantity(segment.rate_ml_per_h, "mL/h", "mL/h"),
             },
-        )
+        }
+        self.add(self.ids.url(f"segment:{index}"), self.administered(resource))
 
     def _observation(
-        self, point: VitalsPoint, name: str, code: list[tuple[str, str]]
+        self, point: VitalsPoint, name: str, code: list[tuple[str, str]], key: str
     ) -> dict[str, Any]:
         return {
             "resourceType": "Observation",
+            "identifier": [
+                {"system": SYS_SESSION, "value": f"{self.review.session_id}/vitals/{key}"}
+            ],
             "status": "final",
             "partOf": [{"reference": self.parent}],
             "category": [
@@ -286,25 +277,25 @@ class _Builder:
             },
             "subject": {"reference": self.patient},
             "effectiveDateTime": iso(point.at),
-            "performer": [_user(point.nurse_id)],
+            "performer": [user(point.nurse_id)],
             "note": [{"text": f"purpose: {point.purpose}"}],
         }
 
     def vitals(self, index: int, point: VitalsPoint) -> None:
-        for field, (codes, ucum, unit) in _VITAL_CODES.items():
+        for field, (codes, ucum, unit) in VITAL_CODES.items():
             value = point.values.get(field)
             if value is None:
                 continue
-            obs = self._observation(point, codes[0][1], codes)
-            obs["valueQuantity"] = _quantity(value, ucum, unit)
+            obs = self._observation(point, codes[0][1], codes, f"{index}/{field.value}")
+            obs["valueQuantity"] = quantity(value, ucum, unit)
             self.add(self.ids.url(f"vitals:{index}:{field.value}"), obs)
-        parts = [(f, c) for f, c in _BP_PARTS.items() if f in point.values]
+        parts = [(f, c) for f, c in BP_PARTS.items() if f in point.values]
         if parts:
-            obs = self._observation(point, "Blood pressure", [_BP_PANEL])
+            obs = self._observation(point, "Blood pressure", [BP_PANEL], f"{index}/bp")
             obs["component"] = [
                 {
                     "code": {"coding": [{"system": LOINC, "code": c, "display": d}], "text": d},
-                    "valueQuantity": _quantity(point.values[f], "mm[Hg]", "mmHg"),
+                    "valueQuantity": quantity(point.values[f], "mm[Hg]", "mmHg"),
                 }
                 for f, (c, d) in parts
             ]
@@ -327,7 +318,7 @@ class _Builder:
             },
             "subject": {"reference": self.patient},
             "date": iso(reaction.opened_at),
-            "recorder": _user(reaction.opened_by),
+            "recorder": user(reaction.opened_by),
             "suspectEntity": [{"instance": {"reference": self.parent}}],
         }
         if reaction.severity is not None:
@@ -344,41 +335,15 @@ class _Builder:
         self.add(self.ids.url(f"reaction:{index}"), resource)
 
 
-_MED_UCUM: Final = {"mg": "mg", "microgram": "ug", "g": "g", "mL": "mL", "L/min": "L/min"}
-"""UCUM code of each unit a `medication_given` record may carry."""
+def to_fhir(review: SessionReview, site: FhirSite | None = None) -> dict[str, Any]:
+    """The review as a FHIR R4 `transaction` Bundle of conditional creates, as JSON-ready dicts.
 
-
-def _medication_given(b: _Builder, index: int, med: MedicationGiven) -> None:
-    """One MedicationAdministration for a medicine given during the session.
-
-    Not `partOf` the IVIG administration: a different medicine, given by the named person at the
-    named time.
+    Args:
+        review: the log's review.
+        site: the site's identifier systems and the product file (placeholders and no product
+            codes when not given).
     """
-    b.add(
-        b.ids.url(f"medication:{index}"),
-        {
-            "resourceType": "MedicationAdministration",
-            "identifier": [
-                {"system": SYS_SESSION, "value": f"{b.review.session_id}/medication/{index + 1}"}
-            ],
-            "status": "completed",
-            "medicationCodeableConcept": {"text": med.drug},
-            "subject": {"reference": b.patient},
-            "effectiveDateTime": iso(med.given_at),
-            "performer": [{"actor": {"type": "Practitioner", "display": med.given_by}}],
-            "note": [{"text": f"recorded at {iso(med.at.wall_utc)} during the IVIG session"}],
-            "dosage": {
-                "text": f"{plain(med.dose)} {med.unit} {med.route}",
-                "route": {"text": med.route},
-                "dose": _quantity(med.dose, _MED_UCUM[med.unit], med.unit),
-            },
-        },
-    )
-
-
-def to_fhir(review: SessionReview) -> dict[str, Any]:
-    """The review as a FHIR R4 Bundle (type `collection`), as JSON-ready dicts."""
-    b = _Builder(review)
+    b = _Builder(review, site or FhirSite())
     b.patient_resource()
     b.medications()
     b.parent_resource()
@@ -391,11 +356,24 @@ def to_fhir(review: SessionReview) -> dict[str, Any]:
     for i, reaction in enumerate(review.reactions):
         b.adverse_event(i, reaction)
     for i, med in enumerate(medications_given(review)):
-        _medication_given(b, i, med)
+        b.add(b.ids.url(f"medication:{i}"), medication_given(review.session_id, i, med, b.patient))
+    assembler = b.devices()
     integrity = review.integrity
+    recorded = review.end_at or review.started_at
+    if recorded is not None:
+        resource, query = provenance(
+            [e["fullUrl"] for e in b.entries],
+            recorded=iso(recorded),
+            assembler=assembler,
+            author=user(review.header.nurse_id),
+            session_id=review.session_id,
+            head_hash=integrity.head_hash,
+            integrity=(integrity.status.value, integrity.banner()),
+        )
+        b.add(b.ids.url("provenance"), resource, query)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
-        "id": _Ids(review.session_id).uuid("bundle"),
+        "id": Ids(review.session_id).uuid("bundle"),
         "meta": {
             "tag": [
                 {
@@ -407,7 +385,7 @@ def to_fhir(review: SessionReview) -> dict[str, Any]:
             ]
         },
         "identifier": {"system": SYS_SESSION, "value": review.session_id},
-        "type": "collection",
+        "type": "transaction",
         "entry": b.entries,
     }
     last = review.end_at
@@ -416,6 +394,6 @@ def to_fhir(review: SessionReview) -> dict[str, Any]:
     return bundle
 
 
-def to_fhir_json(review: SessionReview) -> str:
+def to_fhir_json(review: SessionReview, site: FhirSite | None = None) -> str:
     """The Bundle as indented JSON text (UTF-8, non-ASCII kept)."""
-    return json.dumps(to_fhir(review), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(to_fhir(review, site), indent=2, ensure_ascii=False) + "\n"

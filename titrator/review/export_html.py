@@ -87,6 +87,8 @@ def _facts(review: SessionReview) -> str:
         ("Time to final rate", duration(review.time_to_final_rate)),
         ("Chair time", duration(review.chair_time)),
     ]
+    if h.off_label:
+        facts.insert(3, ("Off-label", h.off_label))
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     return f"<dl>{items}</dl>"
 

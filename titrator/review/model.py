@@ -94,6 +94,9 @@ class SessionHeader:
         final_rate_ml_per_h: rate of the plan's last step.
         steps: number of plan steps.
         first_infusion: first-infusion plan.
+        order_id: the order number typed at setup, if any.
+        off_label: 'off-label: site protocol (SOURCE)' when the indication is a site's
+            off-label protocol (a site indication file), else None.
     """
 
     patient_id: str | None = None
@@ -112,13 +115,16 @@ class SessionHeader:
     final_rate_ml_per_h: Decimal | None = None
     steps: int = 0
     first_infusion: bool = False
+    order_id: str | None = None
+    off_label: str | None = None
 
     @property
     def product_label(self) -> str:
-        """`Product — indication`, or what is known."""
+        """`Product — indication`, or what is known (with '(off-label: site protocol)')."""
         product = self.product_name or self.product_id or "unknown product"
         indication = self.indication_name or self.indication_id or "unknown indication"
-        return f"{product} — {indication}"
+        tail = " (off-label: site protocol)" if self.off_label else ""
+        return f"{product} — {indication}{tail}"
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,8 @@ def _header(opened: ev.SessionOpened | None, first_nurse: str | None) -> Session
         final_rate_ml_per_h=plan.steps[-1].rate_ml_per_h if plan.steps else None,
         steps=len(plan.steps),
         first_infusion=plan.request.first_infusion,
+        order_id=setup.order_id if setup else None,
+        off_label=plan.off_label.marker if plan.off_label else None,
     )
 
 

@@ -43,6 +43,7 @@ _CATEGORY: Final[Mapping[str, Category]] = {
     "log_recovered": Category.SYSTEM,
     "session_opened": Category.SESSION,
     "checklist_answered": Category.SESSION,
+    "preinfusion_recorded": Category.SESSION,
     "lot_recorded": Category.SESSION,
     "state_changed": Category.SESSION,
     "session_resumed": Category.SESSION,
@@ -150,6 +151,25 @@ def _checklist(e: ev.ChecklistAnswered) -> str:
     return text + (f"; not done: {', '.join(missed)}" if missed else "")
 
 
+def _preinfusion(e: ev.PreInfusionRecorded) -> str:
+    r = e.record
+    scanned = f", scanned GTIN {r.scan.gtin} ({r.gtin_check})" if r.scan is not None else ""
+    premeds = "; ".join(
+        f"{p.drug} {plain(p.dose)} {p.unit} {p.route} {p.minutes_before} min before"
+        for p in r.premedications
+    )
+    hydration = (
+        f"; pre-hydration {plain(r.prehydration.volume_ml)} mL {r.prehydration.route}"
+        if r.prehydration is not None
+        else ""
+    )
+    return (
+        f"pre-infusion: lot {r.lot} expires {r.lot_expiry.isoformat()}{scanned}; "
+        f"IgA {r.iga_status.label}; premedication: {premeds or 'none'}{hydration}"
+        + "".join(f" [{notice}]" for notice in r.notices)
+    )
+
+
 def _opened(e: ev.SessionOpened) -> str:
     p = e.plan
     text = (
@@ -211,6 +231,7 @@ def _refused(e: ev.InputRefused) -> str:
 _SUMMARY: Final[dict[type[Any], Callable[[Any], str]]] = {
     ev.SessionOpened: _opened,
     ev.ChecklistAnswered: _checklist,
+    ev.PreInfusionRecorded: _preinfusion,
     ev.Tick: lambda e: "time passed",
     ev.VitalsEntered: lambda e: (
         "vitals typed: " + ", ".join(f"{k} {v!r}" for k, v in sorted(e.raw.items()))

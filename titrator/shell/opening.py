@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Clock, Instant
 from titrator.domain.decisions import SessionState
-from titrator.domain.events import ChecklistAnswered, InputEvent, SessionOpened
+from titrator.domain.events import (
+    ChecklistAnswered,
+    InputEvent,
+    PreInfusionRecorded,
+    SessionOpened,
+)
+from titrator.domain.preinfusion import PreInfusion
+from titrator.domain.session.decision import Decision
 from titrator.domain.setup import InfusionSetup
 from titrator.shell.controller import InfusionController
 
@@ -48,8 +55,12 @@ def open_session(
     *,
     checklist: tuple[ItemAnswer, ...] | None = None,
     attach: Callable[[Instant], None] | None = None,
+    preinfusion: PreInfusion | None = None,
 ) -> Instant:
-    """Open `controller`'s session: `session_opened`, then `attach`, then `checklist_answered`.
+    """Open `controller`'s session: `session_opened`, `attach`, documentation, checklist.
+
+    The documentation (`preinfusion_recorded`) is fed when given; if the engine refuses it, the
+    checklist is not answered.
 
     Args:
         controller: the new session's controller (its audit log already open, or none).
@@ -58,6 +69,8 @@ def open_session(
         opening: what `session_opened` records besides the plan and the policy.
         checklist: the pre-infusion checklist as answered; None leaves it to be asked.
         attach: called with the opening instant right after `session_opened` is recorded.
+        preinfusion: the pre-infusion documentation (premedication, IgA, lot expiry); None for
+            a run without it (`titrator simulate`, training scripts).
 
     Returns:
         The instant the session was opened.
@@ -78,6 +91,10 @@ def open_session(
     )
     if attach is not None:
         attach(at)
+    if preinfusion is not None and session.state is SessionState.PRE_CHECKS:
+        decision = feed(PreInfusionRecorded(at=clock.now(), record=preinfusion))
+        if isinstance(decision, Decision) and decision.refusal is not None:
+            return at  # refused (and recorded): the checklist is not answered past it
     if checklist is not None and session.state is SessionState.PRE_CHECKS:
         feed(ChecklistAnswered(at=clock.now(), answers=checklist))
     return at

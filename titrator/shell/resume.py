@@ -32,6 +32,7 @@ from titrator.audit.keys import load_key
 from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES, default_data_dir, session_log_path
 from titrator.audit.reconstruct import Reconstructed, ResumeError, UnknownCommand, reconstruct
 from titrator.audit.sink import FileOps
+from titrator.audit.spool import merge_spool, spool_file
 from titrator.audit.unfinished import UnfinishedSession, find_unfinished
 from titrator.audit.writer import AuditWriter
 from titrator.domain.events import SessionResumed
@@ -91,6 +92,7 @@ def resume_session(
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
     sync_each_record: bool = True,
     ops: FileOps | None = None,
+    spool_dir: PathArg | None = None,
 ) -> Resumed:
     """Take an unfinished session over: verify and replay its log, reopen it, resume the engine.
 
@@ -110,6 +112,9 @@ def resume_session(
         min_free_bytes: free space required to continue (default 50 MB).
         sync_each_record: fsync every record (keep True outside tests).
         ops: system-call provider for the writer (fault injection in tests).
+        spool_dir: the fallback spool directory: a spool the session left there (its log
+            could not be written) is merged into the log before anything else, and the
+            resumed writer spools there while its log fails.
 
     Returns:
         The controller, writer, the commands to send now and the reconstruction.
@@ -122,6 +127,8 @@ def resume_session(
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
     path = session_log_path(directory, session_id)
     key = load_key(key_file, log_dir=directory) if key_file is not None else None
+    if spool_dir is not None:  # the records the log could not take come first
+        merge_spool(path, spool_file(Path(spool_dir), session_id), key, session_id)
     reconstruct(path, key=key)  # refuse before writing anything
     clock = clock or SystemClock()
     writer = AuditWriter.resume(
@@ -134,6 +141,7 @@ def resume_session(
         min_free_bytes=min_free_bytes,
         sync_each_record=sync_each_record,
         ops=ops,
+        spool_dir=spool_dir,
     )
     try:
         rebuilt = reconstruct(path, key=key)

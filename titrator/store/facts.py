@@ -51,6 +51,39 @@ def _software_version(review: SessionReview) -> str | None:
     return None
 
 
+def _vitals_due(review: SessionReview, key: Row) -> list[Row]:
+    """Each `vitals_due` record with the first vitals set accepted after it (who took it)."""
+    rows: list[Row] = []
+    pending: list[Row] = []
+    for entry in review.timeline:
+        if isinstance(entry.event, ev.VitalsDue):
+            pending.append(
+                {
+                    **key,
+                    "seq": entry.seq,
+                    "due_at": _utc(entry.event.at.wall_utc),
+                    "reason": entry.event.reason,
+                    "taken_at": None,
+                    "taken_seq": None,
+                    "late_s": None,
+                    "nurse_id": entry.nurse_id,
+                }
+            )
+        elif isinstance(entry.event, ev.VitalsAccepted) and pending:
+            taken = entry.event.at.wall_utc
+            for due in pending:
+                late = int((taken - due["due_at"]).total_seconds())
+                due.update(
+                    taken_at=_utc(taken),
+                    taken_seq=entry.seq,
+                    late_s=max(0, late),
+                    nurse_id=entry.nurse_id,
+                )
+            rows.extend(pending)
+            pending = []
+    return rows + pending
+
+
 def session_facts(
     review: SessionReview,
     *,
@@ -208,4 +241,5 @@ def session_facts(
         for entry in review.timeline
         if isinstance(entry.event, ev.MedicationGiven)
     ]
+    rows["vitals_due"] = _vitals_due(review, key)
     return rows

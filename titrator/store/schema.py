@@ -70,6 +70,7 @@ sessions = sa.Table(
     sa.Column("shipped_at", WHEN, nullable=False),
     sa.Index("ix_sessions_ward_opened", "ward", "opened_at"),
     sa.Index("ix_sessions_product_lot", "product_id", "lot"),
+    sa.Index("ix_sessions_training_opened", "training", "opened_at"),
 )
 """Facts: one row per session (patients only as `patient_pseudonym`)."""
 
@@ -172,6 +173,22 @@ pump_commands = sa.Table(
 )
 """Facts: every pump command with its outcome."""
 
+vitals_due = sa.Table(
+    "vitals_due",
+    metadata,
+    *_key(),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("due_at", WHEN, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("taken_at", WHEN, nullable=True),
+    sa.Column("taken_seq", sa.Integer, nullable=True),
+    sa.Column("late_s", sa.Integer, nullable=True),
+    sa.Column("nurse_id", ID, nullable=False),
+)
+"""Facts: every `vitals_due` record, with the first vitals set accepted after it (taken_at,
+late_s: whole seconds from due to taken; None while none was taken) and who took it (else who
+was signed in when it fell due). Added by migration 0002."""
+
 medications = sa.Table(
     "medications",
     metadata,
@@ -196,6 +213,7 @@ FACT_TABLES = (
     refusals,
     pump_commands,
     medications,
+    vitals_due,
     sessions,
 )
 """The facts tables, children before `sessions` (the order a rebuild deletes them in)."""

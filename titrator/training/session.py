@@ -68,7 +68,7 @@ class TrainingSession:
         return self.simulator.start_pty() if transport == "pty" else self.simulator.start_tcp()
 
     def start_control(self) -> ControlServer:
-        """The simulator's JSON control channel, with the `patient` op registered."""
+        """The simulator's JSON control channel with the `patient` op (requests carry `.token`)."""
         control = self.simulator.start_control()
         control.register("patient", self.patient.handle_control)
         return control

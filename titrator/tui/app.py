@@ -1,12 +1,12 @@
 """TitratorApp: wiring only. Every decision comes from the session engine.
 
-Flow: setup -> checklist -> plan preview -> run -> summary. Each input goes to the one engine feed
-(`TitratorApp.feed`: `InfusionController.feed`, that is the engine, then the audit log, fsynced),
-then the released pump commands go to the one `PumpWorker` thread, in order; what it learns comes
-back as messages, which `PumpLink` turns into engine inputs on this thread. The run screen owns
-the nurse's keys and sees the app through `RunHost`; a manual pump's instructions are shown by
-`ManualInstructions`. STOP (F9) is the app's priority binding: no focused input can swallow it,
-and it works on every screen and inside every dialog.
+Flow: setup -> checklist -> pre-infusion documentation -> plan preview -> run -> summary. Each
+input goes to the one engine feed (`TitratorApp.feed`: `InfusionController.feed`, that is the
+engine, then the audit log, fsynced), then the released pump commands go to the one `PumpWorker`
+thread, in order; what it learns comes back as messages, which `PumpLink` turns into engine inputs
+on this thread. The run screen owns the nurse's keys and sees the app through `RunHost`; a manual
+pump's instructions are shown by `ManualInstructions`. STOP (F9) is the app's priority binding: no
+focused input can swallow it, and it works on every screen and inside every dialog.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from titrator.domain.checklist import ItemAnswer
 from titrator.domain.clock import Instant
 from titrator.domain.decisions import SessionState
 from titrator.domain.events import InputEvent, StopRequested, Tick
+from titrator.domain.lot_scan import LotScan
 from titrator.domain.plan_model import Plan
+from titrator.domain.preinfusion import PreInfusion
 from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.domain.setup import InfusionSetup
@@ -34,6 +36,7 @@ from titrator.pump.base import EventKind, WireRecord
 from titrator.pump.manual import ManualPump
 from titrator.shell.controller import Applied, InfusionController, wire_record
 from titrator.shell.opening import Opening, open_session
+from titrator.shell.paper import held_in_memory, paper_notice
 from titrator.shell.resume import resume_session
 from titrator.tui.dialogs.quit import QuitFacts, QuitModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
@@ -49,6 +52,7 @@ from titrator.tui.pump_worker import (
 )
 from titrator.tui.reconnect import ReconnectDone
 from titrator.tui.screens.checklist import ChecklistScreen
+from titrator.tui.screens.preinfusion import PreInfusionScreen
 from titrator.tui.screens.preview import PlanPreviewScreen
 from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
 from titrator.tui.screens.run import RunScreen
@@ -57,6 +61,7 @@ from titrator.tui.screens.summary import SummaryScreen
 from titrator.tui.screens.text import TextScreen
 from titrator.tui.services import AppServices
 from titrator.tui.training_cues import TrainingCues
+from titrator.tui.ward_shipping import ShippingNews, WardShipping
 
 
 class TitratorApp(App[int]):
@@ -81,6 +86,10 @@ class TitratorApp(App[int]):
         self.plan: Plan | None = None
         self.setup: InfusionSetup | None = None
         self.checklist: tuple[ItemAnswer, ...] = ()
+        self.scan: LotScan | None = None
+        """The GS1 barcode the setup's lot was scanned from (None: typed)."""
+        self.preinfusion: PreInfusion | None = None
+        """The pre-infusion documentation (recorded right after the session opens)."""
         self.pump_worker = PumpWorker(self, services.clock)
         """The one thread that talks to the pump, and its command queue."""
         self.pump_link = PumpLink(self, self.pump_worker, services.pump_kind)
@@ -92,6 +101,8 @@ class TitratorApp(App[int]):
         self._early_wire: list[WireRecord] = []
         """Wire records that arrived before the audit log existed."""
         self._polls = PollFilter()
+        self.ward_shipping = WardShipping(self, services.shipping)
+        """Background shipping to the ward store (a quiet line on the summary, never a wait)."""
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -110,6 +121,7 @@ class TitratorApp(App[int]):
             self.manual = ManualInstructions(self, pump, self._nurse, self.record_extra)
         if self.services.training_hooks is not None:
             self.cues = TrainingCues(self, self.services.training_hooks)
+        self.ward_shipping.start()
         if not self._offer_resume():
             self._open_setup()
 
@@ -147,6 +159,7 @@ class TitratorApp(App[int]):
                 clock=services.clock,
                 detail=f"resumed by {choice.nurse_id} on {services.config.station_id}",
                 sync_each_record=services.sync_each_record,
+                spool_dir=services.spool_dir,
             )
         except (ResumeError, AuditError, OSError) as error:
             self.notify(f"Cannot resume {choice.session_id}: {error}", severity="error")
@@ -181,13 +194,29 @@ class TitratorApp(App[int]):
     def _setup_done(self, result: SetupResult | None) -> None:
         if result is None:
             return
-        self.setup, self.plan = result.setup, result.plan
+        self.setup, self.plan, self.scan = result.setup, result.plan, result.scan
         self.push_screen(ChecklistScreen(), self._checklist_done)
 
     def _checklist_done(self, answers: tuple[ItemAnswer, ...] | None) -> None:
         if answers is None or self.plan is None or self.setup is None:
             return
         self.checklist = answers
+        product = self.services.library.product(self.plan.product_id)
+        screen = PreInfusionScreen(
+            product,
+            self.setup.lot,
+            self.scan,
+            self.services.today(),
+            self.now,
+            initial=self.services.setup_defaults,
+        )
+        self.push_screen(screen, self._preinfusion_done)
+
+    def _preinfusion_done(self, record: PreInfusion | None) -> None:
+        if record is None or self.plan is None or self.setup is None:
+            self._open_setup()  # Esc: back to the setup (another product or lot)
+            return
+        self.preinfusion = record
         product = self.services.library.product(self.plan.product_id)
         preview = PlanPreviewScreen(self.plan, product, self.setup.first_infusion_reasons)
         self.push_screen(preview, self._preview_done)
@@ -231,6 +260,7 @@ class TitratorApp(App[int]):
             ),
             checklist=self.checklist,
             attach=attach,
+            preinfusion=self.preinfusion,
         )
         self.push_screen(RunScreen())
         self.title = self.title_text()
@@ -294,6 +324,10 @@ class TitratorApp(App[int]):
             for screen in self.screen_stack:
                 if isinstance(screen, RunScreen):
                     screen.refresh_view()
+
+    def audit_notice(self) -> str:
+        """While the audit log cannot be written: where the records are, and paper ('' else)."""
+        return paper_notice(self.controller.audit if self.controller is not None else None)
 
     def _log_events(self, decision: Decision) -> None:
         runs = [s for s in self.screen_stack if isinstance(s, RunScreen)]
@@ -378,7 +412,24 @@ class TitratorApp(App[int]):
         )
 
     async def action_quit(self) -> None:
-        """Quit; while an infusion is active, only after a deliberate confirmation."""
+        """Quit; while an infusion is active, only after a deliberate confirmation.
+
+        Never while records are held only in memory (the log and the spool both failing):
+        quitting would lose them.
+        """
+        if self.controller is not None and held_in_memory(self.controller.audit):
+            recovered = self.controller.retry_audit(self.now())  # one more try first
+            if recovered is not None:
+                self.adopt(recovered)
+            held = held_in_memory(self.controller.audit)
+            if held:
+                self.notify(
+                    f"Cannot quit: {held} audit record(s) are held in memory only (the log and "
+                    "the spool cannot be written); quitting would lose them. Free disk space. "
+                    "Document on paper meanwhile.",
+                    severity="error",
+                )
+                return
         if not self.infusion_active:
             self.exit(0)
             return
@@ -406,18 +457,33 @@ class TitratorApp(App[int]):
         audit = self.controller.audit
         path = str(getattr(audit, "path", ""))
         discharge = self.controller.session.policy.discharge
-        self.push_screen(
-            SummaryScreen(self.plan, self.decision, self.controller.head, path, discharge)
-        )
+        session_id = self.controller.session.session_id
+        shipping = self.ward_shipping.closed(session_id, Path(path), self.controller.head)
+        head = self.controller.head
+        self.push_screen(SummaryScreen(self.plan, self.decision, head, path, discharge, shipping))
         hooks = self.services.training_hooks
         if hooks is not None and path:
             log = Path(path)
             text = hooks.debrief_text(log, log.with_suffix(".debrief.html"))
             self.push_screen(TextScreen("Debrief (TRAINING)", text, "Enter: to the summary"))
 
+    def on_shipping_news(self, message: ShippingNews) -> None:
+        """The shipping thread's news: the summary's ward-store line, nothing else."""
+        line = self.ward_shipping.line_for(message.news)
+        if self.controller is not None and message.news.session_id == (
+            self.controller.session.session_id
+        ):
+            for screen in self.screen_stack:
+                if isinstance(screen, SummaryScreen):
+                    screen.show_ward_store(line)
+
     def on_unmount(self) -> None:
-        """Stop the pump worker (a manual instruction still waiting for the nurse is dropped)."""
+        """Stop the pump worker (a manual instruction still waiting for the nurse is dropped).
+
+        Background shipping is asked to stop and never waited for.
+        """
         self.pump_worker.close()
+        self.ward_shipping.stop()
 
     # -- an unexpected error: a short notice, the traceback (no locals) in a private file -------
 

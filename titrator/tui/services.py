@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from titrator.audit.spool import default_spool_dir
 from titrator.audit.writer import AuditWriter
 from titrator.domain.clock import Instant
 from titrator.domain.policy import Policy
@@ -25,6 +26,7 @@ from titrator.files.library import Library
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.shell.clocks import Clock
 from titrator.shell.controller import InfusionController
+from titrator.shell.shipping import BackgroundShipper
 
 PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
 """Builds the pump adapter with the app's wire and event hooks (called once, at start)."""
@@ -98,6 +100,8 @@ class AppServices:
         offer_resume: look for unfinished sessions at start-up and offer to resume them.
         resume_session_id: `titrator resume SESSION`: offer only this session (no new one).
         training_hooks: a running training scenario (the simulated patient, cues, debrief).
+        shipping: ships closed sessions to the ward store in the background (None: no store
+            configured, or training).
     """
 
     library: Library
@@ -118,6 +122,12 @@ class AppServices:
     offer_resume: bool = True
     resume_session_id: str | None = None
     training_hooks: TrainingHooks | None = None
+    shipping: BackgroundShipper | None = None
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where records go while the audit log cannot be written (`spool_dir` in the config)."""
+        return self.config.spool_dir or default_spool_dir()
 
     @property
     def site(self) -> SiteLimits:
@@ -134,4 +144,5 @@ class AppServices:
             key_file=self.key_file,
             clock=self.clock,
             sync_each_record=self.sync_each_record,
+            spool_dir=self.spool_dir,
         )

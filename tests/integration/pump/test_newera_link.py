@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -90,14 +91,17 @@ def test_the_control_channel_injects_faults_and_reports_state() -> None:
     with harness_for("sim_tcp") as h:
         assert h.sim is not None
         control = h.sim.start_control()
-        answer = send_control(control.host, control.port, {"op": "fault", "kind": "no_reply"})
-        assert answer == {"ok": True}
-        assert send_control(control.host, control.port, {"op": "faults"})["armed"] == ["no_reply"]
-        bad = send_control(control.host, control.port, {"op": "fault", "kind": "nonsense"})
+
+        def send(request: dict[str, object]) -> Any:
+            return send_control(control.host, control.port, request, token=control.token)
+
+        assert send({"op": "fault", "kind": "no_reply"}) == {"ok": True}
+        assert send({"op": "faults"})["armed"] == ["no_reply"]
+        bad = send({"op": "fault", "kind": "nonsense"})
         assert bad["ok"] is False
-        state = send_control(control.host, control.port, {"op": "state"})
+        state = send({"op": "state"})
         assert state["prompt"] == "S"
-        assert "stall" in send_control(control.host, control.port, {"op": "help"})["ops"]
+        assert "stall" in send({"op": "help"})["ops"]
 
 
 def test_a_failed_reconnect_leaves_the_link_lost_and_a_stop_still_goes_out_on_the_wire() -> None:

@@ -108,7 +108,7 @@ def test_round_trip_ml_per_h_to_mg_per_kg_min_and_back(
 
 def test_a_disagreeing_second_computation_refuses_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
     # Mutation test for the redundant calculation: break one path, the other catches it.
-    monkeypatch.setattr(WeightRate, "exact_ml_per_kg_h", lambda self, conc: Fraction(1))
+    monkeypatch.setattr(WeightRate, "exact_ml_per_kg_h_ratio", lambda self, conc: (1, 1))
     with pytest.raises(CrossCheckError):
         pump_rate_ml_per_h(WeightRate(D("0.5"), RateUnit.MG_PER_KG_MIN), D(70), TEN)
 

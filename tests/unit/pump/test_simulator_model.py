@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulator.clock import ManualClock
 from simulator.model import ModelConfig, PumpModel
@@ -116,3 +118,30 @@ def test_a_bad_crc_from_the_host_gets_com() -> None:
     assert packet.error == "crc"
     assert pump.note_invalid_packet("crc") == "00A?R?COM"
     assert Decimal(pump.snapshot()["rate"]) == 0
+
+
+_PRINTABLE = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=40)
+
+
+@given(body=_PRINTABLE, split=st.integers(min_value=0, max_value=50))
+def test_a_pump_in_basic_mode_also_takes_a_safe_framed_packet(body: str, split: int) -> None:
+    # nesp-lib sends SAF Safe-framed whatever the mode; its CRC bytes may be CR, STX or ETX.
+    stream = frame_reply(body, safe=True) + b"0ver\r"
+    decoder = CommandDecoder()
+    packets = decoder.feed(stream[:split], 0.0, safe=False)
+    packets += decoder.feed(stream[split:], 0.1, safe=False)
+    assert [(p.text, p.safe, p.error) for p in packets] == [
+        (body.upper(), True, None),
+        ("0VER", False, None),
+    ]
+
+
+def test_a_corrupt_safe_packet_in_basic_mode_is_reported_not_taken() -> None:
+    raw = bytearray(frame_reply("0SAF10", safe=True))
+    raw[-2] ^= 1
+    [packet] = CommandDecoder().feed(bytes(raw), 0.0, safe=False)
+    assert (packet.text, packet.error, packet.safe) == (None, "crc", True)
+
+
+def test_in_safe_mode_a_basic_packet_is_still_ignored() -> None:
+    assert CommandDecoder().feed(b"0RUN\r", 0.0, safe=True) == []

@@ -77,6 +77,11 @@ class LogSpec:
     """Stop recording after this minute of the script: the log is left unfinished."""
     training: bool = False
     """Record it as a demo or training session (`session_opened.training`)."""
+    order_id: str | None = None
+    """The order number typed at setup (None: none entered)."""
+    early_records: tuple[dict[str, Any], ...] = ()
+    """Records the app writes beside the engine's (a `pump_wire` trace), right after the log
+    opens, as the app records the pump's start-up exchange."""
 
 
 def _parsed(spec: LogSpec) -> Iterator[ScriptLine]:
@@ -121,6 +126,7 @@ def _setup(spec: LogSpec, plan: Plan) -> InfusionSetup:
         else (),
         risk_factors=(),
         raw={"patient_id_1": spec.patient_ids[0], "lot": spec.lot},
+        order_id=spec.order_id,
     )
 
 
@@ -154,6 +160,8 @@ def build_log(
             clock=clock,
         )
         writers.append(writer)
+        for record in spec.early_records:
+            writer.append(dict(record))
         return writer
 
     lines: Iterator[ScriptLine] = _parsed(spec)

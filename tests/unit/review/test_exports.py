@@ -68,7 +68,7 @@ def test_csv_states_the_damage(damaged: Path) -> None:
 def test_fhir_bundle_validates_against_r4b(logs: dict[str, Path], name: str) -> None:
     bundle = to_fhir(load_review(logs[name]))
     parsed = Bundle.model_validate(bundle)
-    assert parsed.type == "collection"
+    assert parsed.type == "transaction"
     back = json.loads(parsed.model_dump_json())
     assert len(back["entry"]) == len(bundle["entry"])  # nothing dropped by the models
 
@@ -123,7 +123,8 @@ def test_fhir_reactions_are_adverse_events(logs: dict[str, Path]) -> None:
     assert "STOP the infusion" in event["event"]["text"]
     parent = _resources(bundle, "MedicationAdministration")[0]
     assert parent["status"] == "stopped"
-    assert event["suspectEntity"][0]["instance"]["reference"] == f"urn:uuid:{parent['id']}"
+    parent_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is parent)
+    assert event["suspectEntity"][0]["instance"]["reference"] == parent_url
 
 
 def test_fhir_export_is_deterministic_and_carries_the_integrity(

@@ -129,4 +129,4 @@ def test_fhir_has_one_medication_administration_per_dose(tmp_path: Path) -> None
     assert first["dosage"]["route"] == {"text": "IM"}
     assert first["performer"][0]["actor"]["display"] == "RN Okafor"
     assert "partOf" not in first  # not part of the IVIG administration
-    assert len({m["id"] for m in meds}) == 2
+    assert len({m["identifier"][0]["value"] for m in meds}) == 2

@@ -127,7 +127,7 @@ def test_a_damaged_log_is_refused_without_allow_damaged(
     [
         (
             ["x.jsonl", "--format", "pdf"],
-            "--format: must be one of csv, discharge, fhir, html (got 'pdf')",
+            "--format: must be one of csv, discharge, fhir, hl7v2, html (got 'pdf')",
         ),
         (["x.jsonl"], "--format: required"),
         (["/nonexistent.jsonl", "--format", "csv"], "/nonexistent.jsonl: no such file"),

@@ -143,11 +143,13 @@ def test_the_patient_op_over_the_control_channel() -> None:
     control.start()
     try:
         run_at(pump, "78")
-        answer = send_control(control.host, control.port, {"op": "patient", "step": 3})
+        answer = send_control(
+            control.host, control.port, {"op": "patient", "step": 3}, token=control.token
+        )
         assert answer["ok"] is True
         assert answer["monitor"]["hr_bpm"] == "76"
         clock.advance(5 * 60)
-        answer = send_control(control.host, control.port, {"op": "patient"})
+        answer = send_control(control.host, control.port, {"op": "patient"}, token=control.token)
         assert answer["complaints"] == ["My head has started to throb and my face feels hot."]
         assert [h["kind"] for h in answer["happenings"]] == ["started", "onset"]
         bad = control.dispatch({"op": "patient", "step": "three"})

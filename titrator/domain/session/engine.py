@@ -44,6 +44,7 @@ from titrator.domain.events import (
     MedicationGiven,
     NurseDecided,
     PauseRequested,
+    PreInfusionRecorded,
     PromptShown,
     PumpLinkChanged,
     PumpOutcome,
@@ -60,6 +61,7 @@ from titrator.domain.events import (
 )
 from titrator.domain.plan_model import Plan
 from titrator.domain.policy import Action, Policy, Severity
+from titrator.domain.preinfusion import record_problem
 from titrator.domain.session.decision import Decision
 from titrator.domain.session.nurse import (
     check_pause_resolved,
@@ -359,6 +361,15 @@ class InfusionSession:
             raise Refused(f"checklist: {item_id}: {problem}", field=item_id) from None
         d.mode = SessionState.BASELINE
 
+    def _on_preinfusion(self, ev: PreInfusionRecorded) -> None:
+        d = self._d
+        if d.mode is not SessionState.PRE_CHECKS or d.preinfusion_recorded:
+            raise Refused("the pre-infusion documentation is taken once, before the checklist")
+        problem = record_problem(ev.record, d.plan.product_id, d.lot or "")
+        if problem is not None:
+            raise Refused(f"pre-infusion documentation: {problem}", hard_limit=True)
+        d.preinfusion_recorded = True
+
     def _dispatch(self, ev: InputEvent, out: Outbox) -> None:
         d = self._d
         if isinstance(ev, StopRequested):
@@ -385,6 +396,9 @@ class InfusionSession:
             raise Refused("the session is not open yet")
         if isinstance(ev, ChecklistAnswered):
             self._on_checklist(ev)
+            return
+        if isinstance(ev, PreInfusionRecorded):
+            self._on_preinfusion(ev)
             return
         if isinstance(ev, Tick):
             return

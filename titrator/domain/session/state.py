@@ -133,6 +133,8 @@ class SessionData:
     resumed_ms: int | None = None
     """When the session was last taken over after a restart: older vitals allow no increase."""
     lot: str | None = None
+    preinfusion_recorded: bool = False
+    """The pre-infusion documentation is recorded (it is taken once, before the checklist)."""
     nurse_pause: bool = False
     """The current pause was the nurse's (not a reaction): resume at the same rate."""
     stop_note: str = ""

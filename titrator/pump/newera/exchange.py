@@ -182,14 +182,26 @@ class Exchange:
                 f"{ctx.command or 'status'} not sent"
             )
 
-    def _exchange(self, ctx: Context, retries: int, *, quiet: bool = False) -> Reply:
-        """Send `ctx.command`, return the first valid reply; retry up to `retries` times."""
+    def _exchange(
+        self,
+        ctx: Context,
+        retries: int,
+        *,
+        quiet: bool = False,
+        reply_framing: Framing | None = None,
+    ) -> Reply:
+        """Send `ctx.command`, return the first valid reply; retry up to `retries` times.
+
+        `reply_framing`, when given, is the framing the reply comes in (a mode switch).
+        """
         link = self._require_link()
         failure: UncertainOutcomeError | None = None
         for attempt in range(retries + 1):
             try:
                 self._drain(link, ctx)
                 link.send(command_data(self.address, ctx.command), ctx)
+                if reply_framing is not None:
+                    link.set_framing(reply_framing)
                 self._last_tx_s = self._clock()
                 frame = link.read_frame(self.reply_timeout_s, ctx)
                 reply = answer_to(ctx.command, frame.data, self.address)
@@ -253,8 +265,11 @@ class Exchange:
             "pump keeps reporting alarms", alarm=self.state.alarm or AlarmKind.STALL
         )
 
-    def command(self, ctx: Context) -> Reply:
+    def command(self, ctx: Context, *, reply_framing: Framing | None = None) -> Reply:
         """A command that changes the pump: sent once; no valid reply -> UNCERTAIN.
+
+        `reply_framing`, when given, is the framing the pump answers in (a `SAF` mode switch);
+        the link stays in it afterwards.
 
         Raises:
             UncertainOutcomeError: no valid reply; the link is UNCERTAIN.
@@ -262,7 +277,7 @@ class Exchange:
             PumpRejectedError: the pump answered `?err`.
         """
         try:
-            reply = self._exchange(ctx, 0)
+            reply = self._exchange(ctx, 0, reply_framing=reply_framing)
         except UncertainOutcomeError:
             self.state.set_link(PumpLinkState.UNCERTAIN, f"outcome of {ctx.command} unknown")
             raise

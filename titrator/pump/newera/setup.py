@@ -68,7 +68,11 @@ def establish(
         if not _probe(exchange, other, ctx):
             raise ConnectError(f"no New Era pump answered at {exchange.url} in Safe or Basic mode")
         setting = safe_timeout_s if framing is Framing.SAFE else 0
-        exchange.command(asked(f"SAF{setting}"))
+        # Either way the answer is Basic-framed. SAF0 leaves the pump in Basic mode and it answers
+        # there (as nesp-lib, used with real pumps, reads it: florian-lapp/nesp-lib-py
+        # nesp_lib/pump.py). A Basic-framed SAF<n> is answered as it came: the manual does not
+        # say, and the simulator does so; the probe below checks the mode either way.
+        exchange.command(asked(f"SAF{setting}"), reply_framing=Framing.BASIC)
         if not _probe(exchange, framing, ctx):
             raise ConnectError(f"the pump did not switch to {framing} mode")
     model, firmware = exchange.read_version(asked("VER"))

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from titrator.review.model import SessionReview
 from titrator.review.summary import LoadProblem, load_all
 from titrator.review.ui.list_screen import SessionListScreen
+from titrator.review.ward import WardSource
 
 
 class ReviewApp(App[int]):
@@ -34,6 +35,7 @@ class ReviewApp(App[int]):
         key: bytes | None = None,
         reviews: list[SessionReview] | None = None,
         include_training: bool = False,
+        ward: WardSource | None = None,
     ) -> None:
         """Review `logs` (read in a worker), or `reviews` already read (tests, embedding).
 
@@ -43,15 +45,24 @@ class ReviewApp(App[int]):
             reviews: reviews read beforehand; `logs` is then ignored.
             include_training: count demo and training logs in the folder summary (they are
                 always listed, marked TRAINING).
+            ward: a ward store (`titrator review --db URL`): its sessions and reports are
+                shown instead of logs.
         """
         super().__init__()
         self.logs = list(logs)
         self.key = key
         self.preloaded = reviews
         self.list_screen = SessionListScreen(include_training=include_training)
+        self.ward = ward
+        self.include_training = include_training
 
     def on_mount(self) -> None:
         """Show the list, then fill it."""
+        if self.ward is not None:
+            from titrator.review.ui.ward_screen import WardSessionsScreen
+
+            self.push_screen(WardSessionsScreen(self.ward, self.include_training))
+            return
         self.push_screen(self.list_screen)
         if self.preloaded is not None:
             self.list_screen.show(self.preloaded)

@@ -54,3 +54,20 @@ class FieldInput(Input):
             self.insert_text_at_cursor(text)
         else:
             self.replace(text, *selection)
+
+
+class ScanInput(FieldInput):
+    """A `FieldInput` that keeps the GS1 group separator a keyboard-wedge scanner types.
+
+    A GS1 barcode's FNC1 separator arrives as the GS character (chr(29), the key Ctrl+]); a
+    plain `Input` drops it as a control key, which would run the lot into the next field of the
+    barcode. Here it is inserted as typed, for the barcode parser to split on.
+    """
+
+    GS = "\x1d"
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "ctrl+right_square_bracket" or event.character == self.GS:
+            event.stop()
+            event.prevent_default()
+            self.insert_text_at_cursor(self.GS)

@@ -92,6 +92,10 @@ class RunHost(Infusion, Protocol):
         """The pump line and the reconnect."""
         ...
 
+    def audit_notice(self) -> str:
+        """While the audit log cannot be written: where the records are, and paper ('' else)."""
+        ...
+
 
 class RunScreen(MarkedScreen[None]):
     """The infusion in progress."""
@@ -186,8 +190,10 @@ class RunScreen(MarkedScreen[None]):
         self._show("#timers", self._timers_text(decision, now))
         self._show("#pump-line", host.pump_link.pump_text())
         alarms = self.query_one("#alarms", Static)
-        self._show("#alarms", "\n".join(f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms))
-        alarms.display = bool(decision.alarms)
+        lines = [f"!! ALARM: {ALARM_TEXT[c]}" for c in decision.alarms]
+        paper = host.audit_notice()  # the log failing: the spool, and paper documentation
+        self._show("#alarms", "\n".join([*lines, paper] if paper else lines))
+        alarms.display = bool(lines or paper)
         hooks = host.services.training_hooks
         if hooks is not None:
             self.query_one("#bedside", Static).display = True

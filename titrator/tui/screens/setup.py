@@ -26,6 +26,14 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
 
 from titrator.domain.library import Product
+from titrator.domain.lot_scan import (
+    LotScan,
+    LotScanError,
+    gtin_check,
+    gtin_check_text,
+    looks_like_gs1,
+    parse_lot_scan,
+)
 from titrator.domain.plan import PlanError, build_plan
 from titrator.domain.plan_format import DISCLAIMER
 from titrator.domain.plan_model import Plan, WeightBasis
@@ -41,8 +49,9 @@ from titrator.domain.setup import (
     validate_setup,
 )
 from titrator.domain.site import SiteLimits
+from titrator.domain.site_indications import indication_label
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
-from titrator.tui.screens.fields import FieldInput
+from titrator.tui.screens.fields import FieldInput, ScanInput
 from titrator.tui.screens.marks import MarkedScreen, TickList, placeholder, problem_lines
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
@@ -69,6 +78,8 @@ class SetupResult:
 
     setup: InfusionSetup
     plan: Plan
+    scan: LotScan | None = None
+    """The GS1 barcode the lot was scanned from (None: typed)."""
 
 
 def _problem_text(problem: FieldProblem) -> str:
@@ -105,12 +116,18 @@ class SetupScreen(MarkedScreen[SetupResult]):
         """Form label of each field, for the problem list."""
         self._problems_shown = False
         """True while the problem list is on screen (it is then re-checked on every change)."""
+        self.scan: LotScan | None = None
+        """The GS1 barcode the lot field was filled from (None: typed)."""
+        self._scan_error: tuple[str, str] | None = None
+        """A scan that could not be read: (text as scanned, why)."""
 
     # -- layout ----------------------------------------------------------------------------
 
-    def _input(self, field: str, label: str, hint: str = "", width: int = 20) -> Horizontal:
+    def _input(
+        self, field: str, label: str, hint: str = "", width: int = 20, *, scan: bool = False
+    ) -> Horizontal:
         self._labels[field] = label
-        box = FieldInput(
+        box = (ScanInput if scan else FieldInput)(
             value=self.initial.get(field, ""),
             placeholder=placeholder(hint) if hint else "",
             id=field,
@@ -137,6 +154,9 @@ class SetupScreen(MarkedScreen[SetupResult]):
     def compose(self) -> ComposeResult:
         """The form, the derived status and the problem list."""
         product_options = [(p.name, p.id) for p in self.products.values()]
+        with_iga = [
+            (f"{p.name} · IgA {p.iga_content.split(' (')[0]}", p.id) for p in self.products.values()
+        ]
         yield Header()
         with VerticalScroll(id="setup-form"):
             yield self._input("nurse_id", "Nurse ID", "your staff id")
@@ -152,7 +172,7 @@ class SetupScreen(MarkedScreen[SetupResult]):
                 [("actual weight", WeightBasis.ACTUAL.value), ("adjusted (IBW+0.4)", "adjusted")],
                 default=WeightBasis.ACTUAL.value,
             )
-            yield self._select("product_id", "Product", product_options)
+            yield self._select("product_id", "Product", with_iga)
             yield self._select("indication_id", "Indication", [])
             yield self._input("dose_g_per_kg", "Dose (g/kg)", "g/kg", width=10)
             yield self._input("dose_g", "Or dose (g)", "grams", width=10)
@@ -169,7 +189,9 @@ class SetupScreen(MarkedScreen[SetupResult]):
                 "outside_label_reason", "Off-label: why", "only outside label range", width=40
             )
             yield self._input("date_of_birth", "Date of birth", "YYYY-MM-DD", width=14)
-            yield self._input("lot", "Lot number")
+            yield self._input("lot", "Lot number", "type, or scan the carton", width=40, scan=True)
+            yield Static("", id="lot-scan", classes="hint", markup=False)
+            yield self._input("order_id", "Order ID", "optional: the order number", width=30)
             yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never", width=24)
             yield self._select(
                 "last_product_id", "Last product", [("never treated", NEVER), *product_options]
@@ -213,6 +235,58 @@ class SetupScreen(MarkedScreen[SetupResult]):
 
     # -- live feedback ----------------------------------------------------------------------
 
+    @on(Input.Submitted, "#lot")
+    @on(Input.Blurred, "#lot")
+    def _lot_entered(self) -> None:
+        self._read_scan()
+
+    def _read_scan(self) -> None:
+        """A GS1 string in the lot field: fill the lot from it and keep GTIN and expiry."""
+        box = self.query_one("#lot", Input)
+        if not looks_like_gs1(box.value):
+            return
+        try:
+            scan = parse_lot_scan(box.value)
+        except LotScanError as error:
+            self.scan, self._scan_error = None, (box.value, error.reason)
+        else:
+            self.scan, self._scan_error = scan, None
+            box.value = scan.lot
+        self._refresh_derived()
+
+    def _scan_problems(self) -> list[tuple[str, str]]:
+        """The scan's problems: unreadable, or a GTIN that is not the chosen product's."""
+        if self._scan_error is not None:
+            raw, reason = self._scan_error
+            return [("lot", f"scan: {reason} (typed {raw!r})")]
+        product = self.products.get(self.raw_fields().get("product_id", ""))
+        if self.scan is None or product is None:
+            return []
+        try:
+            gtin_check(product, self.scan.gtin)
+        except LotScanError as error:
+            return [("lot", f"scan refused: {error.reason}")]
+        return []
+
+    def _scan_line(self) -> str:
+        """What the scan gave, and what its GTIN was checked against."""
+        lot = self.query_one("#lot", Input).value
+        if self._scan_error is not None and lot != self._scan_error[0]:
+            self._scan_error = None  # the nurse typed over the unreadable scan
+        if self.scan is not None and lot != self.scan.lot:
+            self.scan = None  # the nurse typed over the scanned lot
+        if self.scan is None:
+            return ""
+        expiry = self.scan.expiry.isoformat() if self.scan.expiry else "not in the barcode"
+        line = f"Scanned: GTIN {self.scan.gtin}, expiry {expiry}."
+        product = self.products.get(self.raw_fields().get("product_id", ""))
+        if product is None:
+            return line
+        try:
+            return f"{line} {gtin_check_text(product, gtin_check(product, self.scan.gtin))}."
+        except LotScanError as error:
+            return f"{line} REFUSED: {error.reason}."
+
     @on(Select.Changed, "#product_id")
     def _product_changed(self) -> None:
         self._refresh_indications()
@@ -228,7 +302,8 @@ class SetupScreen(MarkedScreen[SetupResult]):
     def _refresh_indications(self) -> None:
         product = self.products.get(self.raw_fields().get("product_id", ""))
         select = self.query_one("#indication_id", Select)
-        options = [(ind.name, key) for key, ind in product.indications.items()] if product else []
+        indications = list(product.indications.items()) if product else []
+        options = [(indication_label(ind), key) for key, ind in indications]
         previous = self.initial.get("indication_id")
         select.set_options(options)
         if previous and any(v == previous for _, v in options):
@@ -243,6 +318,7 @@ class SetupScreen(MarkedScreen[SetupResult]):
         except InputError:
             pass  # the problem is reported when the form is submitted
         self.query_one("#weight-lb", Static).update(lb_text)
+        self.query_one("#lot-scan", Static).update(self._scan_line())
         lines = []
         product_id = raw.get("product_id", "")
         if product_id:
@@ -288,20 +364,25 @@ class SetupScreen(MarkedScreen[SetupResult]):
 
     def _check(self) -> SetupResult | list[tuple[str, str]]:
         """Validate the form in the core: the result, or (field, problem) pairs."""
+        scan_problems = self._scan_problems()
         try:
             setup = validate_setup(
                 self.raw_fields(), self.risk_factors(), self.products, self.today, self.site
             )
         except SetupInvalid as invalid:
-            return [(p.field, _problem_text(p)) for p in invalid.problems]
+            problems = [(p.field, _problem_text(p)) for p in invalid.problems]
+            return problems + [p for p in scan_problems if p[0] not in dict(problems)]
+        if scan_problems:
+            return scan_problems
         try:
             plan = build_plan(setup.plan_request, self.products[setup.plan_request.product_id])
         except PlanError as error:
             return [(_PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors"), error.reason)]
-        return SetupResult(setup=setup, plan=plan)
+        return SetupResult(setup=setup, plan=plan, scan=self.scan)
 
     def action_next(self) -> None:
         """Validate everything; on success build the plan and hand both on."""
+        self._read_scan()
         checked = self._check()
         if isinstance(checked, SetupResult):
             self._show_problems([])

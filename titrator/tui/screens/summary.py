@@ -35,8 +35,11 @@ class SummaryScreen(MarkedScreen[None]):
         head: Any,
         log_path: str,
         discharge: Discharge | None = None,
+        ward_store: str | None = None,
     ) -> None:
         super().__init__()
+        self.ward_store = ward_store
+        """The quiet line about shipping to the ward store (None: no store configured)."""
         self.plan = plan
         self.discharge = discharge
         self.decision = decision
@@ -66,8 +69,16 @@ class SummaryScreen(MarkedScreen[None]):
                 classes="hint-line",
                 id="verify-command",
             )
+            if self.ward_store is not None:
+                yield Static(self.ward_store, id="ward-store")
             yield from self._handover()
         yield Footer()
+
+    def show_ward_store(self, line: str) -> None:
+        """Replace the ward-store line (news from the shipping thread)."""
+        self.ward_store = line
+        for widget in self.query("#ward-store").results(Static):
+            widget.update(line)
 
     def _handover(self) -> ComposeResult:
         """What to watch for after the patient leaves, and whom to call (policy text, cited)."""
