@@ -29,7 +29,7 @@ from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import load_key
 from titrator.cli.parsing import EXIT_USAGE, Parser, add_json
 from titrator.cli.site_key import key_for_reading
-from titrator.cli.ward import EXIT_FAILED, EXIT_OK, CliError, data_dir, site_config
+from titrator.cli.ward import EXIT_FAILED, EXIT_OK, CliError, data_dir, find_logs, site_config
 from titrator.review.export_hl7v2 import control_id, infusion_events, to_hl7v2_messages
 from titrator.review.hl7v2_feed import (
     Endpoint,
@@ -118,19 +118,6 @@ def build_parser() -> Parser:
     return parser
 
 
-def find_logs(paths: Sequence[Path]) -> list[Path]:
-    """The logs named, folders expanded to their `*.jsonl` files (sorted)."""
-    logs: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            logs.extend(sorted(path.glob("*.jsonl")))
-        elif path.is_file():
-            logs.append(path)
-        else:
-            raise CliError(f"LOG: no such file or folder (got {str(path)!r})", EXIT_USAGE)
-    return logs
-
-
 def _key(args: argparse.Namespace) -> bytes | None:
     path = key_for_reading(args.key_file, site_config(args))
     if path is None:
@@ -181,7 +168,7 @@ def send_logs(
     """Queue and send (the command without its error handling); clock and sleep injectable."""
     config = site_config(args)
     key = _key(args)
-    logs = find_logs(args.paths)
+    logs = find_logs(args.paths, "LOG")
     outbox_path = args.outbox if args.outbox is not None else data_dir(config) / OUTBOX_NAME
     with locked(outbox_path):
         outbox = Outbox.load(outbox_path)

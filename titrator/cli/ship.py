@@ -28,6 +28,7 @@ from titrator.cli.ward import (
     CliError,
     add_store_options,
     data_dir,
+    find_logs,
     open_for,
     site_config,
     site_key,
@@ -66,24 +67,11 @@ def build_parser() -> Parser:
     return parser
 
 
-def find_logs(paths: Sequence[Path]) -> list[Path]:
-    """The logs named, folders expanded to their `*.jsonl` files (sorted)."""
-    logs: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            logs.extend(sorted(path.glob("*.jsonl")))
-        elif path.exists():
-            logs.append(path)
-        else:
-            raise CliError(f"LOG_OR_DIR: no such file or folder (got {str(path)!r})", EXIT_USAGE)
-    return logs
-
-
 def _run(args: argparse.Namespace) -> int:
     config = site_config(args)
     url = store_url(args, config)
     key = site_key(key_for_reading(args.key_file, config))
-    logs = find_logs(args.paths or [data_dir(config)])
+    logs = find_logs(args.paths or [data_dir(config)], "LOG_OR_DIR")
     store = open_for(url)
     results: list[ShipResult] = []
     try:

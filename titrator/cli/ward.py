@@ -47,6 +47,22 @@ class CliError(Exception):
         self.code = code
 
 
+def find_logs(paths: Sequence[Path], argument: str) -> list[Path]:
+    """The logs named, folders expanded to their `*.jsonl` files (sorted).
+
+    A path that is neither is a usage error naming `argument` (the command's positional name).
+    """
+    logs: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            logs.extend(sorted(path.glob("*.jsonl")))
+        elif path.is_file():
+            logs.append(path)
+        else:
+            raise CliError(f"{argument}: no such file or folder (got {str(path)!r})", EXIT_USAGE)
+    return logs
+
+
 def add_store_options(parser: argparse.ArgumentParser) -> None:
     """`--db URL` and `--config FILE`."""
     parser.add_argument(
