@@ -109,7 +109,7 @@ def resumed() -> str:
     for command in step_up.commands:
         after.feed(pump.reply(command, clock.now()))
     end = clock.advance(minutes=1)
-    head = taken.writer.close(reason="corpus: end", now=end.wall_utc, mono=end.mono_ms / 1000)
+    head = taken.writer.close(reason="corpus: end", now=end.wall_utc, mono_ms=end.mono_ms)
     return head.hash
 
 

@@ -70,7 +70,7 @@ def relog(
         data_dir=data_dir,
         key_file=key_file,
         sync_each_record=False,
-        clock=ManualClock(first.timestamp + shift, round(first.mono * 1000)),
+        clock=ManualClock(first.timestamp + shift, first.mono_ms),
     )
     current = first.nurse_id
     for record in records[1:]:
@@ -87,9 +87,9 @@ def relog(
             current = record.nurse_id
         event = {"kind": record.kind, **payload}
         if record.kind == "session_closed":
-            writer.close(event, now=record.timestamp + shift, mono=record.mono)
+            writer.close(event, now=record.timestamp + shift, mono_ms=record.mono_ms)
         else:
-            writer.append(event, now=record.timestamp + shift, mono=record.mono)
+            writer.append(event, now=record.timestamp + shift, mono_ms=record.mono_ms)
     if not writer.closed:
         writer.release()
     return data_dir / f"{session_id}.jsonl"

@@ -33,7 +33,7 @@ class Sink:
         self.failing = False
 
     def append(
-        self, event: Any, *, now: datetime | None = None, mono: float | None = None
+        self, event: Any, *, now: datetime | None = None, mono_ms: int | None = None
     ) -> object:
         self.pending.append(event.kind)
         self.retry()
@@ -50,7 +50,7 @@ class Sink:
         return not self.pending
 
     def close(
-        self, event: Any = None, *, now: datetime | None = None, mono: float | None = None
+        self, event: Any = None, *, now: datetime | None = None, mono_ms: int | None = None
     ) -> object:
         self.written.append("closed:" + event.kind)
         return "head"

@@ -17,18 +17,22 @@ from typing import Any
 
 from titrator.audit.errors import AuditFormatError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version of the record envelope (the `v` field) written now.
 
 - v1: `hash` and `mac` both cover the record without `hash` and `mac`. The last record's `mac`
   is covered by nothing, so its head hash (the chart's anchor) does not protect it.
 - v2: `mac` covers the record without `hash` and `mac` (as in v1); `hash` covers the record
   without `hash` only, MAC included. The head hash therefore covers the whole last record.
+- v3: as v2, and `mono` is an integer number of milliseconds (v1 and v2: float seconds). A
+  record then holds no floating-point number, so its canonical form here is exactly RFC 8785
+  (JSON Canonicalization Scheme) and a log can be verified without titrator's code
+  (docs/developer/log-format.md; tools/verify-log.mjs).
 
-Both are read; each record is checked by the rule of its own `v`.
+All three are read; each record is checked by the rule of its own `v`.
 """
 
-READABLE_VERSIONS = frozenset({1, 2})
+READABLE_VERSIONS = frozenset({1, 2, 3})
 """Envelope versions the verifier accepts."""
 
 GENESIS = "0" * 64
@@ -77,6 +81,41 @@ def canonical_json(value: object) -> bytes:
         raise
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
         raise AuditFormatError(f"value cannot be recorded canonically: {exc}") from exc
+
+
+MAX_EXACT_INT = 2**53 - 1
+"""Largest integer RFC 8785 (and every JSON reader that uses IEEE doubles) writes exactly."""
+
+
+def check_jcs_values(value: object, where: str = "payload") -> None:
+    """Refuse what would make a v3 record's encoding differ from RFC 8785.
+
+    RFC 8785 writes numbers as ECMAScript does (`85500`, `1e-7`), Python's `json` as `repr`
+    does (`85500.0`, `1e-07`), and it sorts keys by UTF-16 code units where Python sorts by
+    code points. With no floats (Decimals are recorded as their exact string), integers within
+    +/-(2**53 - 1) and keys inside the Basic Multilingual Plane, the two encodings are the same
+    bytes.
+
+    Raises:
+        AuditFormatError: naming where the value is.
+    """
+    if isinstance(value, float):
+        raise AuditFormatError(
+            f"{where} is a floating-point number ({value!r}); record a Decimal or an integer"
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_EXACT_INT:
+            raise AuditFormatError(f"{where} is an integer beyond 2**53 - 1; record a string")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not key.isascii() and max(map(ord, key)) > 0xFFFF:
+                raise AuditFormatError(f"{where} has a key outside the Basic Multilingual Plane")
+            if not isinstance(item, str | bool | None):
+                check_jcs_values(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if not isinstance(item, str | bool | None):
+                check_jcs_values(item, f"{where}[{index}]")
 
 
 def sealed_body(record: Mapping[str, Any]) -> bytes:

@@ -16,7 +16,6 @@ tests and replay never depend on the real clock.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from titrator.audit.canonical import (
     FORMAT_VERSION,
     GENESIS,
     SealParts,
+    check_jcs_values,
     record_hash,
     record_mac,
 )
@@ -59,12 +59,17 @@ def format_ts(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def check_mono(mono: float) -> float:
-    """Return a monotonic reading as a finite float."""
-    value = float(mono)
-    if not math.isfinite(value):
-        raise AuditFormatError(f"monotonic reading must be finite, got {mono!r}")
-    return value
+def check_mono_ms(mono_ms: int) -> int:
+    """Return a monotonic reading in whole milliseconds (the v3 envelope's `mono`).
+
+    Raises:
+        AuditFormatError: not an integer (a bool, a float, NaN...) or negative.
+    """
+    if type(mono_ms) is not int or mono_ms < 0:
+        raise AuditFormatError(
+            f"monotonic reading must be a whole number of milliseconds >= 0, got {mono_ms!r}"
+        )
+    return mono_ms
 
 
 class AuditLogger(structlog.BoundLoggerBase):
@@ -115,6 +120,7 @@ class HashChain:
         }
         for name in _ENVELOPE_INPUTS:
             record[name] = event_dict[name]
+        check_jcs_values(record["payload"])
         if self._key is not None:
             record["key_id"] = self._key_id
             record["prev_mac"] = self.prev_mac

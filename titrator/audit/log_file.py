@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from titrator.audit.chain import AuditLogger, HashChain, check_mono, format_ts
+from titrator.audit.chain import AuditLogger, HashChain, check_mono_ms, format_ts
 from titrator.audit.errors import AuditStateError
 from titrator.audit.keys import key_id, load_key
 from titrator.audit.paths import (
@@ -192,7 +192,7 @@ class ChainedLog:
         payload: dict[str, Any],
         *,
         now: datetime | None = None,
-        mono: float | None = None,
+        mono_ms: int | None = None,
     ) -> SessionHead:
         """Stamp, chain, encode and write one record; return the chain head after it.
 
@@ -200,7 +200,7 @@ class ChainedLog:
             kind: the record kind.
             payload: the record's payload.
             now: the record's UTC wall-clock time (aware); default the clock's.
-            mono: the record's monotonic reading in seconds; default the clock's.
+            mono_ms: the record's monotonic reading in milliseconds; default the clock's.
 
         Raises:
             AuditStateError: the log has been released.
@@ -209,12 +209,12 @@ class ChainedLog:
         """
         if self._fd is None:
             raise AuditStateError(f"writer for {self.path} has been released")
-        if now is None or mono is None:
+        if now is None or mono_ms is None:
             instant = self._clock.now()
             now = instant.wall_utc if now is None else now
-            mono = instant.mono_ms / 1000 if mono is None else mono
+            mono_ms = instant.mono_ms if mono_ms is None else mono_ms
         ts = format_ts(now)
-        reading = check_mono(mono)
+        reading = check_mono_ms(mono_ms)
         self._log.record(kind, ts=ts, mono=reading, payload=payload)
         return self._chain.last_head
 

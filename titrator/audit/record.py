@@ -69,7 +69,7 @@ class AuditRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     v: int = Field(ge=1)
-    """Envelope format version (currently 1)."""
+    """Envelope format version (`titrator.audit.canonical.FORMAT_VERSION`: 3 now)."""
     seq: int = Field(ge=0)
     """Position in the log, from 0, without gaps."""
     ts: str
@@ -77,8 +77,9 @@ class AuditRecord(BaseModel):
 
     Example: `2025-01-31T09:15:00.000000+00:00`.
     """
-    mono: float
-    """Monotonic clock reading in seconds (resets when the process restarts)."""
+    mono: int | float
+    """Monotonic clock reading (resets when the process restarts): whole milliseconds from v3,
+    float seconds in v1 and v2 logs. Read it as `mono_ms`."""
     session_id: str
     """The infusion session; also the log's file name."""
     station_id: str
@@ -99,6 +100,13 @@ class AuditRecord(BaseModel):
     """Keyed logs only: `mac` of the previous record (`GENESIS` for the first)."""
     mac: str | None = None
     """Keyed logs only: HMAC-SHA256 of the same bytes as `hash`."""
+
+    @property
+    def mono_ms(self) -> int:
+        """The monotonic reading in whole milliseconds, whatever the record's version."""
+        if self.v >= 3:
+            return int(self.mono)
+        return round(self.mono * 1000)
 
     @property
     def timestamp(self) -> datetime:

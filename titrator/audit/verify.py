@@ -15,22 +15,20 @@ never raises for a bad log; the outcome says what was found. Outcomes, from best
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 import json
 import os
 import re
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Protocol
-
-from pydantic import ValidationError
 
 from titrator.audit.canonical import (
     GENESIS,
     READABLE_VERSIONS,
     SealParts,
-    record_hash,
-    record_mac,
 )
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.keys import key_id
@@ -150,8 +148,89 @@ class _Damage(Exception):
         self.seq = seq
 
 
+_REQUIRED: dict[str, type] = {
+    "v": int,
+    "seq": int,
+    "ts": str,
+    "session_id": str,
+    "station_id": str,
+    "nurse_id": str,
+    "kind": str,
+    "payload": dict,
+    "prev_hash": str,
+    "hash": str,
+}
+"""Envelope fields every record has, with their JSON type (`mono` is checked by version)."""
+
+_KEYED = ("key_id", "prev_mac", "mac")
+"""Envelope fields of keyed logs only (strings)."""
+
+_FIELDS = frozenset(_REQUIRED) | frozenset(_KEYED) | {"mono"}
+
+_HASH_MEMBER = len(b'{"hash":"') + 64 + len(b'",')
+"""Length of a line's first member, `{"hash":"<64 hex>",`: `hash` sorts before every other field."""
+
+
+def _envelope_problem(obj: dict[str, Any]) -> str | None:
+    """What is wrong with a parsed record's envelope (the checks `AuditRecord` makes), or None.
+
+    The common case (every field present with its type) is one expression; only a bad record
+    pays for finding which field is wrong. `hash` and `prev_hash` need no format check here:
+    each is compared with a digest this verifier computes.
+    """
+    get = obj.get
+    v, seq, mono = get("v"), get("seq"), get("mono")
+    if (
+        type(v) is int
+        and type(seq) is int
+        and type(get("ts")) is str
+        and type(get("session_id")) is str
+        and type(get("station_id")) is str
+        and type(get("nurse_id")) is str
+        and type(get("kind")) is str
+        and type(get("payload")) is dict
+        and type(get("prev_hash")) is str
+        and type(get("hash")) is str
+        and v >= 1
+        and seq >= 0
+        and (type(mono) is int and mono >= 0 if v >= 3 else type(mono) in (int, float))
+        and obj.keys() <= _FIELDS
+        and type(get("key_id", "")) is str
+        and type(get("prev_mac", "")) is str
+        and type(get("mac", "")) is str
+    ):
+        return None
+    return _which_problem(obj)
+
+
+def _which_problem(obj: dict[str, Any]) -> str:
+    for name, kind in _REQUIRED.items():
+        value = obj.get(name)
+        if type(value) is not kind:
+            what = "missing" if name not in obj else f"not a {kind.__name__}"
+            return f"malformed record: {name}: {what}"
+    extra = obj.keys() - _FIELDS
+    if extra:
+        return f"malformed record: {sorted(extra)[0]}: unexpected field"
+    if obj["v"] < 1 or obj["seq"] < 0:
+        return "malformed record: v or seq below its minimum"
+    mono = obj.get("mono")
+    if obj["v"] >= 3 and (type(mono) is not int or mono < 0):
+        return "malformed record: mono: not whole milliseconds (envelope v3)"
+    if type(mono) not in (int, float):
+        return "malformed record: mono: not a number"
+    return "malformed record: key_id, prev_mac or mac: not a str"
+
+
 class _Checker:
-    """Walks the records of one log, keeping the chain state."""
+    """Walks the records of one log, keeping the chain state.
+
+    Records of envelope v2 and v3 are checked on their stored bytes: the hash covers the line
+    with its first member (`"hash"`) cut out, the MAC the line with `"hash"` and `"mac"` cut
+    out (both members sit at fixed places because keys are sorted), so nothing is re-encoded.
+    A line whose seal members are not where the canonical form puts them is damaged. v1
+    records (whose hash left the MAC out) are re-encoded as before.
+    """
 
     def __init__(self, key: bytes | None) -> None:
         self.key = key
@@ -163,97 +242,120 @@ class _Checker:
         self.log_key_id: str | None = None
         self.closed = False
 
-    def check_line(self, body: bytes) -> AuditRecord:
+    def check_line(self, body: bytes) -> dict[str, Any]:
+        """Check one line (without its newline); return its parsed record."""
         try:
-            # Plain parsing is enough here: NaN, duplicate keys or any other oddity cannot
-            # survive the canonical re-encoding check that follows.
+            # Plain parsing is enough: the hash covers the stored bytes, so a duplicate key or
+            # any other oddity that parses differently is still a change of the hashed bytes.
             obj = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise _Damage(f"not valid JSON: {exc}") from exc
         if not isinstance(obj, dict):
             raise _Damage("line is not a JSON object")
-        seq = obj.get("seq") if isinstance(obj.get("seq"), int) else None
+        seq = obj.get("seq") if type(obj.get("seq")) is int else None
         try:
-            return self._check_record(obj, body)
+            self._check_record(obj, body)
         except _Damage as exc:
             exc.seq = seq
             raise
+        return obj
 
-    def _check_record(self, obj: dict[str, Any], body: bytes) -> AuditRecord:
+    def _check_record(self, obj: dict[str, Any], body: bytes) -> None:
+        problem = _envelope_problem(obj)
+        if problem is not None:
+            raise _Damage(problem)
+        v = obj["v"]
+        if v not in READABLE_VERSIONS:
+            raise _Damage(f"unknown record format v={v}")
+        expected = self.records
+        if obj["seq"] != expected:
+            what = "duplicated or reordered record" if obj["seq"] < expected else "missing record"
+            raise _Damage(f"{what}: seq {obj['seq']} where {expected} was expected")
+        if expected == 0:
+            self._check_first(obj)
+        elif obj["session_id"] != self.session_id:
+            raise _Damage(f"record of another session ({obj['session_id']!r})")
+        prev_hash = self.head.hash if self.head is not None else GENESIS
+        if obj["prev_hash"] != prev_hash:
+            raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
+        present = ("key_id" in obj, "prev_mac" in obj, "mac" in obj)
+        if present != (self.keyed,) * 3:
+            raise _Damage("MAC fields missing or present inconsistently with the first record")
+        if v == 1:
+            hashed, sealed = self._bodies_v1(obj, body)
+        else:
+            hashed, sealed = self._bodies(obj, body)
+        if hashlib.sha256(hashed).hexdigest() != obj["hash"]:
+            raise _Damage("hash does not match the record's content (record altered)")
+        mac = obj.get("mac")
+        if self.keyed:
+            self._check_mac(obj, sealed)
+        if obj["kind"] == CLOSE_KIND:
+            self.closed = True
+        self.records += 1
+        self.head = SessionHead(obj["seq"], obj["hash"], mac)
+
+    def _bodies(self, obj: dict[str, Any], body: bytes) -> tuple[bytes, bytes]:
+        """The v2/v3 hashed and sealed bytes, cut from the stored line."""
+        prefix = b'{"hash":"' + obj["hash"].encode("utf-8") + b'",'
+        mac_member = b""
+        if self.keyed:
+            prefix += b'"key_id":' + encode_basestring(obj["key_id"]).encode("utf-8") + b","
+        prefix += b'"kind":' + encode_basestring(obj["kind"]).encode("utf-8") + b","
+        if self.keyed:
+            mac_member = b'"mac":' + encode_basestring(obj["mac"]).encode("utf-8") + b","
+            prefix += mac_member
+        if not body.startswith(prefix):
+            raise _Damage("line is not in canonical form (seal fields out of place)")
+        hashed = b"{" + body[_HASH_MEMBER:]
+        if not mac_member:
+            return hashed, hashed
+        cut = len(prefix) - _HASH_MEMBER + 1  # where the mac member ends in `hashed`
+        return hashed, hashed[: cut - len(mac_member)] + hashed[cut:]
+
+    @staticmethod
+    def _bodies_v1(obj: dict[str, Any], body: bytes) -> tuple[bytes, bytes]:
+        """v1: re-encode (its hash leaves the MAC out); the line must be canonical."""
         try:
-            parts = SealParts(obj)  # each member encoded once for all three checks
+            parts = SealParts(obj)
             hash_member = SealParts.member(obj, "hash")
             mac_member = SealParts.member(obj, "mac")
         except AuditFormatError as exc:
             raise _Damage(str(exc)) from exc
         if parts.line(hash_member, mac_member) != body:
             raise _Damage("line is not in canonical form (bytes altered)")
-        try:
-            rec = AuditRecord.model_validate(obj)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise _Damage(f"malformed record: {loc}: {first['msg']}") from exc
-        if rec.v not in READABLE_VERSIONS:
-            raise _Damage(f"unknown record format v={rec.v}")
-        expected = self.records
-        if rec.seq != expected:
-            what = "duplicated or reordered record" if rec.seq < expected else "missing record"
-            raise _Damage(f"{what}: seq {rec.seq} where {expected} was expected")
-        if expected == 0:
-            self._check_first(rec)
-        elif rec.session_id != self.session_id:
-            raise _Damage(f"record of another session ({rec.session_id!r})")
-        prev_hash = self.head.hash if self.head is not None else GENESIS
-        if rec.prev_hash != prev_hash:
-            raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
         sealed = parts.sealed()
-        hashed = parts.hashed(obj.get("v"), mac_member)
-        if not hmac.compare_digest(record_hash(hashed), rec.hash):
-            raise _Damage("hash does not match the record's content (record altered)")
-        self._check_mac(rec, sealed)
-        if rec.kind == CLOSE_KIND:
-            self.closed = True
-        self.records += 1
-        self.head = rec.head
-        return rec
+        return sealed, sealed
 
-    def _check_first(self, rec: AuditRecord) -> None:
-        if rec.kind != "log_opened":
-            raise _Damage(f"first record is {rec.kind!r}, not 'log_opened'")
-        self.session_id = rec.session_id
-        self.keyed = rec.mac is not None
-        self.log_key_id = rec.key_id
+    def _check_first(self, obj: dict[str, Any]) -> None:
+        if obj["kind"] != "log_opened":
+            raise _Damage(f"first record is {obj['kind']!r}, not 'log_opened'")
+        self.session_id = obj["session_id"]
+        self.keyed = obj.get("mac") is not None
+        self.log_key_id = obj.get("key_id")
         if self.key is not None and not self.keyed:
             raise _Damage("a key was supplied but the log carries no MACs (stripped or unkeyed)")
-        if self.key is not None and rec.key_id != self.key_id:
+        if self.key is not None and self.log_key_id != self.key_id:
             raise _Damage(
-                f"log was signed with key {rec.key_id}, not the supplied key {self.key_id} "
+                f"log was signed with key {self.log_key_id}, not the supplied key {self.key_id} "
                 "(wrong key)"
             )
 
-    def _check_mac(self, rec: AuditRecord, sealed: bytes) -> None:
-        present = (rec.key_id is not None, rec.prev_mac is not None, rec.mac is not None)
-        if present != (self.keyed,) * 3:
-            raise _Damage("MAC fields missing or present inconsistently with the first record")
-        if not self.keyed:
-            return
-        if rec.key_id != self.log_key_id:
+    def _check_mac(self, obj: dict[str, Any], sealed: bytes) -> None:
+        if obj["key_id"] != self.log_key_id:
             raise _Damage("key_id changed within the log")
         prev_mac = self.head.mac if self.head is not None else GENESIS
-        if rec.prev_mac != prev_mac:
+        if obj["prev_mac"] != prev_mac:
             raise _Damage("prev_mac does not link to the previous record")
-        if (
-            self.key is not None
-            and rec.mac is not None
-            and not hmac.compare_digest(record_mac(self.key, sealed), rec.mac)
+        if self.key is not None and not hmac.compare_digest(
+            hmac.digest(self.key, sealed, "sha256").hex(), obj["mac"]
         ):
             raise _Damage("MAC does not match (record rewritten without the key)")
 
 
 def _check(
     checker: _Checker, raw: bytes
-) -> tuple[AuditRecord, None] | tuple[None, tuple[Outcome, str, int | None]]:
+) -> tuple[dict[str, Any], None] | tuple[None, tuple[Outcome, str, int | None]]:
     """Check one line: its record, or what is wrong with it."""
     if checker.closed:
         return None, (Outcome.DAMAGED, "data after the session_closed record", None)
@@ -332,7 +434,7 @@ def walk_log(
                 if record is not None:
                     good_bytes += len(raw)
                     if sink is not None:
-                        sink.intact(line_no, record)
+                        sink.intact(line_no, AuditRecord.model_construct(**record))
                     continue
                 if sink is not None:
                     sink.unchecked(line_no, raw)

@@ -228,7 +228,7 @@ class AuditWriter:
         event: EventLike | Mapping[str, Any],
         *,
         now: datetime | None = None,
-        mono: float | None = None,
+        mono_ms: int | None = None,
     ) -> SessionHead:
         """Record one event durably.
 
@@ -237,7 +237,7 @@ class AuditWriter:
                 dict with a "kind" key. Writer-owned kinds (`WRITER_KINDS`) are refused, and
                 `session_closed` goes through `close(event)`.
             now: the record's UTC wall-clock time (aware); default the writer's clock.
-            mono: the record's monotonic reading in seconds; default the writer's clock.
+            mono_ms: the record's monotonic reading in milliseconds; default the writer's clock.
 
         Returns:
             The chain head after this record.
@@ -257,7 +257,7 @@ class AuditWriter:
         with self._lock:
             if self._closing:
                 raise AuditStateError(f"session {self._session_id} is closed")
-            return self._out.append(kind, payload, now=now, mono=mono)
+            return self._out.append(kind, payload, now=now, mono_ms=mono_ms)
 
     def retry(self) -> None:
         """Write any pending records now.
@@ -278,7 +278,7 @@ class AuditWriter:
         *,
         reason: str = "completed",
         now: datetime | None = None,
-        mono: float | None = None,
+        mono_ms: int | None = None,
     ) -> SessionHead:
         """Write the closing `session_closed` record and release the file.
 
@@ -290,7 +290,7 @@ class AuditWriter:
                 one the writer records `{"closed_by": "audit_writer", "reason": reason}`.
             reason: why the session ended, when no event is given.
             now: the record's time; default the writer's clock.
-            mono: the record's monotonic reading; default the writer's clock.
+            mono_ms: the record's monotonic reading in milliseconds; default the writer's clock.
 
         Returns:
             The head of the closed log.
@@ -312,7 +312,7 @@ class AuditWriter:
                 raise AuditStateError(f"session {self._session_id} is already closed")
             self._closing = True
             try:
-                head = self._out.append(CLOSE_KIND, payload, now=now, mono=mono)
+                head = self._out.append(CLOSE_KIND, payload, now=now, mono_ms=mono_ms)
             except AuditWriteError:
                 raise  # the closing record is pending: the session stays closing
             except BaseException:

@@ -179,7 +179,7 @@ def finish_log(writer: AuditWriter, runner: Runner, leave_open: bool) -> int:
         elif not writer.closed:
             try:
                 reason = f"end of script (session {runner.session.state.value})"
-                writer.close(reason=reason, now=now.wall_utc, mono=now.mono_ms / 1000)
+                writer.close(reason=reason, now=now.wall_utc, mono_ms=now.mono_ms)
             except AuditStateError:  # the engine's closing record is pending: write it now
                 writer.retry()
     except AuditWriteError as error:

@@ -53,7 +53,7 @@ class AuditSink(Protocol):
     """What the controller needs of the audit writer (`titrator.audit.AuditWriter`)."""
 
     def append(
-        self, event: Any, *, now: datetime | None = None, mono: float | None = None
+        self, event: Any, *, now: datetime | None = None, mono_ms: int | None = None
     ) -> object:
         """Record one event durably or raise."""
         ...
@@ -63,7 +63,7 @@ class AuditSink(Protocol):
         ...
 
     def close(
-        self, event: Any = None, *, now: datetime | None = None, mono: float | None = None
+        self, event: Any = None, *, now: datetime | None = None, mono_ms: int | None = None
     ) -> Any:
         """Write the closing record (the engine's `session_closed` event) and return the head."""
         ...
@@ -130,9 +130,9 @@ class InfusionController:
                 if event.kind == "session_closed":
                     # The engine's closing event is the log's last record; its head is the anchor.
                     self.closing = True
-                    self.head = self.audit.close(event, now=at.wall_utc, mono=at.mono_ms / 1000)
+                    self.head = self.audit.close(event, now=at.wall_utc, mono_ms=at.mono_ms)
                 else:
-                    self.audit.append(event, now=at.wall_utc, mono=at.mono_ms / 1000)
+                    self.audit.append(event, now=at.wall_utc, mono_ms=at.mono_ms)
             except AuditWriteError as error:  # the record stays pending in the writer
                 failure = failure or str(error) or type(error).__name__
         return failure
@@ -185,7 +185,7 @@ class InfusionController:
         if self.audit is None or self.closing:
             return None
         try:
-            self.audit.append(dict(record), now=now.wall_utc, mono=now.mono_ms / 1000)
+            self.audit.append(dict(record), now=now.wall_utc, mono_ms=now.mono_ms)
         except AuditWriteError as error:
             if self.audit_ok:
                 self.audit_ok = False
@@ -320,4 +320,6 @@ def wire_record(record: WireRecord) -> dict[str, Any]:
     """An audit record for bytes on the pump wire (not an engine event; replay skips it)."""
     fields = dataclasses.asdict(record)
     fields["direction"] = record.direction.value
+    # a record holds no float (envelope v3 is RFC 8785): the adapter's clock in whole ms
+    fields["monotonic_ms"] = round(fields.pop("monotonic_s") * 1000)
     return {"kind": "pump_wire", **fields}

@@ -2,18 +2,28 @@
 
 For every stored record: the seq follows the previous one from 0, the hash written in the line
 is the stored hash, the SHA-256 of the bytes the record's own envelope version hashes (v1: the
-line without `hash` and `mac`; v2: without `hash`) is that hash, and the
+line without `hash` and `mac`; v2 and v3: without `hash`) is that hash, and the
 stored and written `prev_hash` link to the previous record's hash. For every session the facts'
 head is the last stored record. On PostgreSQL the record checks are one SQL query over the
 stored bytes (`sha256()`, PostgreSQL 11+), so the bytes never leave the server; on SQLite the
-same checks run in Python with the audit package's own canonical encoding.
+same checks run in Python.
+
+Both read v2 and v3 lines as bytes, never re-encoding them: `hash` sorts first, so the hashed
+bytes are the line with its first 75 bytes (`{"hash":"<64 hex>",`) replaced by `{`; and the
+record's own `prev_hash`, `seq` and `session_id` are found after the line's last
+`"prev_hash":"` (a quote inside a JSON string is escaped, so that text can only be a key, and
+after the top-level `prev_hash` only flat fields follow). v1 lines, whose hash left the MAC
+out, are parsed and re-encoded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -79,8 +89,31 @@ class StationReport:
         }
 
 
+_V1_TAIL = b',"v":1}'
+_PREV = b'"prev_hash":"'
+
+
 def _check_line(line: bytes, seq: int, session_id: str, hash_: str, prev_hash: str) -> str | None:
     """Why one stored line does not match its columns (None when it does)."""
+    if line.endswith(_V1_TAIL):
+        return _check_v1_line(line, seq, session_id, hash_, prev_hash)
+    if line[:75] != b'{"hash":"%s",' % hash_.encode("ascii"):
+        return "stored hash differs from the line"
+    if hashlib.sha256(b"{" + line[75:]).hexdigest() != hash_:
+        return "line bytes do not match the hash (altered)"
+    at = line.rfind(_PREV)
+    if at < 0 or line[at + 13 : at + 78] != b'%s"' % prev_hash.encode("ascii"):
+        return "stored prev_hash differs from the line"
+    key = b',"seq":%d,"session_id":%s,' % (seq, encode_basestring(session_id).encode("utf-8"))
+    if line.find(key, at) < 0:
+        return "the line's seq or session differs from its key"
+    return None
+
+
+def _check_v1_line(
+    line: bytes, seq: int, session_id: str, hash_: str, prev_hash: str
+) -> str | None:
+    """`_check_line` for a v1 record: parse it and re-encode (the line must be canonical)."""
     try:
         obj = parse_json_line(line)
     except AuditFormatError as error:
@@ -101,12 +134,22 @@ def _check_line(line: bytes, seq: int, session_id: str, hash_: str, prev_hash: s
 def _python_checks(connection: Connection) -> list[ChainProblem]:
     r = schema.records
     problems: list[ChainProblem] = []
+    query = sa.select(
+        r.c.station_id, r.c.session_id, r.c.seq, r.c.hash, r.c.prev_hash, r.c.line
+    ).order_by(r.c.station_id, r.c.session_id, r.c.seq)
+    # the driver's own cursor: plain tuples, no per-row result processing (millions of rows)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(query.compile(connection)))
+        problems += _walk(cursor)  # type: ignore[arg-type]  # DB-API rows are plain tuples
+    finally:
+        cursor.close()
+    return problems
+
+
+def _walk(rows: Iterable[tuple[str, str, int, str, str, bytes]]) -> list[ChainProblem]:
+    problems: list[ChainProblem] = []
     previous: tuple[str, str, int, str] | None = None
-    rows = connection.execution_options(yield_per=1000).execute(
-        sa.select(
-            r.c.station_id, r.c.session_id, r.c.seq, r.c.hash, r.c.prev_hash, r.c.line
-        ).order_by(r.c.station_id, r.c.session_id, r.c.seq)
-    )
     for station, session, seq, hash_, prev_hash, line in rows:
         same = previous is not None and previous[:2] == (station, session)
         expected_seq = previous[2] + 1 if same and previous else 0

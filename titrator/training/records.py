@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -60,8 +61,9 @@ class TrainingEventRecord(BaseModel):
     text: str
     mono_ms: int
     """The app's monotonic clock when it learned of it (the engine's time base)."""
-    sim_s: float
-    """The simulator's clock when it happened."""
+    sim_s: Decimal
+    """The simulator's clock when it happened, in seconds to the millisecond (recorded as a
+    string, like every Decimal: an audit record holds no floating-point number)."""
 
 
 TrainingRecord = Annotated[

@@ -10,6 +10,7 @@ run on their own threads; the patient is thread-safe).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 
@@ -183,7 +184,7 @@ class TrainingSession:
                 happening=happening.kind,
                 text=happening.text,
                 mono_ms=max(0, now.mono_ms - ago_ms),
-                sim_s=happening.at_s,
+                sim_s=Decimal(f"{happening.at_s:.3f}"),
             )
             self._controller.record_extra(record.model_dump(mode="json"), now)
             if happening.kind in ("pump_fault", "lot_change"):

@@ -95,10 +95,10 @@ class CountingWriter(AuditWriter):
         super().__init__(*args, **kwargs)
         self.handed: list[str] = ["log_opened"]
 
-    def append(self, event: Any, *, now: datetime | None = None, mono: float | None = None) -> Any:
+    def append(self, event: Any, *, now: datetime | None = None, mono_ms: int | None = None) -> Any:
         kind = split_event(event)[0]
         try:
-            head = super().append(event, now=now, mono=mono)
+            head = super().append(event, now=now, mono_ms=mono_ms)
         except AuditWriteError:
             self.handed.append(kind)  # sealed and pending: it must reach the log
             raise
@@ -111,10 +111,10 @@ class CountingWriter(AuditWriter):
         *,
         reason: str = "completed",
         now: datetime | None = None,
-        mono: float | None = None,
+        mono_ms: int | None = None,
     ) -> Any:
         try:
-            head = super().close(event, reason=reason, now=now, mono=mono)
+            head = super().close(event, reason=reason, now=now, mono_ms=mono_ms)
         except AuditWriteError:
             self.handed.append("session_closed")
             raise

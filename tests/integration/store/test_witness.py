@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,38 @@ def test_ward_verify_finds_a_line_altered_inside_the_store(
     assert "  session s-w-3 at seq 4: line bytes do not match the hash (altered)" in (
         capsys.readouterr().out.splitlines()
     )
+
+
+def test_ward_verify_finds_a_line_replaced_whole_with_its_columns_made_to_agree(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A forged record 4 with its own hash recomputed, and record 5's prev_hash column moved to
+    it: every column agrees, but record 5's own bytes still name the old record 4."""
+    store = connect(store_url)
+    _ship_two_stations(tmp_path, store)
+    r = schema.records
+    with store.engine.begin() as connection:
+        if store.is_postgres:
+            connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+        where = (r.c.session_id == "s-w-3") & (r.c.seq == 4)
+        line = bytes(connection.execute(sa.select(r.c.line).where(where)).scalar_one())
+        body = b"{" + line[75:].replace(b'"rn-0042"', b'"rn-9999"')
+        forged_hash = hashlib.sha256(body).hexdigest()
+        forged = b'{"hash":"%s",' % forged_hash.encode() + body[1:]
+        connection.execute(r.update().where(where).values(line=forged, hash=forged_hash))
+        connection.execute(
+            r.update()
+            .where((r.c.session_id == "s-w-3") & (r.c.seq == 5))
+            .values(prev_hash=forged_hash)
+        )
+
+    assert main(["ward", "verify", "--db", store_url, "--json"]) == 1
+    reports = json.loads(capsys.readouterr().out)
+    assert reports[1]["problems"] == [
+        {"session_id": "s-w-3", "seq": 5, "reason": "stored prev_hash differs from the line"}
+    ]
 
 
 @pytest.mark.parametrize("statement", ["UPDATE records SET kind = 'x'", "DELETE FROM records"])

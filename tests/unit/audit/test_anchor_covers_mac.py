@@ -67,11 +67,12 @@ def test_a_last_mac_flip_is_found_without_the_anchor_or_key_too(
     assert result.line == len(lines)
 
 
-def test_records_are_written_as_v2_and_the_hash_covers_the_mac(keyed: RecordedLog) -> None:
+def test_records_are_written_as_v3_and_the_hash_covers_the_mac(keyed: RecordedLog) -> None:
     assert keyed.key is not None
     for line in keyed.lines:
         record = json.loads(line)
-        assert record["v"] == FORMAT_VERSION == 2
+        assert record["v"] == FORMAT_VERSION == 3
+        assert type(record["mono"]) is int  # v3: whole milliseconds
         body = sealed_body(record)
         assert record["mac"] == record_mac(keyed.key, body)
         without_hash = canonical_json({k: v for k, v in record.items() if k != "hash"})

@@ -27,8 +27,8 @@ def test_engine_events_round_trip_through_the_log(tmp_path: Path) -> None:
         clock=SystemClock(),
     )
     # The shell stamps each record with the event's own instant.
-    writer.append(tick, now=tick.at.wall_utc, mono=tick.at.mono_ms / 1000)
-    head = writer.close(closed, now=closed.at.wall_utc, mono=closed.at.mono_ms / 1000)
+    writer.append(tick, now=tick.at.wall_utc, mono_ms=tick.at.mono_ms)
+    head = writer.close(closed, now=closed.at.wall_utc, mono_ms=closed.at.mono_ms)
     assert verify_log(writer.path, expect_head=head.hash).ok
     entries = read_audit(writer.path, AUDIT_EVENT_ADAPTER)
     assert [e.event for e in entries] == [None, tick, closed]

@@ -70,10 +70,10 @@ def test_each_record_carries_the_full_envelope(writer: AuditWriter) -> None:
     assert opened["kind"] == "log_opened"
     assert opened["prev_hash"] == GENESIS
     assert changed == {
-        "v": 2,
+        "v": 3,
         "seq": 1,
         "ts": "2025-01-31T09:00:02.000000+00:00",
-        "mono": 1002.0,
+        "mono": 1002000,
         "session_id": "s-1",
         "station_id": "bay-3",
         "nurse_id": "rn-7",
@@ -87,11 +87,11 @@ def test_each_record_carries_the_full_envelope(writer: AuditWriter) -> None:
 
 def test_times_given_by_the_caller_win_over_the_clock(writer: AuditWriter) -> None:
     local = datetime(2025, 3, 30, 3, 30, tzinfo=timezone(timedelta(hours=2)))
-    writer.append({"kind": "tick"}, now=local, mono=5.25)
+    writer.append({"kind": "tick"}, now=local, mono_ms=5250)
     record = read_records(writer.path)[-1]
     assert record.ts == "2025-03-30T01:30:00.000000+00:00"
     assert record.timestamp == local
-    assert record.mono == 5.25
+    assert record.mono == record.mono_ms == 5250
 
 
 def test_lines_are_canonical_json_with_decimals_as_exact_strings(writer: AuditWriter) -> None:
@@ -127,8 +127,9 @@ def test_unencodable_events_are_refused_and_leave_no_gap(
 def test_naive_times_and_non_finite_monotonic_readings_are_refused(writer: AuditWriter) -> None:
     with pytest.raises(AuditFormatError, match="timezone"):
         writer.append({"kind": "x"}, now=datetime(2025, 1, 1))
-    with pytest.raises(AuditFormatError, match="finite"):
-        writer.append({"kind": "x"}, mono=math.inf)
+    for reading in (math.inf, 5.25, True, -1):
+        with pytest.raises(AuditFormatError, match="whole number of milliseconds"):
+            writer.append({"kind": "x"}, mono_ms=reading)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", ["log_opened", "log_resumed", "log_recovered"])
@@ -407,7 +408,7 @@ def test_a_close_with_a_bad_time_records_nothing_and_leaves_the_session_open(
     writer: AuditWriter,
 ) -> None:
     with pytest.raises(AuditFormatError):
-        writer.close(mono=math.nan)
+        writer.close(mono_ms=-1)
     writer.append({"kind": "still-open"})
     writer.close()
     assert [r.kind for r in read_records(writer.path)][-2:] == ["still-open", "session_closed"]
