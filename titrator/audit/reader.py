@@ -94,12 +94,16 @@ def read_records(path: str | os.PathLike[str]) -> list[AuditRecord]:
         return [_parse_line(raw, n) for n, raw in enumerate(stream, start=1)]
 
 
-def read_for_review(path: str | os.PathLike[str], key: bytes | None = None) -> ReviewRead:
+def read_for_review(
+    path: str | os.PathLike[str], key: bytes | None = None, *, data: bytes | None = None
+) -> ReviewRead:
     """Read a possibly damaged log for review, without ever failing on its content.
 
     Args:
         path: the log.
         key: the HMAC key for verification, if available.
+        data: the log's bytes as already read (a snapshot of a log still being written);
+            `path` then only names it.
 
     The file is read once: the chain verification hands over the records it vouches for, and
     the lines from the first damage on are parsed one by one.
@@ -111,7 +115,7 @@ def read_for_review(path: str | os.PathLike[str], key: bytes | None = None) -> R
         OSError: the file cannot be read.
     """
     sink = _ReviewSink()
-    verification = walk_log(path, key, None, sink)
+    verification = walk_log(path, key, None, sink, data=data)
     if verification.outcome is Outcome.ERROR:
         raise OSError(verification.reason)
     return ReviewRead(sink.records, sink.problems, verification)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -411,11 +412,14 @@ def walk_log(
     key: bytes | None,
     expect_head: str | None,
     sink: LineSink | None,
+    *,
+    data: bytes | None = None,
 ) -> VerifyResult:
     """`verify_log`, handing every line to `sink` as it goes (None: stop at the first damage).
 
     With a sink the whole file is read once: intact records come back already parsed, and the
     lines from the first damage on are handed over raw, for the caller to read tolerantly.
+    With `data` the log's bytes as already read are checked instead of the file at `path`.
 
     Raises:
         ValueError: `expect_head` is not a hex string of acceptable length.
@@ -427,7 +431,7 @@ def walk_log(
     line_no = 0
     bad: tuple[Outcome, str, int | None] | None = None
     try:
-        with log.open("rb") as stream:
+        with io.BytesIO(data) if data is not None else log.open("rb") as stream:
             for raw in stream:
                 line_no += 1
                 record, bad = _check(checker, raw)

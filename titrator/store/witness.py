@@ -90,23 +90,47 @@ class StationReport:
 
 
 _V1_TAIL = b',"v":1}'
-_PREV = b'"prev_hash":"'
 
 
-def _check_line(line: bytes, seq: int, session_id: str, hash_: str, prev_hash: str) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One evidence row's columns, and the previous record's `mac` (None for the first)."""
+
+    seq: int
+    session_id: str
+    ts: str
+    hash: str
+    prev_hash: str
+    mac: str | None
+    before_mac: str | None
+
+
+def _check_line(line: bytes, row: _Row) -> str | None:
     """Why one stored line does not match its columns (None when it does)."""
+    seq, session_id, hash_, prev_hash = row.seq, row.session_id, row.hash, row.prev_hash
+    ts, mac, before_mac = row.ts, row.mac, row.before_mac
     if line.endswith(_V1_TAIL):
         return _check_v1_line(line, seq, session_id, hash_, prev_hash)
     if line[:75] != b'{"hash":"%s",' % hash_.encode("ascii"):
         return "stored hash differs from the line"
     if hashlib.sha256(b"{" + line[75:]).hexdigest() != hash_:
         return "line bytes do not match the hash (altered)"
-    at = line.rfind(_PREV)
-    if at < 0 or line[at + 13 : at + 78] != b'%s"' % prev_hash.encode("ascii"):
+    if mac is not None and b',"mac":"%s","mono":' % mac.encode("ascii") not in line:
+        return "stored mac differs from the line"
+    if b',"prev_hash":"%s",' % prev_hash.encode("ascii") not in line:
         return "stored prev_hash differs from the line"
-    key = b',"seq":%d,"session_id":%s,' % (seq, encode_basestring(session_id).encode("utf-8"))
-    if line.find(key, at) < 0:
-        return "the line's seq or session differs from its key"
+    keyed = b',"prev_hash":"%s",%s"seq":%d,"session_id":%s,"station_id":' % (
+        prev_hash.encode("ascii"),
+        b"" if mac is None else b'"prev_mac":"%s",' % (before_mac or GENESIS).encode("ascii"),
+        seq,
+        encode_basestring(session_id).encode("utf-8"),
+    )
+    if keyed not in line:
+        return "the line's seq, session or prev_mac differs from its key"
+    ts_part = b',"ts":%s,"v":' % encode_basestring(ts).encode("utf-8")
+    end = len(line) - len(ts_part) - 2
+    if line[end:-2] != ts_part or line[-1:] != b"}" or not line[-2:-1].isdigit():
+        return "stored ts differs from the line"
     return None
 
 
@@ -135,7 +159,7 @@ def _python_checks(connection: Connection) -> list[ChainProblem]:
     r = schema.records
     problems: list[ChainProblem] = []
     query = sa.select(
-        r.c.station_id, r.c.session_id, r.c.seq, r.c.hash, r.c.prev_hash, r.c.line
+        r.c.station_id, r.c.session_id, r.c.seq, r.c.ts, r.c.hash, r.c.prev_hash, r.c.mac, r.c.line
     ).order_by(r.c.station_id, r.c.session_id, r.c.seq)
     # the driver's own cursor: plain tuples, no per-row result processing (millions of rows)
     cursor = connection.connection.cursor()
@@ -147,33 +171,38 @@ def _python_checks(connection: Connection) -> list[ChainProblem]:
     return problems
 
 
-def _walk(rows: Iterable[tuple[str, str, int, str, str, bytes]]) -> list[ChainProblem]:
+def _walk(
+    rows: Iterable[tuple[str, str, int, str, str, str, str | None, bytes]],
+) -> list[ChainProblem]:
     problems: list[ChainProblem] = []
-    previous: tuple[str, str, int, str] | None = None
-    for station, session, seq, hash_, prev_hash, line in rows:
+    previous: tuple[str, str, int, str, str | None] | None = None
+    for station, session, seq, ts, hash_, prev_hash, mac, line in rows:
         same = previous is not None and previous[:2] == (station, session)
         expected_seq = previous[2] + 1 if same and previous else 0
         expected_prev = previous[3] if same and previous else GENESIS
+        before_mac = previous[4] if same and previous else None
         reason: str | None
         if seq != expected_seq:
             reason = f"missing record: seq {seq} where {expected_seq} was expected"
         else:
-            reason = _check_line(bytes(line), seq, session, hash_, prev_hash)
+            row = _Row(seq, session, ts, hash_, prev_hash, mac, before_mac)
+            reason = _check_line(bytes(line), row)
         if reason is None and prev_hash != expected_prev:
             reason = "prev_hash does not link to the previous record"
         if reason is not None:
             problems.append(ChainProblem(station, session, seq, reason))
-        previous = (station, session, seq, hash_)
+        previous = (station, session, seq, hash_, mac)
     return problems
 
 
 _PG_CHECKS = """
 WITH r AS (
-  SELECT station_id, session_id, seq, hash, prev_hash, mac, line,
+  SELECT station_id, session_id, seq, ts, hash, prev_hash, mac, line,
          lag(hash) OVER w AS before_hash, lag(seq) OVER w AS before_seq,
+         lag(mac) OVER w AS before_mac,
          '\\x7b'::bytea || substring(line FROM 76) AS no_hash
   FROM records
-  WINDOW w AS (PARTITION BY station_id, session_id ORDER BY seq)
+  WINDOW w AS (PARTITION BY station_id COLLATE "C", session_id COLLATE "C" ORDER BY seq)
 ), s AS (
   SELECT *, CASE
       WHEN mac IS NULL THEN no_hash
@@ -183,26 +212,43 @@ WITH r AS (
       ELSE overlay(no_hash PLACING ''::bytea
                    FROM position(convert_to('"mac":"' || mac || '",', 'UTF8') IN no_hash)
                    FOR 73)
-    END AS sealed
+    END AS sealed,
+    convert_to(',"prev_hash":"' || prev_hash || '",'
+               || CASE WHEN mac IS NULL THEN ''
+                       ELSE '"prev_mac":"' || coalesce(before_mac, repeat('0', 64)) || '",' END
+               || '"seq":' || seq || ',"session_id":' || to_json(session_id)::text
+               || ',"station_id":', 'UTF8') AS keyed_part
   FROM r
+), d AS (
+  SELECT *, encode(sha256(sealed), 'hex') AS digest FROM s
 ), c AS (
+  -- each expression is written once per path: the subqueries are inlined, so an expression
+  -- named twice would be computed twice (sha256 above all)
   SELECT station_id, session_id, seq, CASE
     WHEN seq <> coalesce(before_seq + 1, 0)
       THEN 'missing record: seq ' || seq || ' where ' || coalesce(before_seq + 1, 0)
            || ' was expected'
     WHEN substring(line FROM 1 FOR 75) <> convert_to('{"hash":"' || hash || '",', 'UTF8')
       THEN 'stored hash differs from the line'
-    WHEN sealed IS NULL THEN 'stored mac differs from the line'
-    WHEN encode(sha256(sealed), 'hex') <> hash THEN 'line bytes do not match the hash (altered)'
-    WHEN convert_from(line, 'UTF8')::jsonb ->> 'prev_hash' <> prev_hash
+    WHEN coalesce(digest, '') <> hash
+      THEN CASE WHEN sealed IS NULL THEN 'stored mac differs from the line'
+                ELSE 'line bytes do not match the hash (altered)' END
+    WHEN mac IS NOT NULL
+         AND position(convert_to(',"mac":"' || mac || '","mono":', 'UTF8') IN line) = 0
+      THEN 'stored mac differs from the line'
+    WHEN position(convert_to(',"prev_hash":"' || prev_hash || '",', 'UTF8') IN line) = 0
       THEN 'stored prev_hash differs from the line'
-    WHEN (convert_from(line, 'UTF8')::jsonb ->> 'seq')::int <> seq
-      OR convert_from(line, 'UTF8')::jsonb ->> 'session_id' <> session_id
-      THEN 'the line''s seq or session differs from its key'
+    WHEN position(keyed_part IN line) = 0
+      THEN 'the line''s seq, session or prev_mac differs from its key'
+    WHEN substring(line FROM octet_length(line) - octet_length(ts) - 14)
+         <> convert_to(',"ts":' || to_json(ts)::text || ',"v":', 'UTF8')
+            || substring(line FROM octet_length(line) - 1)
+      OR substring(line FROM octet_length(line) - 1) NOT IN ('\\x317d', '\\x327d', '\\x337d')
+      THEN 'stored ts differs from the line'
     WHEN prev_hash <> coalesce(before_hash, repeat('0', 64))
       THEN 'prev_hash does not link to the previous record'
   END AS problem
-  FROM s
+  FROM d
 )
 SELECT station_id, session_id, seq, problem FROM c WHERE problem IS NOT NULL
 ORDER BY station_id, session_id, seq
@@ -259,6 +305,8 @@ def verify_store(store: Store) -> list[StationReport]:
                 ).group_by(r.c.station_id)
             ).all()
             if store.is_postgres:
+                # the window's sort by (station, session, seq) stays in memory
+                connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
                 problems = [ChainProblem(*row) for row in connection.exec_driver_sql(_PG_CHECKS)]
             else:
                 problems = _python_checks(connection)

@@ -119,6 +119,47 @@ def test_ward_verify_finds_a_line_replaced_whole_with_its_columns_made_to_agree(
     ]
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "found"),
+    [
+        ("ts", "2020-01-01T00:00:00.000000+00:00", [(2, "stored ts differs from the line")]),
+        (
+            "mac",
+            "ab" * 32,
+            [
+                (2, "stored mac differs from the line"),
+                (3, "the line's seq, session or prev_mac differs from its key"),
+            ],
+        ),
+    ],
+)
+def test_ward_verify_finds_a_column_changed_beside_its_line(
+    tmp_path: Path,
+    store_url: str,
+    capsys: pytest.CaptureFixture[str],
+    column: str,
+    value: str,
+    found: list[tuple[int, str]],
+) -> None:
+    store = connect(store_url)
+    _ship_two_stations(tmp_path, store)
+    r = schema.records
+    with store.engine.begin() as connection:
+        if store.is_postgres:
+            connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+        connection.execute(
+            r.update().where((r.c.session_id == "s-w-1") & (r.c.seq == 2)).values({column: value})
+        )
+
+    assert main(["ward", "verify", "--db", store_url, "--json"]) == 1
+    reports = json.loads(capsys.readouterr().out)
+    assert reports[0]["problems"] == [
+        {"session_id": "s-w-1", "seq": seq, "reason": reason} for seq, reason in found
+    ]
+
+
 @pytest.mark.parametrize("statement", ["UPDATE records SET kind = 'x'", "DELETE FROM records"])
 def test_the_evidence_refuses_update_and_delete(
     tmp_path: Path, store_url: str, statement: str
