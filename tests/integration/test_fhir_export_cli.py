@@ -11,9 +11,9 @@ import pytest
 from simulator import ModelConfig, Simulator
 from tests.unit.review.logbuild import LogSpec, build_log
 from titrator.cli.main import main
+from titrator.interop.fhir.export import to_fhir
 from titrator.pump.base import WireRecord
 from titrator.pump.newera.driver import NewEraPump
-from titrator.review.export_fhir import to_fhir
 from titrator.review.model import load_review
 from titrator.shell.controller import wire_record
 

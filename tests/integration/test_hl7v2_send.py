@@ -22,14 +22,16 @@ from hl7apy.core import Message
 from hl7apy.mllp import AbstractHandler, MLLPServer
 from hl7apy.parser import parse_message
 
+from simulator.wire import frame_reply
 from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import damage_line
 from titrator.cli.send import build_parser, send_logs, send_main
-from titrator.review.export_hl7v2 import to_hl7v2_messages
-from titrator.review.hl7v2_feed import Endpoint, Feed, Outbox
+from titrator.interop.hl7v2.feed import Endpoint, Feed, Outbox
+from titrator.interop.hl7v2.pcd10 import to_hl7v2_messages
 from titrator.review.model import load_review
 
 ORU_R42 = "ORU^R42^ORU_R01"
+ORU_R40 = "ORU^R40^ORU_R01"
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Received:
 def _ack(incoming: Message, code: str, text: str) -> str:
     ack = Message("ACK", version="2.6", validation_level=VALIDATION_LEVEL.STRICT)
     ack.msh.msh_3 = "TEST-DOC"
-    ack.msh.msh_9 = "ACK^R42^ACK"
+    ack.msh.msh_9 = f"ACK^{incoming.msh.msh_9.msh_9_2.to_er7()}^ACK"
     ack.msh.msh_10 = "ack-" + incoming.msh.msh_10.to_er7()
     ack.msh.msh_11 = incoming.msh.msh_11.to_er7()
     ack.msh.msh_12 = "2.6"
@@ -59,7 +61,7 @@ def _ack(incoming: Message, code: str, text: str) -> str:
 
 
 class PCD10Handler(AbstractHandler):  # type: ignore[misc]
-    """hl7apy's handler for ORU^R42: strict parse and validation, then AA or AE."""
+    """hl7apy's handler for ORU^R42 and ORU^R40: strict parse and validation, then AA or AE."""
 
     def __init__(self, message: str, received: Received) -> None:
         super().__init__(message)
@@ -88,7 +90,8 @@ class PCD10Handler(AbstractHandler):  # type: ignore[misc]
 def listener() -> Iterator[tuple[Endpoint, Received]]:
     """A live hl7apy MLLP listener on a free local port."""
     received = Received()
-    server = MLLPServer("127.0.0.1", 0, {ORU_R42: (PCD10Handler, received)}, timeout=5)
+    handlers = {ORU_R42: (PCD10Handler, received), ORU_R40: (PCD10Handler, received)}
+    server = MLLPServer("127.0.0.1", 0, handlers, timeout=5)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -152,6 +155,37 @@ def test_a_demo_session_is_acknowledged_by_an_independent_listener(
     assert again == 0
     assert len(received.messages) == 8  # nothing sent twice
     assert '"queued": 0' in capsys.readouterr().out
+
+
+def test_pump_alarms_and_the_order_reach_the_listener(
+    listener: tuple[Endpoint, Received], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stall the pump reported goes out as PCD-04 alerts, in time order with the PCD-10
+    events, each with the order (OBR-2) and the pump (OBX-18), all acknowledged."""
+    endpoint, received = listener
+    wire = [
+        {"kind": "pump_wire", "direction": "rx", "data_hex": frame_reply(text, safe=True).hex(" "),
+         "monotonic_ms": ms, "requester": "keepalive", "reason": "poll", "command": command}
+        for text, ms, command in (("00SNE1000V3.928", 85_000, "VER"), ("00A?S", 86_000, ""),
+                                  ("00S", 87_000, ""))
+    ]  # fmt: skip
+    spec = LogSpec(session_id="s-alarm", script="stopped", order_id="ORD-1", early_records=(*wire,))
+    log = build_log(tmp_path, spec)
+    outbox = tmp_path / "outbox.json"
+    code = send_main([str(log), "--mllp", str(endpoint), "--outbox", str(outbox)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert received.invalid == []
+    kinds = [m.msh.msh_9.to_er7() for m in received.messages]
+    assert kinds == [ORU_R40, ORU_R40, *[ORU_R42] * (len(kinds) - 2)]
+    assert "delivered alarm stall start" in out
+    for message in received.messages:
+        er7 = message.to_er7()
+        assert "|ORD-1^^urn:titrator:site:order-id^URI|" in er7  # OBR-2
+        assert "bay-3/NE1000/3.928^NE1000^syringepump.com^DNS" in er7  # OBX-18
+    stops = [m.to_er7() for m in received.messages if "MDC_EVT_PUMP_DELIV_STOP^MDC|" in m.to_er7()]
+    assert stops
+    assert all("MDC_VOL_FLUID_DELIV_TOTAL" in s for s in stops)
 
 
 def test_an_ae_is_reported_and_kept_in_the_outbox(

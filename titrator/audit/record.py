@@ -124,3 +124,23 @@ class AuditRecord(BaseModel):
     def head(self) -> SessionHead:
         """The chain head after this record."""
         return SessionHead(self.seq, self.hash, self.mac)
+
+
+_UNKEYED_DEFAULTS: dict[str, Any] = {"key_id": None, "prev_mac": None, "mac": None}
+
+
+def checked_record(fields: dict[str, Any]) -> AuditRecord:
+    """An `AuditRecord` from fields the verifier has already checked, without validating again.
+
+    What `AuditRecord.model_construct` does, without its per-field default lookup (the verifier
+    hands every intact record of every log to readers: 4.6 µs against 1.2 µs a record). Only
+    for `fields` that passed `titrator.audit.verify`'s envelope checks.
+    """
+    record = object.__new__(AuditRecord)
+    values = dict(_UNKEYED_DEFAULTS)
+    values.update(fields)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record

@@ -33,7 +33,7 @@ from titrator.audit.canonical import (
 )
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.keys import key_id
-from titrator.audit.record import CLOSE_KIND, AuditRecord, SessionHead
+from titrator.audit.record import CLOSE_KIND, AuditRecord, SessionHead, checked_record
 
 MIN_ANCHOR_DIGITS = 16
 """Shortest accepted `expect_head` prefix (64 bits) for anchors transcribed by hand."""
@@ -438,7 +438,7 @@ def walk_log(
                 if record is not None:
                     good_bytes += len(raw)
                     if sink is not None:
-                        sink.intact(line_no, AuditRecord.model_construct(**record))
+                        sink.intact(line_no, checked_record(record))
                     continue
                 if sink is not None:
                     sink.unchecked(line_no, raw)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from titrator.files.config import load_config
 from titrator.files.library import load_library
-from titrator.review.fhir_bundle import FhirSite
+from titrator.interop.fhir.transaction import FhirSite
 
 
 def fhir_site(config_file: str | None, product_id: str | None) -> FhirSite:

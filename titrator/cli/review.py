@@ -36,17 +36,16 @@ from titrator.cli.site_key import key_for_reading
 from titrator.files.config import load_config
 from titrator.files.library import LibraryFileError
 from titrator.files.private import write_private
+from titrator.interop.fhir.export import to_fhir_json
+from titrator.interop.hl7v2.outgoing import to_hl7v2
 from titrator.review.export_csv import to_csv
 from titrator.review.export_discharge import to_discharge
-from titrator.review.export_fhir import to_fhir_json
-from titrator.review.export_hl7v2 import to_hl7v2
 from titrator.review.export_html import to_html
 from titrator.review.model import SessionReview, load_review
 from titrator.review.summary import (
     FolderSummary,
     discover_logs,
-    load_all,
-    summarise,
+    summarise_logs,
     summary_table,
 )
 
@@ -177,8 +176,9 @@ def review_main(argv: Sequence[str] | None = None) -> int:
             folder = Path(args.summary)
             if not folder.is_dir():
                 raise _UsageError(f"--summary: {folder} is not a directory")
-            reviews, problems = load_all(discover_logs([folder]), key=key)
-            summary = summarise(reviews, problems, include_training=args.include_training)
+            summary = summarise_logs(  # one log at a time: bounded memory, flat time per log
+                discover_logs([folder]), key=key, include_training=args.include_training
+            )
             sys.stdout.write(summary_json(summary) if args.json else summary_table(summary))
             return EXIT_OK
         paths = [Path(p) for p in args.paths] or [default_data_dir()]
@@ -281,6 +281,12 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             except LibraryFileError as exc:
                 raise _UsageError("; ".join(exc.lines())) from exc
             _write(args.out, to_fhir_json(review, site))
+        elif args.format == "hl7v2":  # OBR-2 names the order in the site's order system
+            try:
+                config = load_config(Path(args.config) if args.config is not None else None)
+            except LibraryFileError as exc:
+                raise _UsageError("; ".join(exc.lines())) from exc
+            _write(args.out, to_hl7v2(review, config.fhir_order_id_system))
         else:
             _write(args.out, FORMATS[args.format](review))
     except _UsageError as exc:

@@ -1,9 +1,10 @@
-"""`titrator send [LOG ...] --mllp HOST:PORT`: the live IHE PCD-10 feed to an interface engine.
+"""`titrator send [LOG ...] --mllp HOST:PORT`: the live IHE PCD feed to an interface engine.
 
 Each log is verified first (a damaged log is refused with the reason, nothing of it queued);
-its PCD-10 `ORU^R42` messages (`titrator.review.export_hl7v2`) join the outbox, which keeps
+its PCD-10 `ORU^R42` infusion events and PCD-04 `ORU^R40` pump alarms, in time order
+(`titrator.interop.hl7v2.outgoing`), join the outbox, which keeps
 the messages of earlier runs; then the outbox is sent in order over MLLP, each message waiting
-for its application acknowledgement (`titrator.review.hl7v2_feed`). `AA` delivers; `AE`/`AR`
+for its application acknowledgement (`titrator.interop.hl7v2.feed`). `AA` delivers; `AE`/`AR`
 is reported with its text and the message stays in the outbox as refused; a connection that
 fails is retried with backoff for `--retry-for` seconds, then left pending for the next run.
 With no LOG the outbox alone is sent (after a restart, say). The bedside app never runs this.
@@ -30,8 +31,7 @@ from titrator.audit.keys import load_key
 from titrator.cli.parsing import EXIT_USAGE, Parser, add_json
 from titrator.cli.site_key import key_for_reading
 from titrator.cli.ward import EXIT_FAILED, EXIT_OK, CliError, data_dir, find_logs, site_config
-from titrator.review.export_hl7v2 import control_id, infusion_events, to_hl7v2_messages
-from titrator.review.hl7v2_feed import (
+from titrator.interop.hl7v2.feed import (
     Endpoint,
     Feed,
     FeedError,
@@ -40,6 +40,7 @@ from titrator.review.hl7v2_feed import (
     locked,
     parse_endpoint,
 )
+from titrator.interop.hl7v2.outgoing import outgoing
 from titrator.review.model import load_review
 
 PROG = "titrator send"
@@ -70,7 +71,8 @@ def build_parser() -> Parser:
     """The options of `titrator send`."""
     parser = Parser(
         prog=PROG,
-        description="Send session logs as IHE PCD-10 ORU^R42 messages over MLLP, each waiting "
+        description="Send session logs as IHE PCD-10 ORU^R42 infusion events and PCD-04 "
+        "ORU^R40 pump alarms over MLLP, each waiting "
         "for its acknowledgement, through an outbox that survives restarts. Exit codes: 0 "
         "everything delivered, 1 a message refused or still waiting, or a log damaged, "
         "2 bad input.",
@@ -128,8 +130,13 @@ def _key(args: argparse.Namespace) -> bytes | None:
         raise CliError(f"--key-file: {error}", EXIT_USAGE) from None
 
 
-def queue_logs(outbox: Outbox, logs: Sequence[Path], key: bytes | None) -> tuple[int, list[str]]:
-    """Add the logs' messages to `outbox`; returns (messages added, damaged-log lines)."""
+def queue_logs(
+    outbox: Outbox, logs: Sequence[Path], key: bytes | None, order_id_system: str
+) -> tuple[int, list[str]]:
+    """Add the logs' messages to `outbox`; returns (messages added, damaged-log lines).
+
+    OBR-2 names the order typed at setup in `order_id_system` (the site's).
+    """
     added, damaged = 0, []
     for log in logs:
         try:
@@ -139,12 +146,10 @@ def queue_logs(outbox: Outbox, logs: Sequence[Path], key: bytes | None) -> tuple
         if review.integrity.damaged:
             damaged.append(f"{log}: DAMAGED, nothing queued: {review.integrity.banner()}")
             continue
-        events = infusion_events(review)
-        messages = to_hl7v2_messages(review)
         added += outbox.add(
             [
-                (control_id(review.session_id, i), review.session_id, event.what, message)
-                for i, (event, message) in enumerate(zip(events, messages, strict=True), start=1)
+                (m.control_id, review.session_id, m.what, m.er7)
+                for m in outgoing(review, order_id_system)
             ]
         )
     return added, damaged
@@ -172,7 +177,7 @@ def send_logs(
     outbox_path = args.outbox if args.outbox is not None else data_dir(config) / OUTBOX_NAME
     with locked(outbox_path):
         outbox = Outbox.load(outbox_path)
-        added, damaged = queue_logs(outbox, logs, key)
+        added, damaged = queue_logs(outbox, logs, key, config.fhir_order_id_system)
         for entry in outbox.with_status("pending"):
             entry.next_try = 0.0  # a new run tries at once; the backoff paces one run's retries
         outbox.save()

@@ -8,6 +8,13 @@ readable in them and listed by name. Training logs (demo, train: `SessionReview.
 left out of every figure unless asked for (`include_training`), and the notes say how many were
 left out. The text table fits 80 columns: the product and indication wrap in their column, and
 the times are a second table.
+
+Two ways in, one set of figures: `summarise` takes reviews already built (the review app holds
+them for its session screens), and `summarise_logs` reads a folder of logs one at a time
+(`titrator review --summary`): each log is walked once, record by record, only the records the
+figures need are validated, and only its `LogFigures` are kept, so time per log stays flat and
+memory stays bounded whatever the number of logs or the length of one log. Both reduce each log
+to `LogFigures` and total them the same way.
 """
 
 from __future__ import annotations
@@ -16,15 +23,30 @@ import os
 import statistics
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from titrator.audit.reader import _ReviewSink
+from titrator.audit.record import AuditRecord
+from titrator.audit.verify import Outcome, walk_log
+from titrator.domain import events as ev
 from titrator.domain.policy import Severity
+from titrator.review.episodes import Walker
 from titrator.review.fmt import duration
-from titrator.review.integrity import IntegrityStatus
-from titrator.review.model import InfusionOutcome, SessionReview, load_review
+from titrator.review.integrity import Integrity, IntegrityStatus
+from titrator.review.marks import training_marks
+from titrator.review.model import (
+    InfusionOutcome,
+    SessionReview,
+    _header,
+    _outcome,
+    _validate,
+    _when,
+    load_review,
+)
 
 SEVERITIES = (*(s.value for s in Severity), "not graded")
 """Reaction severities in the order the summary shows them."""
@@ -86,6 +108,162 @@ def load_all(
         if progress is not None:
             progress(done, len(logs))
     return reviews, problems
+
+
+SUMMARY_KINDS = frozenset(
+    {
+        "session_opened",
+        "session_closed",
+        "rate_changed",
+        "reaction_opened",
+        "reaction_cleared",
+        "override_recorded",
+        "state_changed",
+        "stop_requested",
+    }
+)
+"""The record kinds the figures depend on (product, reactions, overrides, outcome, times); a
+streamed log validates only these (`Walker` derives nothing for the figures from the others)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogFigures:
+    """What the summary needs from one log: a few values, not the log.
+
+    Attributes:
+        path: the log file.
+        product: product name (or id, or "unknown").
+        indication: indication name (or id, or "unknown").
+        reactions: the severity label of each reaction episode (`SEVERITIES`).
+        overrides: number of overrides.
+        outcome: how the infusion ended.
+        damaged: the chain is broken.
+        time_to_final_rate: from the start to first reaching the plan's last-step rate.
+        chair_time: from `session_opened` to `session_closed`.
+        training: a demo or training log.
+    """
+
+    path: Path
+    product: str
+    indication: str
+    reactions: tuple[str, ...]
+    overrides: int
+    outcome: InfusionOutcome
+    damaged: bool
+    time_to_final_rate: timedelta | None
+    chair_time: timedelta | None
+    training: bool
+
+    @classmethod
+    def of_review(cls, review: SessionReview) -> LogFigures:
+        """The figures of a review already built."""
+        h = review.header
+        return cls(
+            path=review.path,
+            product=h.product_name or h.product_id or "unknown",
+            indication=h.indication_name or h.indication_id or "unknown",
+            reactions=tuple(r.severity_label for r in review.reactions),
+            overrides=len(review.overrides),
+            outcome=review.outcome,
+            damaged=review.integrity.status is IntegrityStatus.DAMAGED,
+            time_to_final_rate=review.time_to_final_rate,
+            chair_time=review.chair_time,
+            training=review.training,
+        )
+
+
+class _FiguresSink(_ReviewSink):
+    """Takes a log's records as `walk_log` reads them and keeps only what the figures need.
+
+    The same steps as `build_review`, restricted to `SUMMARY_KINDS`: no timeline, no record is
+    kept once it has been looked at. Lines after the first damage are read as tolerantly as
+    `read_for_review` reads them (the parent class), then handed on one by one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.walker = Walker()
+        self.opened: ev.SessionOpened | None = None
+        self.closed_at: datetime | None = None
+        self.writer_close: str | None = None
+        self.first_nurse: str | None = None
+        self.training = False
+
+    def intact(self, line: int, record: AuditRecord) -> None:
+        self._take(record)
+
+    def unchecked(self, line: int, raw: bytes) -> None:
+        super().unchecked(line, raw)
+        if self.records:  # the line was readable: take it and let it go
+            self._take(self.records.pop()[1])
+        self.problems.clear()  # an unreadable line counts for nothing in the figures
+
+    def _take(self, record: AuditRecord) -> None:
+        kind = record.kind
+        if self.first_nurse is None:
+            self.first_nurse = record.nurse_id
+        if not self.training:
+            self.training = bool(training_marks([(kind, record.station_id, record.payload)]))
+        if kind not in SUMMARY_KINDS:
+            return
+        event, _problem = _validate(record)
+        at = _when(record, event)
+        if isinstance(event, ev.SessionOpened) and self.opened is None:
+            self.opened = event
+        if kind == "session_closed":
+            self.closed_at = at
+            if record.from_writer and not isinstance(event, ev.SessionClosed):
+                self.writer_close = str(record.payload.get("reason", ""))
+        self.walker.feed(event, at, record.nurse_id, record.seq)
+
+
+def log_figures(path: Path, key: bytes | None = None) -> LogFigures:
+    """Read one log, record by record, into its figures.
+
+    The same figures as `LogFigures.of_review` of its full review, without building it.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    sink = _FiguresSink()
+    verification = walk_log(path, key, None, sink)
+    if verification.outcome is Outcome.ERROR:
+        raise OSError(verification.reason)
+    walker = sink.walker
+    walker.finish(sink.closed_at)
+    header = _header(sink.opened, sink.first_nurse)
+    outcome, _detail = _outcome(walker, sink.closed_at is not None, sink.writer_close)
+    opened_at = sink.opened.at.wall_utc if sink.opened is not None else None
+    started = walker.infusion_started_at
+    final: Decimal | None = header.final_rate_ml_per_h
+    reached = walker.first_at_rate(final) if final is not None else None
+    closed_at = sink.closed_at
+    return LogFigures(
+        path=path,
+        product=header.product_name or header.product_id or "unknown",
+        indication=header.indication_name or header.indication_id or "unknown",
+        reactions=tuple(r.severity_label for r in walker.reactions),
+        overrides=len(walker.overrides),
+        outcome=outcome,
+        damaged=Integrity.of(verification, (), 0).status is IntegrityStatus.DAMAGED,
+        time_to_final_rate=reached - started if reached and started else None,
+        chair_time=closed_at - opened_at if closed_at and opened_at else None,
+        training=sink.training,
+    )
+
+
+def read_figures(
+    logs: Iterable[Path], key: bytes | None = None
+) -> Iterator[LogFigures | LoadProblem]:
+    """The figures of each log in turn, or why it could not be opened.
+
+    A generator: a log is read only when the previous one's figures have been taken.
+    """
+    for path in logs:
+        try:
+            yield log_figures(path, key)
+        except OSError as exc:
+            yield LoadProblem(path, exc.strerror or str(exc))
 
 
 def _median(values: list[timedelta]) -> timedelta | None:
@@ -154,26 +332,76 @@ class FolderSummary:
     training_included: int = 0
 
 
-def _group(key: tuple[str, str], reviews: list[SessionReview]) -> GroupSummary:
-    reactions = Counter({s: 0 for s in SEVERITIES})
-    for review in reviews:
-        reactions.update(r.severity_label for r in review.reactions)
-    finals = [r.time_to_final_rate for r in reviews if r.time_to_final_rate is not None]
-    chairs = [r.chair_time for r in reviews if r.chair_time is not None]
-    return GroupSummary(
-        product=key[0],
-        indication=key[1],
-        infusions=len(reviews),
-        reactions=dict(reactions),
-        overrides=sum(len(r.overrides) for r in reviews),
-        outcomes=dict(Counter(r.outcome.value for r in reviews)),
-        damaged=sum(r.integrity.status is IntegrityStatus.DAMAGED for r in reviews),
-        unfinished=sum(r.outcome is InfusionOutcome.UNFINISHED for r in reviews),
-        to_final_rate=_median(finals),
-        to_final_rate_n=len(finals),
-        chair_time=_median(chairs),
-        chair_time_n=len(chairs),
-    )
+class _GroupTally:
+    """One product and indication's running totals (the medians' inputs are kept: seconds)."""
+
+    def __init__(self) -> None:
+        self.infusions = 0
+        self.reactions = Counter({s: 0 for s in SEVERITIES})
+        self.overrides = 0
+        self.outcomes: Counter[str] = Counter()
+        self.damaged = 0
+        self.unfinished = 0
+        self.finals: list[timedelta] = []
+        self.chairs: list[timedelta] = []
+
+    def add(self, log: LogFigures) -> None:
+        self.infusions += 1
+        self.reactions.update(log.reactions)
+        self.overrides += log.overrides
+        self.outcomes[log.outcome.value] += 1
+        self.damaged += log.damaged
+        self.unfinished += log.outcome is InfusionOutcome.UNFINISHED
+        if log.time_to_final_rate is not None:
+            self.finals.append(log.time_to_final_rate)
+        if log.chair_time is not None:
+            self.chairs.append(log.chair_time)
+
+    def summary(self, key: tuple[str, str]) -> GroupSummary:
+        return GroupSummary(
+            product=key[0],
+            indication=key[1],
+            infusions=self.infusions,
+            reactions=dict(self.reactions),
+            overrides=self.overrides,
+            outcomes=dict(self.outcomes),
+            damaged=self.damaged,
+            unfinished=self.unfinished,
+            to_final_rate=_median(self.finals),
+            to_final_rate_n=len(self.finals),
+            chair_time=_median(self.chairs),
+            chair_time_n=len(self.chairs),
+        )
+
+
+class _Tally:
+    """The folder's running totals: logs are added one at a time and not kept."""
+
+    def __init__(self, include_training: bool) -> None:
+        self.include_training = include_training
+        self.groups: dict[tuple[str, str], _GroupTally] = {}
+        self.logs = 0
+        self.training = 0
+        self.damaged: list[Path] = []
+
+    def add(self, log: LogFigures) -> None:
+        self.training += log.training
+        if log.training and not self.include_training:
+            return
+        self.logs += 1
+        self.groups.setdefault((log.product, log.indication), _GroupTally()).add(log)
+        if log.damaged:
+            self.damaged.append(log.path)
+
+    def summary(self, problems: Sequence[LoadProblem]) -> FolderSummary:
+        return FolderSummary(
+            groups=tuple(self.groups[key].summary(key) for key in sorted(self.groups)),
+            logs=self.logs,
+            damaged=tuple(self.damaged),
+            problems=tuple(problems),
+            training_left_out=0 if self.include_training else self.training,
+            training_included=self.training if self.include_training else 0,
+        )
 
 
 def summarise(
@@ -189,25 +417,39 @@ def summarise(
         problems: the files that could not be opened.
         include_training: count demo and training logs too (left out by default).
     """
-    training = sum(r.training for r in reviews)
-    if not include_training:
-        reviews = [r for r in reviews if not r.training]
-    groups: dict[tuple[str, str], list[SessionReview]] = {}
+    tally = _Tally(include_training)
     for review in reviews:
-        h = review.header
-        key = (
-            h.product_name or h.product_id or "unknown",
-            h.indication_name or h.indication_id or "unknown",
-        )
-        groups.setdefault(key, []).append(review)
-    return FolderSummary(
-        groups=tuple(_group(key, groups[key]) for key in sorted(groups)),
-        logs=len(reviews),
-        damaged=tuple(r.path for r in reviews if r.integrity.damaged),
-        problems=tuple(problems),
-        training_left_out=0 if include_training else training,
-        training_included=training if include_training else 0,
-    )
+        tally.add(LogFigures.of_review(review))
+    return tally.summary(problems)
+
+
+def summarise_logs(
+    logs: Sequence[Path],
+    key: bytes | None = None,
+    *,
+    include_training: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> FolderSummary:
+    """Read the logs one at a time and compute the figures (`titrator review --summary`).
+
+    The figures of `summarise(*load_all(logs))`, without holding any log or review.
+
+    Args:
+        logs: the files.
+        key: the site's HMAC key, if available.
+        include_training: count demo and training logs too (left out by default).
+        progress: called with (done, total) after each file.
+    """
+    tally = _Tally(include_training)
+    problems: list[LoadProblem] = []
+    for done, item in enumerate(read_figures(logs, key), start=1):
+        if isinstance(item, LoadProblem):
+            problems.append(item)
+        else:
+            tally.add(item)
+        if progress is not None:
+            progress(done, len(logs))
+    return tally.summary(problems)
 
 
 WIDTH = 80

@@ -19,7 +19,7 @@ import pytest
 import rfc8785
 
 from tests.support.audit import make_key
-from titrator.audit import AuditWriter, read_records, verify_log
+from titrator.audit import AuditRecord, AuditWriter, read_for_review, read_records, verify_log
 from titrator.audit.canonical import FORMAT_VERSION, canonical_json
 from titrator.audit.verify import Outcome
 from titrator.shell.clocks import ManualClock
@@ -124,3 +124,19 @@ def test_a_float_mono_in_a_v3_record_is_malformed(tmp_path: Path) -> None:
     result = verify_log(path)
     assert result.outcome is Outcome.DAMAGED
     assert "mono" in result.reason
+
+
+@pytest.mark.parametrize(
+    "log",
+    sorted([*CORPUS.glob("*.jsonl"), V2_LOG, *(DATA / "review" / "logs").glob("*.jsonl")]),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_records_the_verifier_hands_over_equal_validated_records(log: Path) -> None:
+    """`checked_record` skips pydantic's validation: it must build the very same records."""
+    read = read_for_review(log)
+    intact = [record for _, record in read.records[: read.verification.records]]
+    validated = read_records(log)[: read.verification.records]
+    assert intact == validated
+    assert [r.model_fields_set for r in intact] == [r.model_fields_set for r in validated]
+    assert [r.model_dump() for r in intact] == [r.model_dump() for r in validated]
+    assert all(type(r) is AuditRecord for r in intact)

@@ -16,8 +16,8 @@ from fhir.resources.R4B.bundle import Bundle
 from tests.support import paths as support_paths
 from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import SCENARIOS
+from titrator.interop.fhir.export import to_fhir, to_fhir_json
 from titrator.review.export_csv import COLUMNS, to_csv
-from titrator.review.export_fhir import to_fhir, to_fhir_json
 from titrator.review.export_html import to_html
 from titrator.review.model import load_review
 

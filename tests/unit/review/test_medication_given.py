@@ -16,7 +16,7 @@ from titrator.audit.writer import AuditWriter
 from titrator.domain.clock import MS_PER_MIN, Clock, Instant
 from titrator.domain.events import MedicationGiven
 from titrator.domain.session.engine import InfusionSession
-from titrator.review.export_fhir import to_fhir
+from titrator.interop.fhir.export import to_fhir
 from titrator.review.export_html import to_html
 from titrator.review.model import load_review
 from titrator.review.timeline import Category

@@ -16,8 +16,8 @@ import pytest
 from tests.support import paths as support_paths
 from tests.unit.review.logbuild import LogSpec, build_log
 from titrator.domain.units import volume_split
+from titrator.interop.fhir.export import to_fhir_json
 from titrator.review.export_csv import to_csv
-from titrator.review.export_fhir import to_fhir_json
 from titrator.review.export_html import to_html
 from titrator.review.fmt import given_remaining, ml
 from titrator.review.model import SessionReview, load_review
@@ -146,7 +146,7 @@ def test_the_review_shows_given_and_remaining(early_stop: SessionReview) -> None
 WIRE: dict[str, object] = {
     "direction": "TX",
     "data_hex": "02 52 41 54 20 32 31 20 4d 48 0d 03",
-    "monotonic_s": 12.5,
+    "monotonic_ms": 12500,
     "requester": "engine",
     "reason": "step 1",
     "command": "RAT 21 MH",

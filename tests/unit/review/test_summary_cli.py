@@ -154,7 +154,7 @@ def test_export_to_an_unwritable_place_names_out(
 def test_the_pure_part_and_the_exports_do_not_import_textual() -> None:
     code = (
         "import sys; import titrator.review.model, titrator.review.summary, "
-        "titrator.review.export_csv, titrator.review.export_fhir, titrator.review.export_html, "
+        "titrator.review.export_csv, titrator.interop.fhir.export, titrator.review.export_html, "
         "titrator.cli.review; "
         "ui = ('textual', 'textual_plotext'); "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ui); "

@@ -18,8 +18,8 @@ from tests.unit.review.logs import FIXTURE_LOG
 from titrator.audit.reader import read_audit
 from titrator.cli.review import review_main
 from titrator.domain.events import AUDIT_EVENT_ADAPTER, AUDIT_KINDS, SessionOpened
+from titrator.interop.fhir.export import TRAINING_TAG, to_fhir
 from titrator.review.export_csv import to_csv
-from titrator.review.export_fhir import TRAINING_TAG, to_fhir
 from titrator.review.export_html import to_html
 from titrator.review.model import SessionReview, load_review
 from titrator.review.summary import load_all, summarise, summary_table

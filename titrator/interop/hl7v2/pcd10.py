@@ -14,52 +14,79 @@ Rev. 1.5 Trial Implementation, 2015-11-25 (github.com/IHEPCD/ihe-ocd-tf-2019,
   `pump-stopped-alarming` for "Infusion Stopped Due to Alarm");
 - X.1.2.2 (sample message, page 56): the OBX layout and the numeric codes used here. Codes the
   sample prints as `0` are, in its own words, "pending as of publication date": they are sent
-  as `0` exactly as the profile prints them, never guessed.
+  as `0` exactly as the profile prints them, never guessed;
+- Table X.1.2.1-2: "For Delivery Stop and Delivery Complete, either [Current Segment Volume
+  Delivered] or Cumulative Volume Delivered is required". Both are sent on every STOP and
+  COMP: MDC_VOL_FLUID_DELIV_SEGMENT, the volume since the last DELIV_START, and
+  MDC_VOL_FLUID_DELIV_TOTAL, the pump's own counter when it reported one, else titrator's
+  count. Titrator's count is the engine's integration of the programmed rates over time, the
+  same count the closing record carries (tests hold the two equal), rounded down to 0.1 mL
+  like every volume shown.
 
-Patient and device, from the IHE PCD TF-2 Rev. 8.0 (2018-10-23) Appendix B: PID-3 carries the
-patient identifiers (B.5, "PID-3 Patient Identifier List"), PID-5 has name type `U` and no other
-component when no name is known (B.5, "PID-5 Patient Name"; titrator never records names);
-the device is named in OBX-18 of the MDS row (B.8, "OBX-18 Equipment Instance Identifier"):
-EUI-64 when there is one, else serial number, model and manufacturer. The log records no pump
-serial or EUI-64, so the device named is the titrator workstation that drove the pump
-(station id, `titrator`, `urn:titrator:station`, URI). MSH-11 is `P`, or `T` (Training, HL7
-table 0103) for a demo or training log. MDS and VMD are the generic infusion pump objects
+Patient, order (OBR-2, the order number typed at setup) and device (OBX-18 of the MDS row: the
+pump as its `VER` reply named it, then the workstation) follow the IHE PCD TF-2 Appendix B, as
+`titrator.interop.hl7v2.segments` sets out. MDS and VMD are the generic infusion pump objects
 69985/69986 (the IPEC 2011-08-09 example quoted in P. Schluter, "Event and Alarm Identifiers",
 2011-10-20): the pump may be a syringe pump or a manual one, not only a large-volume pump.
 
-Alarms are not sent as alarms: IPEC leaves them to the Alarm Communication Management profile
-(PCD-04). An alarm shows here only as the reason a delivery stopped.
+Alarms are not PCD-10 events: IPEC ("Relation of Infusion Pump Event Communication to Alert
+Communication Management") leaves them to the ACM profile, so they go out as PCD-04
+`ORU^R40` messages (`titrator.interop.hl7v2.alerts`); here an alarm shows as the reason a
+delivery stopped.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Final
 
-from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
 from titrator.domain import events as ev
 from titrator.domain.units import plain
+from titrator.interop.hl7v2.segments import (
+    DEFAULT_ORDER_SYSTEM,
+    HL7_VERSION,
+    SEGMENT_END,
+    control_id,
+    escape,
+    hl7_time,
+    new_message,
+    placer_order,
+    set_devices,
+)
 from titrator.review.episodes import RateSegment
 from titrator.review.model import SessionReview
 
-HL7_VERSION: Final = "2.6"
+__all__ = [
+    "HL7_VERSION",
+    "PCD10_PROFILE",
+    "InfusionEvent",
+    "PumpEvent",
+    "build_message",
+    "control_id",
+    "escape",
+    "hl7_time",
+    "infusion_events",
+    "to_hl7v2_messages",
+]
+
 PCD10_PROFILE: Final = "IHE_PCD_010^IHE PCD^1.3.6.1.4.1.19376.1.6.4.10^ISO"
 """MSH-21: the PCD-10 profile identifier (IPEC X.1.1)."""
 MESSAGE_TYPE: Final = "ORU^R42^ORU_R01"
-SEGMENT_END: Final = "\r"
 
 MDS: Final = "69985^MDC_DEV_PUMP_INFUS_MDS^MDC"
 VMD: Final = "69986^MDC_DEV_PUMP_INFUS_VMD^MDC"
 ML_PER_H: Final = "265266^MDC_DIM_MILLI_L_PER_HR^MDC^mL/h^mL/h^UCUM"
 ML: Final = "263762^MDC_DIM_MILLI_L^MDC^mL^mL^UCUM"
 KG: Final = "263875^MDC_DIM_KILO_G^MDC^kg^kg^UCUM"
+DELIV_SEGMENT: Final = "0^MDC_VOL_FLUID_DELIV_SEGMENT^MDC"
+"""Current Segment Volume Delivered (Table X.1.2.1-1); the sample message prints no numeric code
+for it, so it is sent as `0`, like the codes the sample prints as pending."""
 PUMP_ALARMS: Final = frozenset({"pump_uncertain", "pump_link_lost", "pump_rate_mismatch"})
 """Alarm codes about the pump: a delivery stopped while one is active stopped for an alarm."""
 
@@ -90,7 +117,9 @@ class InfusionEvent:
         flow_ml_per_h: the pump's flow once the event happened (0 when it stopped).
         delivery_status: Current Delivery Status (pump-delivery-status-...).
         not_delivering_reason: Pump Not Delivering Reason, when not delivering.
-        total_ml: cumulative volume the pump reported (or the closing record's), if any.
+        total_ml: cumulative volume delivered: the pump's counter if it reported one, else
+            titrator's count (the closing record's on completion).
+        segment_ml: volume delivered since the last DELIV_START (STOP and COMP only).
         seq: the `rate_changed` record.
     """
 
@@ -102,6 +131,7 @@ class InfusionEvent:
     delivery_status: str
     not_delivering_reason: str | None
     total_ml: Decimal | None
+    segment_ml: Decimal | None
     seq: int
 
 
@@ -125,34 +155,62 @@ def _alarm_active(review: SessionReview, at: datetime) -> bool:
     return bool(active & PUMP_ALARMS)
 
 
-def _changed(
-    seg: RateSegment, previous: Decimal, first: bool, alarmed: bool, total: Decimal | None,
-    closing_ml: Decimal | None,
-) -> list[InfusionEvent]:  # fmt: skip
-    """The events of one rate change from `previous` to `seg`'s rate."""
+ZERO: Final = Decimal(0)
+TENTH: Final = Decimal("0.1")
+SECONDS_PER_HOUR: Final = Decimal(3600)
+
+
+def delivered_ml(segment: RateSegment) -> Decimal:
+    """What `segment`'s rate delivers over its duration (the engine's integration), exactly."""
+    if segment.end is None or segment.rate_ml_per_h == 0:
+        return ZERO
+    seconds = Decimal(str((segment.end - segment.start).total_seconds()))
+    return segment.rate_ml_per_h * seconds / SECONDS_PER_HOUR
+
+
+def shown(volume_ml: Decimal) -> Decimal:
+    """A volume rounded down to 0.1 mL, as every volume is shown."""
+    return volume_ml.quantize(TENTH, rounding=ROUND_DOWN)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One rate change and what is known at it."""
+
+    seg: RateSegment
+    previous: Decimal
+    first: bool
+    alarmed: bool
+    total_ml: Decimal
+    segment_ml: Decimal
+
+
+def _changed(c: _Change, closing_ml: Decimal | None) -> list[InfusionEvent]:
+    """The events of one rate change from `c.previous` to `c.seg`'s rate."""
+    seg, previous = c.seg, c.previous
     rate, at = seg.rate_ml_per_h, seg.start
-    zero = Decimal(0)
     if previous == 0 and rate > 0:
-        what = "start" if first else "resume"
+        what = "start" if c.first else "resume"
         return [InfusionEvent(PumpEvent.DELIV_START, what, at, rate, rate, "delivering", None,
-                              total, seg.seq)]  # fmt: skip
+                              c.total_ml, None, seg.seq)]  # fmt: skip
     if previous > 0 and rate > 0 and rate != previous:
         return [
             InfusionEvent(PumpEvent.DELIV_STOP, "rate change", at, previous, previous,
-                          "transitioning", None, total, seg.seq),
+                          "transitioning", None, c.total_ml, c.segment_ml, seg.seq),
             InfusionEvent(PumpEvent.DELIV_START, "rate change", at, rate, rate, "delivering",
-                          None, total, seg.seq),
+                          None, c.total_ml, None, seg.seq),
         ]  # fmt: skip
     if previous > 0 and rate == 0:
         if "dose volume given" in seg.cause:
-            reason = "pump-stopped-alarming" if alarmed else "pump-stopped-not-specified"
-            given = closing_ml if closing_ml is not None else total
-            return [InfusionEvent(PumpEvent.DELIV_COMP, "complete", at, previous, zero,
-                                  "not-delivering", reason, given, seg.seq)]  # fmt: skip
+            reason = "pump-stopped-alarming" if c.alarmed else "pump-stopped-not-specified"
+            given = shown(closing_ml) if closing_ml is not None else c.total_ml
+            comp = PumpEvent.DELIV_COMP
+            return [InfusionEvent(comp, "complete", at, previous, ZERO, "not-delivering", reason,
+                                  given, c.segment_ml, seg.seq)]  # fmt: skip
         what = "pause" if seg.cause.startswith("pause") else "stop"
-        reason = "pump-stopped-alarming" if alarmed else "pump-stopped-by-clinician"
-        return [InfusionEvent(PumpEvent.DELIV_STOP, what, at, previous, zero, "not-delivering",
-                              reason, total, seg.seq)]  # fmt: skip
+        reason = "pump-stopped-alarming" if c.alarmed else "pump-stopped-by-clinician"
+        return [InfusionEvent(PumpEvent.DELIV_STOP, what, at, previous, ZERO, "not-delivering",
+                              reason, c.total_ml, c.segment_ml, seg.seq)]  # fmt: skip
     return []
 
 
@@ -160,35 +218,29 @@ def infusion_events(review: SessionReview) -> list[InfusionEvent]:
     """The PCD-10 events of a log, in order (see the module docstring for the mapping)."""
     volumes = _reported_volumes(review)
     out: list[InfusionEvent] = []
-    previous = Decimal(0)
-    for seg in review.rate_segments:
+    previous = ZERO
+    counted = ZERO  # titrator's count: the programmed rates integrated over time
+    since_start = ZERO  # the same, since the last DELIV_START
+    for i, seg in enumerate(review.rate_segments):
+        if i > 0:
+            before = review.rate_segments[i - 1]
+            counted += delivered_ml(before)
+            since_start += delivered_ml(before)
         known = [v for t, v in volumes if t <= seg.start]
-        alarmed = seg.rate_ml_per_h == 0 and _alarm_active(review, seg.start)
-        first = not any(e.event is PumpEvent.DELIV_START for e in out)
-        total = known[-1] if known else None
-        out.extend(_changed(seg, previous, first, alarmed, total, review.volume_ml))
+        change = _Change(
+            seg=seg,
+            previous=previous,
+            first=not any(e.event is PumpEvent.DELIV_START for e in out),
+            alarmed=seg.rate_ml_per_h == 0 and _alarm_active(review, seg.start),
+            total_ml=known[-1] if known else shown(counted),
+            segment_ml=shown(since_start),
+        )
+        events = _changed(change, review.volume_ml)
+        if any(e.event is PumpEvent.DELIV_START for e in events):
+            since_start = ZERO
+        out.extend(events)
         previous = seg.rate_ml_per_h
     return out
-
-
-_ESCAPES: Final = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
-
-
-def escape(text: str) -> str:
-    """`text` with HL7's delimiters escaped (HL7 v2.6 section 2.7.4), line breaks as spaces."""
-    for raw, escaped in _ESCAPES:
-        text = text.replace(raw, escaped)
-    return " ".join(text.split())
-
-
-def hl7_time(at: datetime) -> str:
-    """An HL7 DTM in UTC to the second, with the offset (`YYYYMMDDHHMMSS+0000`)."""
-    return at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
-
-
-def control_id(session_id: str, index: int) -> str:
-    """MSH-10: the same log always gives the same ids, so a receiver can drop repeats."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:titrator:{session_id}:pcd10:{index}").hex
 
 
 @dataclass
@@ -233,6 +285,8 @@ def _observations(review: SessionReview, item: InfusionEvent) -> Iterator[tuple[
     source.append(("NM", "157784^MDC_FLOW_FLUID_PUMP^MDC", plain(item.rate_ml_per_h), ML_PER_H))
     if h.total_volume_ml is not None:
         source.append(("NM", "157884^MDC_VOL_FLUID_TBI^MDC", plain(h.total_volume_ml), ML))
+    if item.segment_ml is not None:
+        source.append(("NM", DELIV_SEGMENT, plain(item.segment_ml), ML))
     if item.total_ml is not None:
         source.append(("NM", "157993^MDC_VOL_FLUID_DELIV_TOTAL^MDC", plain(item.total_ml), ML))
     name = h.product_name or h.product_id
@@ -245,35 +299,25 @@ def _observations(review: SessionReview, item: InfusionEvent) -> Iterator[tuple[
     yield from obx.rows
 
 
-def build_message(review: SessionReview, item: InfusionEvent, index: int) -> Message:
+def build_message(
+    review: SessionReview,
+    item: InfusionEvent,
+    index: int,
+    order_id_system: str = DEFAULT_ORDER_SYSTEM,
+) -> Message:
     """One `ORU^R42` message for `item`, built with hl7apy (HL7 2.6, strict validation)."""
     h = review.header
-    m = Message("ORU_R01", version=HL7_VERSION, validation_level=VALIDATION_LEVEL.STRICT)
-    m.msh.msh_3 = "TITRATOR"
-    m.msh.msh_7 = hl7_time(item.at)
-    m.msh.msh_9 = MESSAGE_TYPE
-    m.msh.msh_10 = control_id(review.session_id, index)
-    m.msh.msh_11 = "T" if review.training else "P"
-    m.msh.msh_12 = HL7_VERSION
-    m.msh.msh_15 = "AL"
-    m.msh.msh_16 = "NE"
-    m.msh.msh_18 = "UNICODE UTF-8"
-    m.msh.msh_21 = PCD10_PROFILE
-    result = m.add_group("ORU_R01_PATIENT_RESULT")
-    patient = result.add_group("ORU_R01_PATIENT")
-    ids = [f"{escape(i)}^^^^PI" for i in (h.patient_id, h.patient_id_2) if i] or ["^^^^PI"]
-    patient.pid.pid_3 = ids[0]
-    for more in ids[1:]:  # a repetition of PID-3 (hl7apy would escape a typed "~")
-        patient.pid.add_field("pid_3").value = more
-    patient.pid.pid_5 = "^^^^^^U"
-    patient.add_group("ORU_R01_VISIT").pv1.pv1_2 = "U"
-    order = result.add_group("ORU_R01_ORDER_OBSERVATION")
+    control = control_id(review.session_id, index)
+    m = new_message(review, at=item.at, kind=MESSAGE_TYPE, control=control, profile=PCD10_PROFILE)
+    order = m.oru_r01_patient_result.add_group("ORU_R01_ORDER_OBSERVATION")
     order.obr.obr_1 = "1"
+    placer = placer_order(review, order_id_system)
+    if placer is not None:
+        order.obr.obr_2 = placer
     order.obr.obr_3 = f"{escape(review.session_id)}^TITRATOR"
     product = escape(h.product_id or "unknown")
     order.obr.obr_4 = f"{product}^{escape(h.product_name or product)}^L"
     order.obr.obr_7 = hl7_time(item.at)
-    device = f"{escape(review.station_id) or 'UNKNOWN'}^titrator^urn:titrator:station^URI"
     for n, (kind, code, sub, value, units) in enumerate(_observations(review, item), start=1):
         obx = order.add_group("ORU_R01_OBSERVATION").obx
         obx.obx_1 = str(n)
@@ -289,20 +333,17 @@ def build_message(review: SessionReview, item: InfusionEvent, index: int) -> Mes
         if code.endswith("MDC_ATTR_EVT_COND^MDC"):
             obx.obx_14 = hl7_time(item.at)
         if code == MDS:
-            obx.obx_18 = device
+            set_devices(obx, review)
     return m
 
 
-def to_hl7v2_messages(review: SessionReview) -> list[str]:
-    """Every event of the log as an ER7 message (segments ended by CR), validated by hl7apy."""
+def to_hl7v2_messages(
+    review: SessionReview, order_id_system: str = DEFAULT_ORDER_SYSTEM
+) -> list[str]:
+    """Every PCD-10 event of the log as an ER7 message (segments ended by CR), validated."""
     messages: list[str] = []
     for index, item in enumerate(infusion_events(review), start=1):
-        message = build_message(review, item, index)
+        message = build_message(review, item, index, order_id_system)
         message.validate()  # hl7apy raises on anything HL7 2.6 does not allow
         messages.append(message.to_er7() + SEGMENT_END)
     return messages
-
-
-def to_hl7v2(review: SessionReview) -> str:
-    """The export file: one segment per line (CR LF), every message starting at its MSH line."""
-    return "".join(m.replace(SEGMENT_END, "\r\n") for m in to_hl7v2_messages(review))

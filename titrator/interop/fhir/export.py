@@ -1,6 +1,6 @@
 """FHIR R4 export: a `transaction` Bundle built from plain dicts (no FHIR library at run time).
 
-Every entry is a conditional create (`titrator.review.fhir_bundle`): posting the Bundle twice
+Every entry is a conditional create (`titrator.interop.fhir.transaction`): posting the Bundle twice
 creates nothing new. What it holds:
 
 - one parent MedicationAdministration for the whole infusion (status from the outcome, volume
@@ -36,9 +36,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from titrator.review.care import medications_given
-from titrator.review.episodes import RateSegment, Reaction, VitalsPoint
-from titrator.review.fhir_bundle import (
+from titrator.interop.fhir.transaction import (
     FhirSite,
     entry,
     medication_code,
@@ -46,7 +44,7 @@ from titrator.review.fhir_bundle import (
     pump_device,
     software_device,
 )
-from titrator.review.fhir_common import (
+from titrator.interop.fhir.vocabulary import (
     AE_SEVERITY,
     BP_PANEL,
     BP_PARTS,
@@ -66,6 +64,8 @@ from titrator.review.fhir_common import (
     shown_volume,
     user,
 )
+from titrator.review.care import medications_given
+from titrator.review.episodes import RateSegment, Reaction, VitalsPoint
 from titrator.review.fmt import iso, ml
 from titrator.review.model import InfusionOutcome, SessionReview
 from titrator.review.pump_info import pump_identity, software_version

@@ -1,6 +1,6 @@
 """The vocabulary of the FHIR export: code systems, LOINC codes, quantities, stable ids.
 
-Shared by `export_fhir` (the Bundle) and kept apart from it so each stays small. The LOINC codes
+Shared by `fhir.export` (the Bundle) and kept apart from it so each stays small. The LOINC codes
 are those of the FHIR R4 vital-signs profile (https://hl7.org/fhir/R4/observation-vitalsigns.html).
 """
 

@@ -26,8 +26,8 @@ from fhirclient.models.bundle import Bundle as BundleR4
 from simulator.wire import frame_reply
 from tests.unit.review.logbuild import LogSpec, build_log, library
 from tests.unit.review.logs import SCENARIOS
-from titrator.review.export_fhir import TRAINING_TAG, to_fhir
-from titrator.review.fhir_bundle import SYS_GTIN, SYS_HEAD_HASH, SYS_NDC, FhirSite
+from titrator.interop.fhir.export import TRAINING_TAG, to_fhir
+from titrator.interop.fhir.transaction import SYS_GTIN, SYS_HEAD_HASH, SYS_NDC, FhirSite
 from titrator.review.model import load_review
 
 SITE = FhirSite(
@@ -130,9 +130,9 @@ def pumped(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reply = frame_reply("00SNE1000V3.928", safe=True)
     wire = [
         {"kind": "pump_wire", "direction": "tx", "data_hex": "02 08 56 45 52 00 00 03",
-         "monotonic_s": 85.0, "requester": "titrator", "reason": "start-up", "command": "VER"},
+         "monotonic_ms": 85000, "requester": "titrator", "reason": "start-up", "command": "VER"},
         {"kind": "pump_wire", "direction": "rx", "data_hex": reply.hex(" "),
-         "monotonic_s": 85.1, "requester": "titrator", "reason": "start-up", "command": "VER"},
+         "monotonic_ms": 85100, "requester": "titrator", "reason": "start-up", "command": "VER"},
     ]  # fmt: skip
     spec = LogSpec(session_id="s-pumped", order_id="ORD 7781/2", early_records=tuple(wire))
     return build_log(tmp_path_factory.mktemp("pumped"), spec)

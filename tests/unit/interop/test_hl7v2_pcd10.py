@@ -2,7 +2,7 @@
 
 Every message is parsed back with hl7apy in STRICT mode as HL7 2.6 (the version PCD requires)
 and validated against its message structure; the events and their parameters follow the IPEC
-supplement's tables (see `titrator.review.export_hl7v2`).
+supplement's tables (see `titrator.interop.hl7v2.pcd10`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from tests.unit.review.logs import SCENARIOS
 from titrator.cli.main import main
 from titrator.domain import events as ev
 from titrator.domain.decisions import AlarmCode
-from titrator.review.export_hl7v2 import (
+from titrator.interop.hl7v2.outgoing import to_hl7v2
+from titrator.interop.hl7v2.pcd10 import (
     PCD10_PROFILE,
     build_message,
     infusion_events,
-    to_hl7v2,
     to_hl7v2_messages,
 )
 from titrator.review.model import SessionReview, load_review
