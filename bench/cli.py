@@ -10,7 +10,13 @@ Bytecode: the machine may set PYTHONDONTWRITEBYTECODE. The bench first compiles 
 the site-packages (compileall, once) and removes the variable from the children's environment,
 so every timed run loads cached bytecode, as an installed copy does.
 
-Run: .venv/bin/python -m bench.cli [--rounds N]
+Each pair also prints the children's CPU time (user + system, from os.wait4) and its ratio: on
+the shared machine the wall time counts waiting for a core too, the CPU time far less so.
+
+`--loaders` then pairs `plan` with the loader before issue 17 (every product file parsed and
+checked) against today's (only the planned product's), both through `python -c`.
+
+Run: .venv/bin/python -m bench.cli [--rounds N] [--loaders]
 """
 
 from __future__ import annotations
@@ -48,6 +54,16 @@ def child_env() -> dict[str, str]:
 
 def one_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one child process."""
+    wall, rss, _cpu = one_run_cpu(argv, env)
+    return wall, rss
+
+
+def one_run_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds user + system) of one child process.
+
+    CPU time is what the child itself ran: on a shared machine it moves far less with other
+    jobs' load than the wall time, which also counts the time the child waited for a core.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -55,7 +71,7 @@ def one_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux: KiB
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
 
 
 def compare(name: str, candidate: list[str], baseline: list[str], rounds: int) -> None:
@@ -66,26 +82,49 @@ def compare(name: str, candidate: list[str], baseline: list[str], rounds: int) -
     cand_t: list[float] = []
     base_m: list[float] = []
     cand_m: list[float] = []
+    base_c: list[float] = []
+    cand_c: list[float] = []
     for _ in range(rounds):
-        t, m = one_run(baseline, env)
+        t, m, c = one_run_cpu(baseline, env)
         base_t.append(t)
         base_m.append(m)
-        t, m = one_run(candidate, env)
+        base_c.append(c)
+        t, m, c = one_run_cpu(candidate, env)
         cand_t.append(t)
         cand_m.append(m)
+        cand_c.append(c)
     ratio = [c / b for b, c in zip(base_t, cand_t, strict=True)]
+    cpu_ratio = [c / b for b, c in zip(base_c, cand_c, strict=True)]
     print(name)
     print("  baseline  wall ms: " + " ".join(f"{v * 1e3:.0f}" for v in base_t))
     print("  candidate wall ms: " + " ".join(f"{v * 1e3:.0f}" for v in cand_t))
     print(f"  baseline  wall s min/median/max: {spread(base_t)}")
     print(f"  candidate wall s min/median/max: {spread(cand_t)}")
     print(f"  ratio candidate/baseline min/median/max: {spread(ratio)}x")
+    print(f"  CPU (user+sys) s baseline {spread(base_c)}, candidate {spread(cand_c)}")
+    print(f"  CPU ratio candidate/baseline min/median/max: {spread(cpu_ratio)}x")
     print(f"  peak RSS MiB baseline {spread(base_m)}, candidate {spread(cand_m)}")
+
+
+_RUN_MAIN = "import sys; import titrator.cli.main as m; "
+_OLD_LOADER = (
+    "from titrator.files.library import load_library; "
+    "m._plan_library = lambda a, c: load_library([*c.library_dirs, *a.library]); "
+)
+LOADER_BEFORE = [sys.executable, "-c", _RUN_MAIN + _OLD_LOADER + "sys.exit(m.main(sys.argv[1:]))"]
+"""`titrator plan` as before issue 17's loader change: every product file parsed and checked."""
+LOADER_AFTER = [sys.executable, "-c", _RUN_MAIN + "sys.exit(m.main(sys.argv[1:]))"]
+"""The same entry point with today's loader (only the planned product's files)."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7, help="paired rounds (at least 5)")
+    parser.add_argument(
+        "--loaders",
+        action="store_true",
+        help="then plan with every product loaded (before) vs only the planned one (after)",
+    )
     args = parser.parse_args()
     for tree in (ROOT / "titrator", Path(sysconfig.get_paths()["purelib"])):
         compileall.compile_dir(tree, quiet=2, workers=1)
@@ -94,6 +133,13 @@ def main() -> None:
     print(f"candidate command: {' '.join(titrator)}; baseline: python -c 'import textual'")
     compare("titrator --help (goal <= 1.0x)", [*titrator, "--help"], baseline, args.rounds)
     compare("titrator plan ... --json (goal <= 1.2x)", [*titrator, *PLAN], baseline, args.rounds)
+    if args.loaders:
+        compare(
+            "plan loading only its product (candidate) vs every product (baseline), python -c",
+            [*LOADER_AFTER, *PLAN],
+            [*LOADER_BEFORE, *PLAN],
+            args.rounds,
+        )
 
 
 if __name__ == "__main__":

@@ -1,24 +1,30 @@
 """Benchmark of the session engine: simulated 6-hour infusions, vitals every 15 minutes.
 
-Prints the engine's throughput in input events per second and, as a baseline measured in the
-same run, the throughput of only validating and dumping the same audit events (JSON round trip
-through the pydantic TypeAdapter). The ratio says how much the engine's logic costs on top of
-the unavoidable serialisation of what it records.
+Prints, separately, the engine's inputs per second (every call fed to the session: opening,
+vitals, ticks, accepts, pump outcomes) and audit events per second (what those calls recorded),
+and, as a baseline interleaved with it round by round, only validating and dumping the same
+audit events (JSON round trip through the pydantic TypeAdapter). One warm-up round first; then
+`--rounds` paired rounds, min / median / max of each figure, and the ratio of engine time to
+serialisation time per round: how much the engine's logic costs on top of the unavoidable
+serialisation of what it records.
 
-Usage: .venv/bin/python bench/engine.py [--sessions N]
+Usage: .venv/bin/python -m bench.engine [--sessions N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from bench.paired import paired, report
 from titrator.domain.clock import Instant
 from titrator.domain.events import AUDIT_EVENT_ADAPTER, AuditEvent, PumpOutcome
 from titrator.domain.plan import build_plan
-from titrator.domain.plan_model import PlanRequest
+from titrator.domain.plan_model import Plan, PlanRequest
+from titrator.domain.policy import Policy
 from titrator.domain.session.decision import Decision
 from titrator.domain.session.engine import InfusionSession
 from titrator.files.library import load_library
@@ -68,9 +74,27 @@ def one_session(session: InfusionSession) -> tuple[int, list[AuditEvent]]:
     return inputs, events
 
 
+def per_second(count: int, seconds: list[float]) -> str:
+    """min / median / max of `count` per each of `seconds`, as whole numbers."""
+    rates = sorted(count / s for s in seconds)
+    return f"{rates[0]:,.0f} / {statistics.median(rates):,.0f} / {rates[-1]:,.0f}"
+
+
+def run_sessions(plan: Plan, policy: Policy, sessions: int) -> tuple[int, list[AuditEvent]]:
+    """Run `sessions` sessions; returns (inputs fed, events recorded)."""
+    total_inputs = 0
+    recorded: list[AuditEvent] = []
+    for index in range(sessions):
+        inputs, events = one_session(InfusionSession(plan, policy, f"bench-{index}"))
+        total_inputs += inputs
+        recorded.extend(events)
+    return total_inputs, recorded
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sessions", type=int, default=20)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20, help="sessions per round")
+    parser.add_argument("--rounds", type=int, default=7, help="paired rounds (at least 5)")
     args = parser.parse_args()
     policy = load_policy().policy
     product = load_library().product("privigen")
@@ -82,35 +106,42 @@ def main() -> None:
     )
     plan = build_plan(request, product)
 
-    started = time.perf_counter()
-    total_inputs = 0
-    recorded: list[AuditEvent] = []
-    for index in range(args.sessions):
-        inputs, events = one_session(InfusionSession(plan, policy, f"bench-{index}"))
-        total_inputs += inputs
-        recorded.extend(events)
-    engine_s = time.perf_counter() - started
-
-    started = time.perf_counter()
-    for event in recorded:
+    # Warm-up (imports, pydantic's lazy validators, caches), and the events the baseline
+    # serialises: the same ones every round records (the sessions are deterministic).
+    run_sessions(plan, policy, 1)
+    inputs, recorded = run_sessions(plan, policy, args.sessions)
+    for event in recorded[:50]:
         AUDIT_EVENT_ADAPTER.validate_json(AUDIT_EVENT_ADAPTER.dump_json(event))
-    baseline_s = time.perf_counter() - started
 
-    engine_rate = total_inputs / engine_s
-    baseline_rate = len(recorded) / baseline_s
+    def engine() -> float:
+        started = time.perf_counter()
+        got_inputs, got_events = run_sessions(plan, policy, args.sessions)
+        elapsed = time.perf_counter() - started
+        assert (got_inputs, len(got_events)) == (inputs, len(recorded))
+        return elapsed
+
+    def baseline() -> float:
+        started = time.perf_counter()
+        for event in recorded:
+            AUDIT_EVENT_ADAPTER.validate_json(AUDIT_EVENT_ADAPTER.dump_json(event))
+        return time.perf_counter() - started
+
+    base_s, engine_s, ratio = paired(baseline, engine, args.rounds)
     print(
         f"plan: {plan.product_name} {plan.indication_id}, {plan.total_volume_ml} mL, "
-        f"{len(plan.steps)} steps; {args.sessions} sessions of 6 h, vitals every 15 min"
+        f"{len(plan.steps)} steps; {args.sessions} sessions of 6 h per round, vitals every "
+        f"15 min: {inputs} inputs, {len(recorded)} audit events per round; {args.rounds} rounds"
     )
-    print(
-        f"engine:   {total_inputs} inputs ({len(recorded)} events recorded) in {engine_s:.3f} s "
-        f"= {engine_rate:,.0f} inputs/s"
+    print(f"engine inputs/s        min/median/max: {per_second(inputs, engine_s)}")
+    print(f"engine audit events/s  min/median/max: {per_second(len(recorded), engine_s)}")
+    print(f"baseline JSON events/s min/median/max: {per_second(len(recorded), base_s)}")
+    report(
+        "time per round, s (baseline JSON round trip, candidate engine)",
+        "s",
+        base_s,
+        engine_s,
+        ratio,
     )
-    print(
-        f"baseline: JSON round trip of the same {len(recorded)} events in {baseline_s:.3f} s "
-        f"= {baseline_rate:,.0f} events/s"
-    )
-    print(f"ratio: engine time / baseline time = {engine_s / baseline_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ what the planner's safety work costs over the raw arithmetic (goal: <= 20x).
 
 --fraction also times the planner with the rate cross-check as it was before issue 17
 (`fractions.Fraction`, kept in tests/unit/domain/test_units_exact.py as the oracle), paired with
-the current planner, to show the before/after in one run.
+the current planner, to show the before/after in one run. --per-plan likewise times the
+planner working out each product's label caps (`LabelRate.conservative`) and ladder rungs in
+every plan, as before issue 17, against the planner that works them out once per product.
 
-Run: .venv/bin/python -m bench.plan [--rounds N] [--fraction]
+Run: .venv/bin/python -m bench.plan [--rounds N] [--fraction] [--per-plan]
 """
 
 from __future__ import annotations
@@ -110,10 +112,24 @@ def with_fraction(work: Work) -> float:
         setattr(plan_module, CHECK, pump_rate_ml_per_h)
 
 
+def with_per_plan_caps(work: Work) -> float:
+    """The planner working out each product's caps and ladder in every plan (the 'before')."""
+    cached = plan_module._rungs, plan_module._conservative
+    plan_module._rungs = lambda ladder: ladder.weight_rates()
+    plan_module._conservative = lambda rate, conc: rate.conservative(conc)
+    try:
+        return run_planner(work)
+    finally:
+        plan_module._rungs, plan_module._conservative = cached
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="paired rounds (at least 5)")
     parser.add_argument("--fraction", action="store_true", help="also time the Fraction check")
+    parser.add_argument(
+        "--per-plan", action="store_true", help="also time caps and ladders worked out per plan"
+    )
     args = parser.parse_args()
     work = cases()
     n = len(work)
@@ -133,6 +149,13 @@ def main() -> None:
             "planner with the Fraction cross-check (before) vs integer (after)",
             "s",
             *paired(lambda: with_fraction(work), lambda: run_planner(work), args.rounds),
+        )
+
+    if args.per_plan:
+        report(
+            "planner with caps and ladders worked out per plan (before) vs once per product",
+            "s",
+            *paired(lambda: with_per_plan_caps(work), lambda: run_planner(work), args.rounds),
         )
 
 

@@ -296,6 +296,20 @@ def _library(config: AppConfig, extra: Sequence[Path]) -> Library:
     return load_library([*config.library_dirs, *extra])
 
 
+def _plan_library(args: argparse.Namespace, config: AppConfig) -> Library:
+    """Only the product the plan asks for (its file and its site indication files), checked.
+
+    Raises:
+        UsageError: no product file defines it (the message lists those that exist).
+    """
+    from titrator.files.library import load_product
+
+    try:
+        return load_product(args.product, [*config.library_dirs, *args.library])
+    except KeyError as error:
+        raise UsageError("--product", error.args[0], args.product) from None
+
+
 def plan_request(args: argparse.Namespace, config: AppConfig) -> PlanRequest:
     """The plan request described by the plan options.
 
@@ -541,7 +555,7 @@ def run(argv: Sequence[str]) -> int:
     config = load_config(args.config)
     if args.command == "protocols":
         return cmd_protocols(args, config)
-    return cmd_plan(args, config, _library(config, args.library))
+    return cmd_plan(args, config, _plan_library(args, config))
 
 
 def _prog(argv: Sequence[str]) -> str:

@@ -13,10 +13,11 @@ lowest applicable cap; rates never decrease along the plan; step volumes sum to 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
+from functools import lru_cache
 from typing import Final
 
 from titrator.domain.doses import GRAM_STEP, course_day_doses, round_to_vials
-from titrator.domain.library import AgeLimit, Indication, Product
+from titrator.domain.library import AgeLimit, Indication, LabelRate, Ladder, Product
 from titrator.domain.model import Frozen
 from titrator.domain.plan_model import (
     CapKind,
@@ -362,6 +363,28 @@ def _age_range(limit: AgeLimit) -> str:
     return "no age limit printed"
 
 
+def _conservative(rate: LabelRate, conc: Concentration) -> WeightRate:
+    """`rate.conservative(conc)`, worked out once per product's printed rate, not per plan."""
+    return _conservative_of(id(rate), rate, conc)
+
+
+def _rungs(ladder: Ladder) -> tuple[WeightRate, ...]:
+    """`ladder.weight_rates()`, made once per product's ladder, not per plan."""
+    return _rungs_of(id(ladder), ladder)
+
+
+# Keyed by the library object itself (its id, held alive by the cache), not only by equality:
+# Decimal("3") == Decimal("3.0"), and a printed rate keeps the digits the label prints.
+@lru_cache(maxsize=512)
+def _conservative_of(_ident: int, rate: LabelRate, conc: Concentration) -> WeightRate:
+    return rate.conservative(conc)
+
+
+@lru_cache(maxsize=512)
+def _rungs_of(_ident: int, ladder: Ladder) -> tuple[WeightRate, ...]:
+    return ladder.weight_rates()
+
+
 def _caps(
     request: PlanRequest, product: Product, ind: Indication, weight_kg: Decimal
 ) -> tuple[list[RateCap], list[str]]:
@@ -374,18 +397,18 @@ def _caps(
         return RateCap(kind=kind, rate_ml_per_h=ml_per_h, description=text)
 
     if ind.site_protocol is None:
-        caps = [cap(CapKind.LABEL_MAX, ind.max_rate.conservative(conc), "Label maximum")]
+        caps = [cap(CapKind.LABEL_MAX, _conservative(ind.max_rate, conc), "Label maximum")]
     else:  # an off-label site protocol: its own maximum, and never above the label's
         caps = [
             cap(CapKind.LABEL_MAX, label_max_rate(product), "Label maximum of the product"),
-            cap(CapKind.SITE_PROTOCOL, ind.max_rate.conservative(conc), "Site protocol maximum"),
+            cap(CapKind.SITE_PROTOCOL, _conservative(ind.max_rate, conc), "Site protocol maximum"),
         ]
     if request.at_risk:
         label_cap = ind.at_risk_cap or product.at_risk.cap
         notes.append(f"At risk: {product.at_risk.text}")
         if label_cap is not None:
             caps.append(
-                cap(CapKind.LABEL_AT_RISK, label_cap.conservative(conc), "Label at-risk cap")
+                cap(CapKind.LABEL_AT_RISK, _conservative(label_cap, conc), "Label at-risk cap")
             )
         elif request.site_at_risk_cap_mg_per_kg_min is not None:
             site = WeightRate(request.site_at_risk_cap_mg_per_kg_min, RateUnit.MG_PER_KG_MIN)
@@ -401,7 +424,11 @@ def _caps(
         notes.append(first.note)
         if first.max_rate is not None:
             caps.append(
-                cap(CapKind.FIRST_INFUSION, first.max_rate.conservative(conc), "First-infusion max")
+                cap(
+                    CapKind.FIRST_INFUSION,
+                    _conservative(first.max_rate, conc),
+                    "First-infusion max",
+                )
             )
     for kind, limit, what in (
         (CapKind.SITE_MAX, request.site_max_rate_ml_per_h, "Site maximum"),
@@ -488,7 +515,7 @@ def build_plan(request: PlanRequest, product: Product) -> Plan:
         if first.step_interval_min is not None:
             interval = max(interval, Decimal(first.step_interval_min))
             first_duration = max(first_duration, Decimal(first.step_interval_min))
-    rates = _step_rates(ladder.weight_rates(), weight_kg, conc, resolution, binding)
+    rates = _step_rates(_rungs(ladder), weight_kg, conc, resolution, binding)
     total_volume = (
         dose_volume_ml(request.dose_g_per_kg, weight_kg, conc)
         if request.dose_g_per_kg is not None and dose.vials is None

@@ -11,6 +11,7 @@ fails loudly at load, never silently at the bedside.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -211,8 +212,12 @@ class Library:
         try:
             return self.products[product_id]
         except KeyError:
-            known = ", ".join(sorted(self.products))
-            raise KeyError(f"unknown product {product_id!r}; known: {known}") from None
+            raise KeyError(unknown_product(product_id, self.products)) from None
+
+
+def unknown_product(product_id: str, known: Iterable[str]) -> str:
+    """The message for a product id no product file defines, listing the ids that exist."""
+    return f"unknown product {product_id!r}; known: {', '.join(sorted(set(known)))}"
 
 
 def product_files(directories: Iterable[Path]) -> list[Path]:
@@ -221,6 +226,22 @@ def product_files(directories: Iterable[Path]) -> list[Path]:
     for directory in directories:
         files.extend(sorted(p for p in directory.glob("*.toml") if p.is_file()))
     return files
+
+
+def library_directories(extra_dirs: Sequence[Path], *, include_shipped: bool) -> list[Path]:
+    """The shipped products directory (unless left out), then the site directories.
+
+    Raises:
+        LibraryFileError: a site directory that does not exist.
+    """
+    directories: list[Path] = []
+    if include_shipped:
+        directories.append(protocols_dir() / "products")
+    for directory in extra_dirs:
+        if not directory.is_dir():
+            raise LibraryFileError(directory, [Problem("", "library directory does not exist")])
+        directories.append(directory)
+    return directories
 
 
 def load_library(
@@ -242,13 +263,7 @@ def load_library(
         LibraryFileError: for the first file that is refused (or a missing site directory, or a
             product id defined twice).
     """
-    directories: list[Path] = []
-    if include_shipped:
-        directories.append(protocols_dir() / "products")
-    for directory in extra_dirs:
-        if not directory.is_dir():
-            raise LibraryFileError(directory, [Problem("", "library directory does not exist")])
-        directories.append(directory)
+    directories = library_directories(extra_dirs, include_shipped=include_shipped)
     products: dict[str, Product] = {}
     files: dict[str, Path] = {}
     digests: dict[str, str] = {}
@@ -273,3 +288,81 @@ def load_library(
         products[merged.id] = merged
         added[merged.id] = (*added.get(merged.id, ()), path)
     return Library(products, files, digests, added)
+
+
+_MAY_NAME_A_PRODUCT = re.compile(
+    rb"""(?m)^[ \t]*\[*[ \t]*(?:product(?![A-Za-z0-9_-])|"product"|'product'|"[^"\r\n]*\\)"""
+)
+"""A line that may give a TOML document a top-level ``product`` key: a key or table header
+``product`` (bare or quoted), or a quoted key with an escape in it. A site indication file has
+such a line; a file without one cannot be a site indication file (a false match only costs a
+parse)."""
+
+
+def load_product(
+    product_id: str, extra_dirs: Sequence[Path] = (), *, include_shipped: bool = True
+) -> Library:
+    """Load one product for a plan: its own file and the site indication files that extend it.
+
+    The same directories, files and checks as `load_library`, for that product only: its
+    product file (named ``<id>.toml``, as every product file must be) is parsed and checked,
+    and so is every site indication file that adds to it. The other files are scanned, not
+    parsed: a file with no line that can make a top-level ``product`` key is another product's
+    file, and its name gives that product's id for the unknown-product message. So a broken
+    file of another product does not stop a plan for this one (`titrator protocols validate`
+    and `load_library` still refuse it).
+
+    Returns:
+        A library holding only `product_id` (merged with its site indication files).
+
+    Raises:
+        LibraryFileError: the product's file or one of its site indication files is refused,
+            the product is defined twice, or a site directory does not exist.
+        KeyError: no product file defines `product_id`; the message is `Library.product`'s.
+    """
+    directories = library_directories(extra_dirs, include_shipped=include_shipped)
+    products: dict[str, Product] = {}
+    files: dict[str, Path] = {}
+    digests: dict[str, str] = {}
+    known: list[str] = []
+    site_files: list[tuple[Path, dict[str, Any]]] = []
+    for path in product_files(directories):
+        ours = path.stem == product_id
+        data = read_toml(path) if ours else _site_file_data(path)
+        if data is not None and is_site_indication_file(data):
+            if data["product"] == product_id:
+                site_files.append((path, data))
+            continue
+        if not ours:
+            known.append(path.stem)  # another product's file: not checked here
+            continue
+        assert data is not None
+        product = parse_product(data, path)
+        if product.id in products:
+            raise LibraryFileError(
+                path, [Problem("id", f"already defined by {files[product.id]}", product.id)]
+            )
+        products[product.id] = product
+        files[product.id] = path
+        digests[product.id] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if product_id not in products:
+        raise KeyError(unknown_product(product_id, known))
+    added: dict[str, tuple[Path, ...]] = {}
+    for path, data in site_files:
+        merged = parse_site_file(data, path, products)
+        products[merged.id] = merged
+        added[merged.id] = (*added.get(merged.id, ()), path)
+    return Library(products, files, digests, added)
+
+
+def _site_file_data(path: Path) -> dict[str, Any] | None:
+    """The parsed file if it may be a site indication file; None if it cannot be one.
+
+    Raises:
+        LibraryFileError: the file cannot be read, or may be a site file and is not valid TOML.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return read_toml(path)  # raises the error `load_library` gives for it
+    return read_toml(path) if _MAY_NAME_A_PRODUCT.search(raw) else None

@@ -194,3 +194,31 @@ def test_valid_frames_survive_surrounding_noise(noise: bytes) -> None:
     packet = encode_safe(b"00I5.000MH")
     items = FrameDecoder(Framing.SAFE).feed(noise.replace(b"\x02", b"") + packet)
     assert items[-1] == Frame(b"00I5.000MH", packet)
+
+
+@given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=6))
+def test_reading_what_the_decoder_wants_never_reads_past_a_safe_frame(
+    payloads: list[bytes],
+) -> None:
+    stream = b"".join(encode_safe(data) for data in payloads)
+    decoder = FrameDecoder(Framing.SAFE)
+    frames: list[Frame | Junk] = []
+    position = 0
+    while position < len(stream):
+        wanted = decoder.wanted()
+        assert wanted is not None
+        assert wanted >= 1
+        chunk = stream[position : position + wanted]
+        position += len(chunk)
+        got = decoder.feed(chunk)
+        if got:  # a frame completes exactly at the end of what was wanted
+            assert decoder.partial == b""
+            assert decoder.wanted() == 2
+        frames += got
+    assert frames == [Frame(data, encode_safe(data)) for data in payloads]
+
+
+def test_a_basic_reply_has_no_known_size() -> None:
+    decoder = FrameDecoder(Framing.BASIC)
+    decoder.feed(b"\x0200S")
+    assert decoder.wanted() is None

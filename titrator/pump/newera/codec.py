@@ -161,6 +161,25 @@ class FrameDecoder:
         """Bytes held back as the start of a frame not yet complete."""
         return bytes(self._buffer)
 
+    @property
+    def holding(self) -> bool:
+        """True while part of a frame is held back (`partial` without copying it)."""
+        return bool(self._buffer)
+
+    def wanted(self) -> int | None:
+        """How many more bytes complete the frame in progress (Safe mode); None in Basic mode.
+
+        A Safe frame says its own size: with nothing held the next frame's STX and length byte
+        (2) are wanted, then the rest that the length byte counts. A Basic reply ends at ETX,
+        and its size is not known until then.
+        """
+        if self.framing is not Framing.SAFE:
+            return None
+        held = len(self._buffer)
+        if held < 2:
+            return 2 - held
+        return max(1, 1 + self._buffer[1] - held)
+
     def reset(self) -> bytes:
         """Discard (and return) any partial frame, e.g. after an inter-byte timeout."""
         held = bytes(self._buffer)

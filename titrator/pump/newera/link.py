@@ -22,7 +22,7 @@ from titrator.pump.base import (
     WireHook,
     WireRecord,
 )
-from titrator.pump.newera.codec import Frame, FrameDecoder, Framing, Junk, encode
+from titrator.pump.newera.codec import STX, Frame, FrameDecoder, Framing, Junk, encode
 
 READ_POLL_S = 0.01
 """How long one low-level read may block; the deadline loop sits above it."""
@@ -141,6 +141,33 @@ class SerialLink:
         except (serial.SerialException, OSError) as exc:
             raise LinkLostError(f"pump line failed while reading: {exc}") from exc
 
+    def _read_reply_chunk(self, ctx: Context) -> bytes:
+        """Read the next part of an awaited reply: blocking reads of known sizes, no polling.
+
+        In Safe mode a frame says its own size. With nothing held, one `read(2)` takes the next
+        frame's STX and length byte, and one more read the rest that the length byte counts;
+        with part of a frame held, one read takes what completes it. Each `read` returns as soon
+        as its bytes are there (or after `READ_POLL_S`; the caller's deadline loop is above).
+        So a reply is two reads, the raw exchange's, without asking `in_waiting` first. Bytes
+        that cannot start a frame are garbage: whatever else is waiting is read with them and
+        reported together. Basic replies say no size (they end at ETX; pyserial's `read_until`
+        reads byte by byte), so they are read as they come: what is waiting, at least one byte.
+        """
+        wanted = self._decoder.wanted()
+        if wanted is None:
+            return self._read_chunk(ctx)
+        try:
+            chunk = bytes(self._port.read(wanted))
+            if not chunk or self._decoder.holding:
+                return chunk
+            if chunk[0] != STX:
+                return chunk + bytes(self._port.read(self._port.in_waiting))
+            if len(chunk) == 2 and chunk[1] >= 4:  # a length byte: read the rest of the frame
+                return chunk + bytes(self._port.read(chunk[1] - 1))
+        except (serial.SerialException, OSError) as exc:
+            raise LinkLostError(f"pump line failed while reading: {exc}") from exc
+        return chunk
+
     def _take(self, chunk: bytes, ctx: Context, note_for: NoteFor) -> None:
         for item in self._decoder.feed(chunk):
             self._record(WireDirection.RX, item.raw, ctx, note_for(item))
@@ -189,7 +216,7 @@ class SerialLink:
                     self._record(WireDirection.RX, partial, ctx, "partial frame, then silence")
                     raise FramingError(f"partial reply to {ctx.command!r}, then silence")
                 raise ReplyTimeoutError(f"no reply to {ctx.command!r} within {timeout_s} s")
-            self._take(self._read_chunk(ctx), ctx, reply_note)
+            self._take(self._read_reply_chunk(ctx), ctx, reply_note)
         item = self._pending.popleft()
         if isinstance(item, Frame):
             return item
