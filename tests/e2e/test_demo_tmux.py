@@ -234,9 +234,17 @@ def test_demo_from_setup_to_stop_in_a_real_terminal(tmux: Tmux, tmp_path: Path) 
     command = f"env -i {exports} {TITRATOR} demo --speed {SPEED}"
     tmux.run("new-session", "-d", "-s", tmux.target, "-x", "80", "-y", "24", command)
 
-    # Setup: the demo pre-fills a patient (the lot is further down the form, below 24 lines);
-    # F2 goes on.
-    tmux.wait_text("infusion setup", "DEMO-0001", "f2 Next: checklist")
+    # Setup: the demo pre-fills a patient; the whole form fits 80x24 (the lot, the history and
+    # the Next button are on screen without scrolling); F2 goes on.
+    tmux.wait_text(
+        "infusion setup",
+        "DEMO-0001",
+        "DEMO-LOT-1",
+        "never treated",
+        "Next: checklist (F2)",
+        "f2 Next: checklist",
+    )
+    assert "More below" not in tmux.last_screen
     tmux.press("F2")
     # Checklist: y on each of the 8 items (focus moves down), then F2.
     tmux.wait(

@@ -92,8 +92,8 @@ def test_the_vials_and_the_difference_are_shown(capsys: pytest.CaptureFixture[st
 def test_rounding_a_product_without_vial_sizes_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    err = refused(plan("asceniv", "pi", "--dose-g", "28", "--round-to-vials"), capsys)
-    assert "--round-to-vials: the Asceniv product file lists no vial sizes" in err
+    err = refused(plan("octagam-5", "pi", "--dose-g", "28", "--round-to-vials"), capsys)
+    assert "--round-to-vials: the Octagam 5% product file lists no vial sizes" in err
 
 
 def test_a_dose_given_two_ways_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

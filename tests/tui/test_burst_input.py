@@ -102,7 +102,8 @@ async def test_a_scanner_burst_with_tabs_fills_the_setup_fields_in_order(
         await wait_for(
             pilot, lambda: screen.focused is screen.query_one("#nurse_id"), "the first field"
         )
-        burst(pilot, "RN42\tMRN-0042\t1980-01-31\t70")
+        # The setup reads nurse and order on its first row, then the two patient identifiers.
+        burst(pilot, "RN42\tORD-7\tMRN-0042\t1980-01-31\t70")
         await wait_for(
             pilot,
             lambda: screen.query_one("#weight_kg", Input).value == "70",
@@ -110,10 +111,11 @@ async def test_a_scanner_burst_with_tabs_fills_the_setup_fields_in_order(
         )
         values = {
             field: screen.query_one(f"#{field}", Input).value
-            for field in ("nurse_id", "patient_id_1", "patient_id_2", "weight_kg")
+            for field in ("nurse_id", "order_id", "patient_id_1", "patient_id_2", "weight_kg")
         }
         assert values == {
             "nurse_id": "RN42",
+            "order_id": "ORD-7",
             "patient_id_1": "MRN-0042",
             "patient_id_2": "1980-01-31",
             "weight_kg": "70",

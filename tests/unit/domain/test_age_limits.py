@@ -58,9 +58,9 @@ def test_asceniv_is_for_12_years_and_over_and_says_why() -> None:
 
 
 def test_an_age_for_an_indication_without_label_ages_is_refused_clearly() -> None:
-    assert shipped("privigen").indications["itp"].age is None
+    assert shipped("flebogamma-10-dif").indications["itp"].age is None
     with pytest.raises(PlanError) as caught:
-        plan_for("privigen", "itp", dose_g_per_kg="1", age_years=40)
+        plan_for("flebogamma-10-dif", "itp", dose_g_per_kg="1", age_years=40)
     assert caught.value.field == "age_years"
     assert "carries no label age limits" in caught.value.reason
 

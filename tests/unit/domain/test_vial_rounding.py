@@ -81,9 +81,9 @@ def test_a_dose_in_grams_without_rounding() -> None:
 
 
 def test_rounding_needs_the_products_vial_sizes() -> None:
-    assert shipped("asceniv").vials is None
+    assert shipped("octagam-5").vials is None
     with pytest.raises(PlanError) as caught:
-        plan_for("asceniv", "pi", dose_g="28", round_to_vials=True)
+        plan_for("octagam-5", "pi", dose_g="28", round_to_vials=True)
     assert caught.value.field == "round_to_vials"
     assert "lists no vial sizes" in caught.value.reason
 

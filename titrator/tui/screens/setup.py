@@ -6,6 +6,12 @@ in the problem list, never corrected. Once shown, the list is checked again as t
 it never names a problem that has been fixed. The derived first-infusion and at-risk status is
 shown with its reasons as the nurse types, always on screen (below the form, above the problems).
 
+At 80x24 the common case (a first infusion, dose in g/kg) fits without scrolling: two fields to
+a row, and the dose given one way at a time. "Dose as" (F3, or its list) chooses g/kg, grams or
+a course; only that way's fields are shown, checked and handed over, and what was typed in the
+others stays in their boxes for switching back. The form helpers are shared with the
+pre-infusion screen (`titrator.tui.forms`).
+
 Tab is a priority binding: a barcode scanner typing an identifier and a Tab, and the keys after
 it, land in the fields they were meant for; a paste with Tabs is spread the same way
 (`FieldInput`).
@@ -16,14 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, Input, Select, SelectionList, Static
 
 from titrator.domain.library import Product
 from titrator.domain.lot_scan import (
@@ -40,7 +45,6 @@ from titrator.domain.plan_model import Plan, WeightBasis
 from titrator.domain.setup import (
     NEVER,
     YES,
-    FieldProblem,
     InfusionSetup,
     RiskFactor,
     SetupInvalid,
@@ -51,8 +55,8 @@ from titrator.domain.setup import (
 from titrator.domain.site import SiteLimits
 from titrator.domain.site_indications import indication_label
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
-from titrator.tui.screens.fields import FieldInput, ScanInput
-from titrator.tui.screens.marks import MarkedScreen, TickList, placeholder, problem_lines
+from titrator.tui.forms import LABEL_WIDTH, WIDE, FormScreen, FormScroll, problem_text
+from titrator.tui.screens.marks import TickList
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
 _PLAN_FIELD_TO_INPUT = {
@@ -82,19 +86,39 @@ class SetupResult:
     """The GS1 barcode the lot was scanned from (None: typed)."""
 
 
-def _problem_text(problem: FieldProblem) -> str:
-    if problem.raw == "":
-        return f"{problem.reason} (nothing entered)"
-    return f"{problem.reason} (typed {problem.raw!r})"
+DOSE_WAYS: Final = {
+    "g/kg": ("dose_g_per_kg",),
+    "grams": ("dose_g",),
+    "course": ("course_g_per_kg", "course_days", "course_day"),
+}
+"""The ways to give the dose ("Dose as"), each with its fields; only the chosen way's are shown,
+checked and handed over."""
+_DOSE_AS_OPTIONS: Final = [
+    ("g/kg (per kg)", "g/kg"),
+    ("grams (whole dose)", "grams"),
+    ("course (over days)", "course"),
+]
+_HIDDEN_WHEN_NOT_CHOSEN: Final = frozenset(f for fields in DOSE_WAYS.values() for f in fields)
+
+LEFT: Final = LABEL_WIDTH + 22 + 1
+"""Columns of a row's left cell: the label, a 22-column field and a space. The right cell takes
+the rest; a row of two fits 78 columns (80 less the form's scroll bar, when it has one)."""
 
 
-class SetupScreen(MarkedScreen[SetupResult]):
+def initial_dose_as(initial: Mapping[str, str]) -> str:
+    """The way the pre-filled values give the dose: the first way with its field filled in."""
+    for way, fields in DOSE_WAYS.items():
+        if initial.get(fields[0], "").strip():
+            return way
+    return "g/kg"
+
+
+class SetupScreen(FormScreen[SetupResult]):
     """Collects the infusion setup; dismisses with a validated setup and plan."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "next", "Next: checklist", id="setup-next"),
-        Binding("tab", "app.focus_next", "Next field", priority=True, show=False),
-        Binding("shift+tab", "app.focus_previous", "Previous field", priority=True, show=False),
+        Binding("f3", "dose_as", "Dose as: next way", id="setup-dose-as"),
     ]
 
     def __init__(
@@ -106,16 +130,14 @@ class SetupScreen(MarkedScreen[SetupResult]):
         initial: Mapping[str, str] | None = None,
         risks: tuple[RiskFactor, ...] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(initial)
         self.risks = risks
         self.products = products
         self.site = site
         self.today = today
-        self.initial = dict(initial or {})
-        self._labels: dict[str, str] = {"risk_factors": "Risk factors"}
-        """Form label of each field, for the problem list."""
-        self._problems_shown = False
-        """True while the problem list is on screen (it is then re-checked on every change)."""
+        self._labels["risk_factors"] = "Risk factors"
+        self.dose_as = initial_dose_as(self.initial)
+        """The chosen way to give the dose (a key of `DOSE_WAYS`)."""
         self.scan: LotScan | None = None
         """The GS1 barcode the lot field was filled from (None: typed)."""
         self._scan_error: tuple[str, str] | None = None
@@ -123,110 +145,201 @@ class SetupScreen(MarkedScreen[SetupResult]):
 
     # -- layout ----------------------------------------------------------------------------
 
-    def _input(
-        self, field: str, label: str, hint: str = "", width: int = 20, *, scan: bool = False
-    ) -> Horizontal:
-        self._labels[field] = label
-        box = (ScanInput if scan else FieldInput)(
-            value=self.initial.get(field, ""),
-            placeholder=placeholder(hint) if hint else "",
-            id=field,
-            compact=True,
-        )
-        box.styles.width = width
-        return Horizontal(Label(label, classes="field-label"), box, classes="form-row")
-
-    def _select(
-        self, field: str, label: str, options: list[tuple[str, str]], default: str | None = None
-    ) -> Horizontal:
-        self._labels[field] = label
-        value = self.initial.get(field, default)
-        select: Select[str] = Select(
-            options,
-            prompt=placeholder("choose"),
-            id=field,
-            compact=True,
-            allow_blank=default is None,
-            value=value if value in {v for _, v in options} else Select.NULL,
-        )
-        return Horizontal(Label(label, classes="field-label"), select, classes="form-row")
-
     def compose(self) -> ComposeResult:
-        """The form, the derived status and the problem list."""
+        """The form (two fields to a row), the derived status, the problems and the button."""
         product_options = [(p.name, p.id) for p in self.products.values()]
         with_iga = [
             (f"{p.name} · IgA {p.iga_content.split(' (')[0]}", p.id) for p in self.products.values()
         ]
+        row, cell, box, choice = self.row, self.cell, self.text_box, self.choice
         yield Header()
-        with VerticalScroll(id="setup-form"):
-            yield self._input("nurse_id", "Nurse ID", "your staff id")
-            yield self._input("patient_id_1", "Patient ID 1", "e.g. MRN")
-            yield self._input("patient_id_2", "Patient ID 2", "e.g. date of birth")
-            yield self._input("weight_kg", "Weight (kg)", "kg only", width=10)
-            yield Static("", id="weight-lb", classes="hint")
-            yield self._input("height_cm", "Height (cm)", "optional", width=10)
-            yield self._select("sex", "Sex", [("female", "female"), ("male", "male")])
-            yield self._select(
-                "weight_basis",
-                "Dosing weight",
-                [("actual weight", WeightBasis.ACTUAL.value), ("adjusted (IBW+0.4)", "adjusted")],
-                default=WeightBasis.ACTUAL.value,
+        with FormScroll(form_id="setup-form", more_id="setup-more"):
+            yield row(
+                cell("Nurse ID", box("nurse_id", "Nurse ID", "your staff id", WIDE), width=LEFT),
+                cell("Order ID", box("order_id", "Order ID", "optional: order number", WIDE)),
             )
-            yield self._select("product_id", "Product", with_iga)
-            yield self._select("indication_id", "Indication", [])
-            yield self._input("dose_g_per_kg", "Dose (g/kg)", "g/kg", width=10)
-            yield self._input("dose_g", "Or dose (g)", "grams", width=10)
-            yield self._input("course_g_per_kg", "Or course g/kg", "total g/kg", width=14)
-            yield self._input("course_days", "Course days", "N days", width=10)
-            yield self._input("course_day", "Day of course", "day K (1)", width=12)
-            yield self._select(
-                "round_to_vials",
-                "Round to vials",
-                [("no: as ordered", "no"), ("yes: whole vials", YES)],
-                default="no",
+            yield row(
+                cell(
+                    "Patient ID 1",
+                    box("patient_id_1", "Patient ID 1", "e.g. MRN", WIDE),
+                    width=LEFT,
+                ),
+                cell(
+                    "Patient ID 2",
+                    box("patient_id_2", "Patient ID 2", "e.g. date of birth", WIDE),
+                ),
             )
-            yield self._input(
-                "outside_label_reason", "Off-label: why", "only outside label range", width=40
+            yield row(
+                cell(
+                    "Weight (kg)",
+                    box("weight_kg", "Weight (kg)", "kg only", 10),
+                    Static("", id="weight-lb", classes="inline-hint"),
+                    width=LEFT,
+                ),
+                cell("Height (cm)", box("height_cm", "Height (cm)", "optional", 12)),
             )
-            yield self._input("date_of_birth", "Date of birth", "YYYY-MM-DD", width=14)
-            yield self._input("lot", "Lot number", "type, or scan the carton", width=40, scan=True)
+            yield row(
+                cell(
+                    "Sex",
+                    choice("sex", "Sex", [("female", "female"), ("male", "male")], WIDE),
+                    width=LEFT,
+                ),
+                cell(
+                    "Dosing weight",
+                    choice(
+                        "weight_basis",
+                        "Dosing weight",
+                        [
+                            ("actual weight", WeightBasis.ACTUAL.value),
+                            ("adjusted (IBW+0.4)", "adjusted"),
+                        ],
+                        WIDE,
+                        default=WeightBasis.ACTUAL.value,
+                    ),
+                ),
+            )
+            yield row(cell("Product", choice("product_id", "Product", with_iga, WIDE)))
+            yield row(cell("Indication", choice("indication_id", "Indication", [], WIDE)))
+            yield row(
+                cell(
+                    "Dose as",
+                    choice("dose_as", "Dose as", _DOSE_AS_OPTIONS, WIDE, default=self.dose_as),
+                    width=LEFT,
+                ),
+                cell(
+                    "Dose (g/kg)",
+                    box("dose_g_per_kg", "Dose (g/kg)", "g/kg", 10),
+                    cell_id="way-g-per-kg",
+                ),
+                cell("Dose (g)", box("dose_g", "Dose (g)", "grams", 10), cell_id="way-grams"),
+                cell(
+                    "Course (g/kg)",
+                    box("course_g_per_kg", "Course (g/kg)", "total g/kg", 12),
+                    cell_id="way-course",
+                ),
+            )
+            yield row(
+                cell("Course days", box("course_days", "Course days", "N days", 10), width=LEFT),
+                cell("Day of course", box("course_day", "Day of course", "day K (1)", 12)),
+                row_id="way-course-days",
+            )
+            yield row(
+                cell(
+                    "Round to vials",
+                    choice(
+                        "round_to_vials",
+                        "Round to vials",
+                        [("no: as ordered", "no"), ("yes: whole vials", YES)],
+                        WIDE,
+                        default="no",
+                    ),
+                    width=LEFT,
+                ),
+                cell(
+                    "Off-label: why",
+                    box("outside_label_reason", "Off-label: why", "if outside label", WIDE),
+                ),
+            )
+            yield row(
+                cell(
+                    "Lot number",
+                    box("lot", "Lot number", "type, or scan", WIDE, scan=True),
+                    width=LEFT,
+                ),
+                cell("Date of birth", box("date_of_birth", "Date of birth", "YYYY-MM-DD", 12)),
+            )
             yield Static("", id="lot-scan", classes="hint", markup=False)
-            yield self._input("order_id", "Order ID", "optional: the order number", width=30)
-            yield self._input("last_infusion", "Last infusion", "YYYY-MM-DD or never", width=24)
-            yield self._select(
-                "last_product_id", "Last product", [("never treated", NEVER), *product_options]
+            yield row(
+                cell(
+                    "Last infusion",
+                    box("last_infusion", "Last infusion", "YYYY-MM-DD/never", WIDE),
+                    width=LEFT,
+                ),
+                cell(
+                    "Last product",
+                    choice(
+                        "last_product_id",
+                        "Last product",
+                        [("never treated", NEVER), *product_options],
+                        WIDE,
+                    ),
+                ),
             )
-            yield Label("Risk factors (renal / thrombosis): space to tick", classes="section")
-            yield TickList[RiskFactor](
+            risks = TickList[RiskFactor](
                 *[(factor.label, factor, factor in self.risks) for factor in RiskFactor],
                 id="risk_factors",
             )
+            risks.border_title = "Risk factors (renal / thrombosis): Space ticks"
+            risks.border_subtitle = f"{len(RiskFactor)} listed: Up/Down for all"
+            yield risks
             yield Static(DISCLAIMER, id="disclaimer")
         with Vertical(id="setup-status"):
+            yield Static("", id="setup-more", classes="more")
             yield Static("", id="derived")
             yield Static("", id="problems")
+            yield self.next_button("Next: checklist (F2)")
         yield Footer()
 
     def on_mount(self) -> None:
         """Start at the first field, with the indication list filled for a preset product."""
         self.sub_title = "infusion setup"
         self._refresh_indications()
+        self._show_dose_way()
         self._refresh_derived()
+        self.show_problems([])
         self.query_one("#nurse_id", Input).focus()
 
-    # -- reading the form -------------------------------------------------------------------
+    # -- the dose: one way at a time ----------------------------------------------------------
 
-    def raw_fields(self) -> dict[str, str]:
-        """Every field exactly as typed or chosen ('' for nothing chosen)."""
-        raw: dict[str, str] = {}
-        for box in self.query(Input):
-            if box.id:
-                raw[box.id] = box.value
-        for select in self.query(Select):
-            if select.id:
-                value = select.value
-                raw[select.id] = "" if value is Select.NULL else str(value)
-        return raw
+    def submitted(self, field: str) -> bool:
+        """Dose fields of the ways not chosen are not handed over (nor checked); nor the choice."""
+        if field == "dose_as":
+            return False
+        return field not in _HIDDEN_WHEN_NOT_CHOSEN or field in DOSE_WAYS[self.dose_as]
+
+    @on(Select.Changed, "#dose_as")
+    def _dose_as_changed(self, event: Select.Changed) -> None:
+        if event.value in DOSE_WAYS:
+            self.dose_as = str(event.value)
+            self._show_dose_way()
+
+    def action_dose_as(self) -> None:
+        """F3: the next way to give the dose (g/kg, grams, course), and its first field."""
+        ways = list(DOSE_WAYS)
+        way = ways[(ways.index(self.dose_as) + 1) % len(ways)]
+        self.dose_as = way
+        self.query_one("#dose_as", Select).value = way  # its Changed message shows the way
+        self._show_dose_way()
+        first = self.query_one(f"#{DOSE_WAYS[way][0]}", Input)
+        first.focus()
+
+    def _show_dose_way(self) -> None:
+        """Show the chosen way's fields only (what was typed in the others stays, unsent)."""
+        shown = {
+            "way-g-per-kg": self.dose_as == "g/kg",
+            "way-grams": self.dose_as == "grams",
+            "way-course": self.dose_as == "course",
+            "way-course-days": self.dose_as == "course",
+        }
+        for widget_id, show in shown.items():
+            self.query_one(f"#{widget_id}").display = show
+        focused = self.focused
+        if (
+            focused is not None
+            and focused.id in _HIDDEN_WHEN_NOT_CHOSEN
+            and focused.id not in DOSE_WAYS[self.dose_as]
+        ):
+            self.query_one(f"#{DOSE_WAYS[self.dose_as][0]}", Input).focus()
+        if self._problems_shown:
+            self._recheck()
+
+    def dose_field(self, field: str) -> str:
+        """The field a problem is shown on: a dose field of another way goes to the shown one."""
+        if field in _HIDDEN_WHEN_NOT_CHOSEN and field not in DOSE_WAYS[self.dose_as]:
+            return DOSE_WAYS[self.dose_as][0]
+        return field
+
+    # -- reading the form -------------------------------------------------------------------
 
     def risk_factors(self) -> tuple[RiskFactor, ...]:
         """The ticked risk factors, in checklist order."""
@@ -314,11 +427,14 @@ class SetupScreen(MarkedScreen[SetupResult]):
         lb_text = ""
         try:
             weight = parse_plain_decimal(raw.get("weight_kg", ""), "weight_kg")
-            lb_text = f"= {plain(kg_to_lb(weight), 1)} lb (cross-check only; enter kg)"
+            lb_text = f"= {plain(kg_to_lb(weight), 1)} lb"
         except InputError:
             pass  # the problem is reported when the form is submitted
         self.query_one("#weight-lb", Static).update(lb_text)
-        self.query_one("#lot-scan", Static).update(self._scan_line())
+        scanned = self._scan_line()
+        line = self.query_one("#lot-scan", Static)
+        line.update(scanned)
+        line.display = bool(scanned)  # an empty line would take a row from the form
         lines = []
         product_id = raw.get("product_id", "")
         if product_id:
@@ -328,13 +444,13 @@ class SetupScreen(MarkedScreen[SetupResult]):
                 if reasons
                 else "First infusion: no (same product, within 8 weeks)"
             )
-        lines.append(self._age_line(raw.get("date_of_birth", "")))
         factors = self.risk_factors()
-        lines.append(
+        at_risk = (
             f"At risk: YES, because {', '.join(f.label for f in factors)}"
             if factors
             else "At risk: no"
         )
+        lines.append(f"{self._age_line(raw.get('date_of_birth', ''))} · {at_risk}")
         self.query_one("#derived", Static).update("\n".join(lines))
 
     def _age_line(self, text: str) -> str:
@@ -370,14 +486,17 @@ class SetupScreen(MarkedScreen[SetupResult]):
                 self.raw_fields(), self.risk_factors(), self.products, self.today, self.site
             )
         except SetupInvalid as invalid:
-            problems = [(p.field, _problem_text(p)) for p in invalid.problems]
+            problems = [
+                (self.dose_field(p.field), problem_text(p.reason, p.raw)) for p in invalid.problems
+            ]
             return problems + [p for p in scan_problems if p[0] not in dict(problems)]
         if scan_problems:
             return scan_problems
         try:
             plan = build_plan(setup.plan_request, self.products[setup.plan_request.product_id])
         except PlanError as error:
-            return [(_PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors"), error.reason)]
+            field = _PLAN_FIELD_TO_INPUT.get(error.field, "risk_factors")
+            return [(self.dose_field(field), error.reason)]
         return SetupResult(setup=setup, plan=plan, scan=self.scan)
 
     def action_next(self) -> None:
@@ -385,37 +504,12 @@ class SetupScreen(MarkedScreen[SetupResult]):
         self._read_scan()
         checked = self._check()
         if isinstance(checked, SetupResult):
-            self._show_problems([])
+            self.show_problems([])
             self.dismiss(checked)
             return
-        self._show_problems(checked)
-        first = self._marked(checked)
-        if first is not None:
-            first.focus()
+        self.refuse(checked)
 
     def _recheck(self) -> None:
         """After a change: the problem list as it stands now (fixed problems leave it)."""
         checked = self._check()
-        problems = [] if isinstance(checked, SetupResult) else checked
-        self._show_problems(problems)
-        self._marked(problems)
-
-    def _show_problems(self, problems: list[tuple[str, str]]) -> None:
-        """Every problem, whole: the box grows (the form above it scrolls) and lines wrap."""
-        self._problems_shown = bool(problems)
-        named = [(self._labels.get(field, field), text) for field, text in problems]
-        text = "\n".join(problem_lines("Please correct", "field", named)) if named else ""
-        self.query_one("#problems", Static).update(text)
-
-    def _marked(self, problems: list[tuple[str, str]]) -> Widget | None:
-        """Mark exactly the fields with a problem (in words too: the list names each)."""
-        for widget in self.query(".-invalid"):
-            widget.remove_class("-invalid")
-        first: Widget | None = None
-        for field, _ in problems:
-            matches = self.query(f"#{field}")
-            if matches:
-                widget = matches.first()
-                widget.add_class("-invalid")
-                first = first or widget
-        return first
+        self.show_problems([] if isinstance(checked, SetupResult) else checked)
