@@ -41,10 +41,13 @@ from titrator.tui.screens.setup import SetupScreen
 SIZE = (80, 24)
 GS_KEY = "ctrl+right_square_bracket"
 """The key a keyboard-wedge scanner sends for the GS1 separator (chr(29))."""
-# GS1's example GTIN, expiry 2028-05-31, lot AB-123, then a serial after the separator.
-SCAN_KEYS = [*"]d20109501101530003172805311" + "0AB-123", GS_KEY, *"21SER1", "enter"]
-# A medicine pack's DataMatrix (another GTIN), expired 2019-11-25.
-EXPIRED_KEYS = [*"]d201034531200000111719112510ABCD1234", GS_KEY, *"2110EW354EWER", "enter"]
+# Privigen's GTIN (its NDC 44206-436-05 at the unit of sale, titrator.domain.gtin), expiry
+# 2028-05-31, lot AB-123, then a serial after the separator.
+SCAN_KEYS = [*"]d20100344206436059172805311" + "0AB-123", GS_KEY, *"21SER1", "enter"]
+# Another Privigen pack (NDC 44206-437-10), expired 2019-11-25.
+EXPIRED_KEYS = [*"]d201003442064371001719112510ABCD1234", GS_KEY, *"2110EW354EWER", "enter"]
+# A case (indicator 5) of another product: Octagam 10%, NDC 0069-6002-01.
+OTHER_PRODUCT_KEYS = [*"]d201503006960020181728053110OCT-1", GS_KEY, *"21SER2", "enter"]
 
 
 def flat(pilot: Pilot[Any]) -> str:
@@ -76,12 +79,12 @@ async def test_a_scan_fills_the_lot_and_the_expiry_and_is_recorded(make_app: App
         await scan_into_lot(pilot, SCAN_KEYS)
         assert pilot.app.screen.query_one("#lot", Input).value == "AB-123"
         text = flat(pilot)
-        assert "Scanned: GTIN 09501101530003, expiry 2028-05-31." in text
-        assert "GTIN cannot be checked: no GTIN on file for Privigen" in text
+        assert "Scanned: GTIN 00344206436059, expiry 2028-05-31." in text
+        assert "GTIN checked: it is Privigen's" in text
         await to_checklist_and_past(pilot)
         assert pilot.app.screen.query_one("#lot_expiry", Input).value == "2028-05-31"
         text = flat(pilot)
-        assert "Lot AB-123 scanned (GTIN 09501101530003)" in text
+        assert "Lot AB-123 scanned (GTIN 00344206436059)" in text
         for label in ("Lot expiry", "IgA status", "Premed 3", "Pre-hydration", "Next: plan"):
             assert label in text, label  # all of the form at 80x24, without scrolling
         # IgA: normal (two down from the blank prompt); one premedication 10 min ago.
@@ -106,7 +109,7 @@ async def test_a_scan_fills_the_lot_and_the_expiry_and_is_recorded(make_app: App
     assert record.scan is not None
     assert record.scan.raw.startswith("]d2")
     assert "\x1d" in record.scan.raw
-    assert record.gtin_check is GtinCheck.NOT_ON_FILE
+    assert record.gtin_check is GtinCheck.MATCHED
     assert record.iga_status is IgaStatus.NORMAL
     (premed,) = record.premedications
     assert (premed.drug, str(premed.dose), premed.unit, premed.route) == (
@@ -140,15 +143,33 @@ async def test_a_gtin_of_another_product_is_refused_at_the_setup(make_app: AppFa
     built = make_app(products=replace(library, products=products))
     async with built.app.run_test(size=SIZE) as pilot:
         await on_screen(pilot, SetupScreen)
-        await scan_into_lot(pilot, EXPIRED_KEYS)  # GTIN 03453120000011: not Privigen's
-        assert "REFUSED: GTIN 03453120000011 is not Privigen's" in flat(pilot)
+        await scan_into_lot(pilot, OTHER_PRODUCT_KEYS)  # Octagam 10%'s GTIN: not Privigen's
+        assert "REFUSED: GTIN 50300696002018" in flat(pilot)
+        assert "wrong product" in flat(pilot)
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(pilot.app.screen, SetupScreen)
-        assert "scan refused: GTIN 03453120000011 is not Privigen's" in flat(pilot)
+        assert "scan refused: GTIN 50300696002018" in flat(pilot)
         await scan_into_lot(pilot, SCAN_KEYS)  # its own GTIN: checked
         assert "GTIN checked: it is Privigen's" in flat(pilot)
         await finish_setup(pilot)
+
+
+async def test_another_products_carton_is_refused_by_name_when_the_chosen_has_no_ndcs(
+    make_app: AppFactory,
+) -> None:
+    """Gamunex-C's file cites no NDCs, so its own cartons 'cannot be checked'; but a Privigen
+    carton (its NDC is on Privigen's file) is refused at the setup, naming Privigen."""
+    assert load_library().products["gamunex-c"].codes is None
+    setup = {**DEMO_PATIENT, "product_id": "gamunex-c", "indication_id": "pi"}
+    async with make_app(setup=setup).app.run_test(size=SIZE) as pilot:
+        await on_screen(pilot, SetupScreen)
+        await scan_into_lot(pilot, SCAN_KEYS)  # Privigen's real GTIN
+        assert "REFUSED: GTIN 00344206436059 is Privigen's" in flat(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, SetupScreen)
+        assert "scan refused: GTIN 00344206436059 is Privigen's" in flat(pilot)
 
 
 async def test_a_contraindicated_product_is_refused_and_esc_goes_back_to_setup(

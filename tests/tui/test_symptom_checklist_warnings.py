@@ -105,6 +105,10 @@ async def test_free_text_with_its_grade_is_recorded_and_decided(make_app: AppFac
         recorded = [e for e in log_events(built.log_path) if isinstance(e, SymptomsEntered)]
         assert recorded[-1].other == "dark red urine"
         assert recorded[-1].other_severity is Severity.MODERATE
+        # the engine decides on its own worker: wait for the decision, not for a fixed time
+        await wait_for(
+            pilot, lambda: decision(built.app).recommendation is not None, "the decision"
+        )
         rec = decision(built.app).recommendation
         assert rec is not None
         assert rec.action is Action.STOP

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simulator import ModelConfig, Simulator
 from titrator.audit.paths import DEFAULT_MIN_FREE_BYTES, ENV_DATA_DIR, default_data_dir
 from titrator.cli.parsing import Parser, add_data_dir, add_library, error_line, speed_arg
 from titrator.domain.setup import identifier_problem
@@ -28,11 +28,14 @@ from titrator.files.library import Library, LibraryFileError, load_library
 from titrator.files.policy import LoadedPolicy, load_policy
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
 from titrator.pump.manual import ManualPump
-from titrator.pump.newera.driver import NewEraPump
 from titrator.shell.clocks import Clock, ScaledClock, SystemClock
-from titrator.shell.shipping import BackgroundShipper
-from titrator.training.scenarios import TrainingScenario
 from titrator.tui.services import AppServices, PumpFactory
+
+if TYPE_CHECKING:
+    # The simulator, the serial driver and training load only for the commands that use them
+    # (issue 17: `titrator run` with the manual pump starts without them).
+    from titrator.shell.shipping import BackgroundShipper
+    from titrator.training.scenarios import TrainingScenario
 
 EXIT_CRASH = 70
 """Exit code after an unexpected error (the traceback is in a private crash file)."""
@@ -208,6 +211,8 @@ def _pump_source(spec: str, speed: float) -> Iterator[tuple[PumpFactory, str]]:
         yield manual, "manual"
         return
     if spec == "sim":
+        from simulator import ModelConfig, Simulator
+
         with Simulator(ModelConfig(safe_timeout_s=10), speed=speed) as sim:
             sim.start_pty()
             yield _serial_factory(lambda: sim.url), "simulator"
@@ -217,6 +222,8 @@ def _pump_source(spec: str, speed: float) -> Iterator[tuple[PumpFactory, str]]:
 
 def _serial_factory(locate: Callable[[], str]) -> PumpFactory:
     def serial(wire: WireHook, event: EventHook) -> PumpAdapter:
+        from titrator.pump.newera.driver import NewEraPump
+
         return NewEraPump(locate(), locate=locate, on_wire=wire, on_event=event)
 
     return serial

@@ -355,7 +355,8 @@ class Product(DocumentedFrozen):
     """The label's contraindication for IgA deficiency with anti-IgA antibodies and a history of
     hypersensitivity, where it was read and cited (None: not on file; the app then says so)."""
     gtins: Gtins | None = None
-    """The cartons' GTINs, where they can be cited (None: a scanned GTIN cannot be checked)."""
+    """Cartons' GTINs cited as such. The GTINs made from the cited NDCs (`codes`) are accepted
+    too (`titrator.domain.gtin`); with neither, a scanned GTIN cannot be checked."""
     codes: Codes | None = None
     """The package NDCs; exports code the medication with them (and with `gtins`)."""
 

@@ -19,7 +19,8 @@ field by field as typed (nothing corrected), with the rules that follow from it:
   and where they were read); for a product whose file has no such statement the app says that
   the contraindication is not on file, never that there is none;
 - a lot whose expiry date is before the session's date is refused (`lot_scan.expiry_problem`);
-  a scanned GTIN that is not the product's is refused (`lot_scan.gtin_check`).
+  a scanned GTIN that is not the product's is refused (`lot_scan.gtin_check`: a GTIN holding
+  another product's NDC is refused naming both products).
 
 Pure: the session's date and the instant are passed in.
 """
@@ -27,7 +28,7 @@ Pure: the session's date and the instant are passed in.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
@@ -37,7 +38,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from titrator.domain.clock import Instant
 from titrator.domain.library import Product
-from titrator.domain.lot_scan import GtinCheck, LotScan, LotScanError, expiry_problem, gtin_check
+from titrator.domain.lot_scan import (
+    GtinCheck,
+    LotScan,
+    LotScanError,
+    expiry_problem,
+    gtin_check,
+    gtin_check_text,
+)
 from titrator.domain.setup import FieldProblem
 from titrator.domain.units import InputError, parse_plain_decimal
 
@@ -308,6 +316,7 @@ def validate_preinfusion(
     today: date,
     now: Instant,
     local: tzinfo,
+    others: Iterable[Product] = (),
 ) -> PreInfusion:
     """Validate the pre-infusion documentation as typed.
 
@@ -322,6 +331,8 @@ def validate_preinfusion(
         today: the session's date (the expiry is checked against it).
         now: when it is recorded (premedication minutes are counted to it).
         local: the workstation's time zone (premedication times are typed on its clock).
+        others: the library's products, so that a scanned GTIN holding another product's NDC
+            is refused with that product's name.
 
     Raises:
         PreInfusionInvalid: naming every bad field.
@@ -330,7 +341,7 @@ def validate_preinfusion(
     check: GtinCheck | None = None
     if scan is not None:
         try:
-            check = gtin_check(product, scan.gtin)
+            check = gtin_check(product, scan.gtin, others)
         except LotScanError as error:
             problems.append(FieldProblem(field="lot", reason=error.reason, raw=scan.raw))
     expiry = _expiry(raw.get("lot_expiry", ""), today, scan, problems)
@@ -368,10 +379,7 @@ def validate_preinfusion(
     if iga_text is not None:
         notices.append(iga_text)
     if check is GtinCheck.NOT_ON_FILE:
-        notices.append(
-            f"NOTICE: GTIN cannot be checked: no GTIN on file for {product.name}; check the"
-            " product name on the carton."
-        )
+        notices.append(f"NOTICE: {gtin_check_text(product, check)}.")
     return PreInfusion(
         product_id=product.id,
         lot=lot,

@@ -8,6 +8,7 @@ interleave; PostgreSQL shippers take a per-session advisory lock (`titrator.stor
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,31 @@ def describe(error: BaseException, url: StoreUrl) -> str:
 def _sqlite_engine(url: StoreUrl) -> Engine:
     # A pooled connection stays open between transactions: closing the last connection to a
     # WAL database checkpoints it (about 9 ms a log in `bench/ward.py`); `Store.close` ends it.
+    # But an open connection keeps reading and writing a file that was removed or replaced
+    # under it (records shipped into an unlinked file are lost), so each checkout first
+    # checks that the path is still the file the connection opened, and reconnects if not.
     engine = sa.create_engine(url.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    path = url.url.database
+
+    def _file_id() -> tuple[int, int] | None:
+        if not path or path == ":memory:":
+            return (0, 0)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino)
 
     @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi: Any, _record: Any) -> None:
+    def _connect(dbapi: Any, record: Any) -> None:
         dbapi.isolation_level = None  # SQLAlchemy's `begin` below decides when a transaction starts
         dbapi.execute("PRAGMA journal_mode=WAL")
+        record.info["file_id"] = _file_id()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("file_id") != _file_id():
+            raise sa.exc.DisconnectionError("the store file was removed or replaced")
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:

@@ -12,56 +12,42 @@ focused input can swallow it, and it works on every screen and inside every dial
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from titrator.audit.errors import AuditError
-from titrator.audit.reconstruct import ResumeError
 from titrator.audit.unfinished import find_unfinished
-from titrator.domain.checklist import ItemAnswer
-from titrator.domain.clock import Instant
 from titrator.domain.decisions import SessionState
-from titrator.domain.events import InputEvent, StopRequested, Tick
-from titrator.domain.lot_scan import LotScan
-from titrator.domain.plan_model import Plan
-from titrator.domain.preinfusion import PreInfusion
-from titrator.domain.session.decision import Decision
-from titrator.domain.session.engine import InfusionSession
-from titrator.domain.setup import InfusionSetup
 from titrator.files.crash import crash_message, write_crash_file
 from titrator.pump.base import EventKind, WireRecord
 from titrator.pump.manual import ManualPump
-from titrator.shell.controller import Applied, InfusionController, wire_record
-from titrator.shell.opening import Opening, open_session
-from titrator.shell.paper import held_in_memory, paper_notice
-from titrator.shell.resume import resume_session
-from titrator.tui.dialogs.quit import QuitFacts, QuitModal
-from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.manual_instructions import ManualInstructions
 from titrator.tui.pump_link import PumpLink
-from titrator.tui.pump_worker import (
-    PollFilter,
-    PumpConnected,
-    PumpNotice,
-    PumpResult,
-    PumpWire,
-    PumpWorker,
-)
-from titrator.tui.reconnect import ReconnectDone
-from titrator.tui.screens.checklist import ChecklistScreen
-from titrator.tui.screens.preinfusion import PreInfusionScreen
-from titrator.tui.screens.preview import PlanPreviewScreen
-from titrator.tui.screens.resume import ResumeChoice, ResumeScreen
-from titrator.tui.screens.run import RunScreen
-from titrator.tui.screens.setup import SetupResult, SetupScreen
-from titrator.tui.screens.summary import SummaryScreen
-from titrator.tui.screens.text import TextScreen
-from titrator.tui.services import AppServices
-from titrator.tui.training_cues import TrainingCues
-from titrator.tui.ward_shipping import ShippingNews, WardShipping
+from titrator.tui.pump_worker import PollFilter, PumpWorker
+from titrator.tui.screens.setup import SetupScreen
+from titrator.tui.ward_shipping import WardShipping
+
+if TYPE_CHECKING:
+    # Start-up (issue 17): only what the first screen needs is imported with the app; the
+    # session engine, the audit writer's callers and the later screens load when first used.
+    from titrator.domain.checklist import ItemAnswer
+    from titrator.domain.clock import Instant
+    from titrator.domain.events import InputEvent
+    from titrator.domain.lot_scan import LotScan
+    from titrator.domain.plan_model import Plan
+    from titrator.domain.preinfusion import PreInfusion
+    from titrator.domain.session.decision import Decision
+    from titrator.domain.setup import InfusionSetup
+    from titrator.shell.controller import Applied, InfusionController
+    from titrator.tui.pump_worker import PumpConnected, PumpNotice, PumpResult, PumpWire
+    from titrator.tui.reconnect import ReconnectDone
+    from titrator.tui.screens.resume import ResumeChoice
+    from titrator.tui.screens.setup import SetupResult
+    from titrator.tui.services import AppServices
+    from titrator.tui.training_cues import TrainingCues
+    from titrator.tui.ward_shipping import ShippingNews
 
 
 class TitratorApp(App[int]):
@@ -120,6 +106,8 @@ class TitratorApp(App[int]):
         if isinstance(pump, ManualPump):
             self.manual = ManualInstructions(self, pump, self._nurse, self.record_extra)
         if self.services.training_hooks is not None:
+            from titrator.tui.training_cues import TrainingCues
+
             self.cues = TrainingCues(self, self.services.training_hooks)
         self.ward_shipping.start()
         if not self._offer_resume():
@@ -140,6 +128,8 @@ class TitratorApp(App[int]):
             if wanted is not None:
                 self.notify(f"Session {wanted} cannot be resumed.", severity="error")
             return False
+        from titrator.tui.screens.resume import ResumeScreen
+
         screen = ResumeScreen(sessions, key_file=services.key_file, allow_new=wanted is None)
         self.push_screen(screen, self._resume_chosen)
         return True
@@ -148,6 +138,11 @@ class TitratorApp(App[int]):
         if choice is None:
             self._open_setup()
             return
+        from titrator.audit.errors import AuditError
+        from titrator.audit.reconstruct import ResumeError
+        from titrator.shell.resume import resume_session
+        from titrator.tui.screens.run import RunScreen
+
         services = self.services
         try:
             resumed = resume_session(
@@ -189,17 +184,23 @@ class TitratorApp(App[int]):
         )
         self.push_screen(screen, self._setup_done)
         if hooks is not None and self.setup is None:
+            from titrator.tui.screens.text import TextScreen
+
             self.push_screen(TextScreen("Training briefing", hooks.briefing(), "Enter: to setup"))
 
     def _setup_done(self, result: SetupResult | None) -> None:
         if result is None:
             return
+        from titrator.tui.screens.checklist import ChecklistScreen
+
         self.setup, self.plan, self.scan = result.setup, result.plan, result.scan
         self.push_screen(ChecklistScreen(), self._checklist_done)
 
     def _checklist_done(self, answers: tuple[ItemAnswer, ...] | None) -> None:
         if answers is None or self.plan is None or self.setup is None:
             return
+        from titrator.tui.screens.preinfusion import PreInfusionScreen
+
         self.checklist = answers
         product = self.services.library.product(self.plan.product_id)
         screen = PreInfusionScreen(
@@ -209,6 +210,7 @@ class TitratorApp(App[int]):
             self.services.today(),
             self.now,
             initial=self.services.setup_defaults,
+            others=self.services.library.products.values(),
         )
         self.push_screen(screen, self._preinfusion_done)
 
@@ -216,6 +218,8 @@ class TitratorApp(App[int]):
         if record is None or self.plan is None or self.setup is None:
             self._open_setup()  # Esc: back to the setup (another product or lot)
             return
+        from titrator.tui.screens.preview import PlanPreviewScreen
+
         self.preinfusion = record
         product = self.services.library.product(self.plan.product_id)
         preview = PlanPreviewScreen(self.plan, product, self.setup.first_infusion_reasons)
@@ -230,6 +234,11 @@ class TitratorApp(App[int]):
 
     def start_session(self) -> None:
         """Open the audit log and the session, record setup and checklist, show the run screen."""
+        from titrator.domain.session.engine import InfusionSession
+        from titrator.shell.controller import InfusionController, wire_record
+        from titrator.shell.opening import Opening, open_session
+        from titrator.tui.screens.run import RunScreen
+
         assert self.plan is not None
         assert self.setup is not None
         now = self.services.clock.now()
@@ -312,12 +321,16 @@ class TitratorApp(App[int]):
         recovered = self.controller.retry_audit(now)
         if recovered is not None:
             self.adopt(recovered)
+        from titrator.domain.events import Tick
+
         self.feed(Tick(at=now))
         if self.cues is not None:
             self.cues.tick(now)
 
     def refresh_run(self) -> None:
         """Redraw the run screen, on top or under a dialog (when there is one)."""
+        from titrator.tui.screens.run import RunScreen
+
         if isinstance(self.screen, RunScreen):
             self.screen.refresh_view()
         else:
@@ -327,9 +340,13 @@ class TitratorApp(App[int]):
 
     def audit_notice(self) -> str:
         """While the audit log cannot be written: where the records are, and paper ('' else)."""
+        from titrator.shell.paper import paper_notice
+
         return paper_notice(self.controller.audit if self.controller is not None else None)
 
     def _log_events(self, decision: Decision) -> None:
+        from titrator.tui.screens.run import RunScreen
+
         runs = [s for s in self.screen_stack if isinstance(s, RunScreen)]
         if runs and runs[0].is_mounted:
             runs[0].log_events(decision, self.now())
@@ -364,6 +381,8 @@ class TitratorApp(App[int]):
         if self.controller is None:
             self._early_wire.append(message.record)
             return
+        from titrator.shell.controller import wire_record
+
         self.record_extra(wire_record(message.record))
 
     def record_extra(self, record: dict[str, Any]) -> None:
@@ -392,6 +411,9 @@ class TitratorApp(App[int]):
         if self.controller is None:
             self.notify("No infusion has started: nothing to stop.", severity="warning")
             return
+        from titrator.domain.events import StopRequested
+        from titrator.tui.dialogs.rate_confirm import RateConfirmModal
+
         if isinstance(self.screen, RateConfirmModal):
             self.screen.dismiss(False)
         if self.manual is not None:
@@ -417,6 +439,8 @@ class TitratorApp(App[int]):
         Never while records are held only in memory (the log and the spool both failing):
         quitting would lose them.
         """
+        from titrator.shell.paper import held_in_memory
+
         if self.controller is not None and held_in_memory(self.controller.audit):
             recovered = self.controller.retry_audit(self.now())  # one more try first
             if recovered is not None:
@@ -438,6 +462,8 @@ class TitratorApp(App[int]):
             if confirmed:
                 self.exit(3)  # unfinished: `titrator resume` picks it up
 
+        from titrator.tui.dialogs.quit import QuitFacts, QuitModal
+
         assert self.controller is not None
         session = self.controller.session
         facts = QuitFacts(
@@ -450,6 +476,9 @@ class TitratorApp(App[int]):
         self.push_screen(QuitModal(facts), answered)
 
     def _show_summary(self) -> None:
+        from titrator.tui.screens.summary import SummaryScreen
+        from titrator.tui.screens.text import TextScreen
+
         assert self.controller is not None
         assert self.plan is not None
         if any(isinstance(s, SummaryScreen) for s in self.screen_stack):
@@ -469,6 +498,8 @@ class TitratorApp(App[int]):
 
     def on_shipping_news(self, message: ShippingNews) -> None:
         """The shipping thread's news: the summary's ward-store line, nothing else."""
+        from titrator.tui.screens.summary import SummaryScreen
+
         line = self.ward_shipping.line_for(message.news)
         if self.controller is not None and message.news.session_id == (
             self.controller.session.session_id

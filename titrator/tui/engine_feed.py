@@ -7,12 +7,13 @@ that extend `EngineFeed`, so none of them imports the app.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from titrator.domain.clock import Instant
-from titrator.domain.events import InputEvent
-from titrator.domain.session.decision import Decision
-from titrator.shell.controller import InfusionController
+if TYPE_CHECKING:  # types only: the engine loads when a session opens (issue 17, start-up)
+    from titrator.domain.clock import Instant
+    from titrator.domain.events import InputEvent
+    from titrator.domain.session.decision import Decision
+    from titrator.shell.controller import InfusionController
 
 
 class EngineFeed(Protocol):

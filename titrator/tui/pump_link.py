@@ -13,25 +13,24 @@ It reaches the engine through the app's narrow `Engine` interface; it never touc
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.notifications import SeverityLevel
 
 from titrator.domain.decisions import LinkState as EngineLink
-from titrator.domain.events import InputEvent, PumpLinkChanged
-from titrator.domain.setup import InfusionSetup
 from titrator.domain.units import show_ml_per_h
 from titrator.pump.base import EventKind, PumpEvent, PumpLinkState, PumpStatus
 from titrator.pump.manual import ManualPump
-from titrator.shell.controller import (
-    STATE_NEWS,
-    Applied,
-    link_input,
-    state_input,
-)
 from titrator.tui.engine_feed import EngineFeed
 from titrator.tui.pump_worker import PumpConnected, PumpResult, PumpWorker
 from titrator.tui.reconnect import Outcome, ReconnectDone, reconnect_record
+
+if TYPE_CHECKING:
+    # The engine's inputs and the controller load with the session (issue 17, start-up): a
+    # link change before a session opens is only shown, never fed.
+    from titrator.domain.events import InputEvent
+    from titrator.domain.setup import InfusionSetup
+    from titrator.shell.controller import Applied
 
 _LINK_MARK = {
     PumpLinkState.CONNECTED: "● CONNECTED",
@@ -119,6 +118,8 @@ class PumpLink:
             self.last_status = message.status
         for event in message.inputs:
             engine.feed(event.model_copy(update={"at": engine.now()}))
+        from titrator.domain.events import PumpLinkChanged
+
         unlinked = message.link in (PumpLinkState.LOST, PumpLinkState.DISCONNECTED)
         if unlinked and self._reconnectable() and not self._engine_link_lost():
             detail = f"the pump adapter is {message.link.value}: only a reconnect brings it back"
@@ -138,6 +139,8 @@ class PumpLink:
         if engine.controller is None:
             engine.refresh_run()
             return
+        from titrator.shell.controller import STATE_NEWS, link_input, state_input
+
         link = link_input(event, engine.now())
         if link is not None and self._link_news(link):
             engine.feed(link)
@@ -177,6 +180,8 @@ class PumpLink:
         if self._engine_link_lost() and message.link is PumpLinkState.CONNECTED:
             # The adapter connected without reporting it (its link-changed event is what
             # normally tells the engine): tell the engine now, so it asks for the status read.
+            from titrator.domain.events import PumpLinkChanged
+
             engine.feed(PumpLinkChanged(at=engine.now(), up=True, detail="reconnected"))
         engine.refresh_run()
 
@@ -186,6 +191,8 @@ class PumpLink:
         The adapter reports "connected" whenever its link settles, also after a status read has
         resolved UNCERTAIN; the engine only expects "link back" after it was told it was lost.
         """
+        from titrator.domain.events import PumpLinkChanged
+
         return isinstance(link, PumpLinkChanged) and link.up == self._engine_link_lost()
 
     def _engine_link_lost(self) -> bool:

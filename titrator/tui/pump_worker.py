@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
 
 from titrator.domain.clock import Clock
 from titrator.domain.decisions import PumpCommand
-from titrator.domain.events import InputEvent
 from titrator.pump.base import (
     PumpAdapter,
     PumpError,
@@ -31,9 +30,11 @@ from titrator.pump.base import (
     WireRecord,
 )
 from titrator.pump.manual import ManualPump
-from titrator.shell.controller import execute_command
 from titrator.tui.reconnect import ReconnectRequest, attempt
 from titrator.tui.services import PumpFactory
+
+if TYPE_CHECKING:  # the engine's inputs load with the first command (issue 17, start-up)
+    from titrator.domain.events import InputEvent
 
 START_REQUESTER = "titrator"
 """Who the start-up connect is made for (it is on every wire record of it)."""
@@ -172,6 +173,8 @@ class PumpWorker:
             if isinstance(item, ReconnectRequest):
                 self._app.post_message(attempt(pump, item))
                 continue
+            from titrator.shell.controller import execute_command
+
             inputs, status = execute_command(pump, item, self._clock.now())
             self._app.post_message(PumpResult(inputs, pump.link_state, status))
 

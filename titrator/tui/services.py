@@ -12,21 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from titrator.audit.spool import default_spool_dir
-from titrator.audit.writer import AuditWriter
-from titrator.domain.clock import Instant
-from titrator.domain.policy import Policy
-from titrator.domain.session.decision import Decision
-from titrator.domain.setup import InfusionSetup, RiskFactor
 from titrator.domain.site import SiteLimits
 from titrator.files.config import AppConfig, site_limits
-from titrator.files.library import Library
 from titrator.pump.base import EventHook, PumpAdapter, WireHook
-from titrator.shell.clocks import Clock
-from titrator.shell.controller import InfusionController
-from titrator.shell.shipping import BackgroundShipper
+
+if TYPE_CHECKING:
+    # Types only: the audit writer and the engine load when a session opens, not with the app
+    # (issue 17, start-up).
+    from titrator.audit.writer import AuditWriter
+    from titrator.domain.clock import Instant
+    from titrator.domain.policy import Policy
+    from titrator.domain.session.decision import Decision
+    from titrator.domain.setup import InfusionSetup, RiskFactor
+    from titrator.files.library import Library
+    from titrator.shell.clocks import Clock
+    from titrator.shell.controller import InfusionController
+    from titrator.shell.shipping import BackgroundShipper
 
 PumpFactory = Callable[[WireHook, EventHook], PumpAdapter]
 """Builds the pump adapter with the app's wire and event hooks (called once, at start)."""
@@ -127,6 +130,8 @@ class AppServices:
     @property
     def spool_dir(self) -> Path:
         """Where records go while the audit log cannot be written (`spool_dir` in the config)."""
+        from titrator.audit.spool import default_spool_dir
+
         return self.config.spool_dir or default_spool_dir()
 
     @property
@@ -136,6 +141,8 @@ class AppServices:
 
     def open_audit(self, session_id: str, nurse_id: str) -> AuditWriter:
         """Create the audit log of a new session."""
+        from titrator.audit.writer import AuditWriter
+
         return AuditWriter.create(
             session_id,
             station_id=self.config.station_id,

@@ -20,6 +20,7 @@ from titrator.domain.clock import Instant
 from titrator.review.model import load_review
 from titrator.store import schema
 from titrator.store.pseudonym import pseudonym
+from titrator.store.ship import ship_log
 
 
 def ship(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
@@ -250,3 +251,33 @@ def test_medicines_given_are_facts(
             )
         ]
     assert rows == [("adrenaline", "0.5", "mg", "IM", "RN Okafor")]
+
+
+NOW_SHIP = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_sqlite_store_replaced_under_an_open_store_gets_the_next_session(
+    tmp_path: Path,
+) -> None:
+    """An open store keeps its SQLite connection between shipments (a WAL checkpoint on every
+    close cost about 9 ms a log); it must never keep shipping into a file that was moved away
+    or replaced at its path, where the records would be lost to the ward."""
+    here = site(tmp_path)
+    path = tmp_path / "ward.sqlite"
+    store = connect(f"sqlite:///{path}")
+    first = record_session(here, "s-first")
+    assert ship_log(store, first, key=here.key, ward=None, now=NOW_SHIP).records > 0
+    path.rename(tmp_path / "ward-old.sqlite")  # an administrator moves the file away...
+    for extra in ("ward.sqlite-wal", "ward.sqlite-shm"):
+        (tmp_path / extra).unlink(missing_ok=True)
+    replacement = connect(f"sqlite:///{path}")  # ...and a new, empty store takes its place
+    replacement.close()
+
+    second = record_session(here, "s-second")
+    assert ship_log(store, second, key=here.key, ward=None, now=NOW_SHIP).records > 0
+    store.close()
+
+    now_at_path = connect(f"sqlite:///{path}")
+    assert count(now_at_path, schema.records, "s-second") > 0
+    assert count(now_at_path, schema.records, "s-first") == 0
+    now_at_path.close()

@@ -51,6 +51,11 @@ GOOD_DOC = {"lot_expiry": "2027-05-31", "iga_status": "normal"}
 DATAMATRIX = f"]d201034531200000111719112510ABCD1234{GS}2110EW354EWER"
 GS1_128 = f"]C101034531200000111719112510ABCD1234{GS}2110EW354EWER"
 PRINTED = "(01)09501101530003(17)280531(10)AB-123"
+# Real GTINs (titrator.domain.gtin): Privigen 50 mL (NDC 44206-436-05) at the unit of sale, and
+# a case (indicator 5) of Octagam 10% (NDC 0069-6002-01), in the printed form.
+PRIVIGEN_GTIN = "00344206436059"
+PRIVIGEN_PRINTED = f"(01){PRIVIGEN_GTIN}(17)280531(10)AB-123"
+OCTAGAM_PRINTED = "(01)50300696002018(17)280531(10)AB-123"
 
 
 def document(product_id: str = "privigen", **changes: str) -> PreInfusion:
@@ -144,18 +149,36 @@ def with_gtins(product: Product, *values: str) -> Product:
 
 
 def test_a_gtin_not_the_products_is_refused_and_its_own_is_matched() -> None:
-    product = with_gtins(PRODUCTS["privigen"], "09501101530003")
+    product = with_gtins(PRODUCTS["gamunex-c"], "09501101530003")  # no NDCs on file
     assert gtin_check(product, "09501101530003") is GtinCheck.MATCHED
-    with pytest.raises(LotScanError, match=r"GTIN 03453120000011 is not Privigen's"):
+    with pytest.raises(LotScanError, match=r"GTIN 03453120000011 is not Gamunex-C's"):
         gtin_check(product, "03453120000011")
+
+
+def test_a_products_real_gtin_is_matched_and_the_wrong_products_refused() -> None:
+    record = validate_preinfusion(
+        {**GOOD_DOC, "lot_expiry": "2028-05-31"},
+        product=PRODUCTS["privigen"],
+        lot="AB-123",
+        scan=parse_lot_scan(PRIVIGEN_PRINTED),
+        today=TODAY,
+        now=NOW,
+        local=UTC,
+        others=PRODUCTS.values(),
+    )
+    assert record.gtin_check is GtinCheck.MATCHED
+    assert not any("GTIN" in notice for notice in record.notices)
+    with pytest.raises(LotScanError, match=r"is Octagam 10%'s \(NDC 0069-6002-01\), not Privigen"):
+        gtin_check(PRODUCTS["privigen"], "50300696002018", PRODUCTS.values())
 
 
 def test_without_gtins_on_file_the_scan_cannot_be_checked_and_says_so() -> None:
     assert all(p.gtins is None for p in PRODUCTS.values())  # none can be cited yet
-    assert gtin_check(PRODUCTS["privigen"], "03453120000011") is GtinCheck.NOT_ON_FILE
+    assert PRODUCTS["gamunex-c"].codes is None  # nor its NDCs
+    assert gtin_check(PRODUCTS["gamunex-c"], "03453120000011") is GtinCheck.NOT_ON_FILE
     record = validate_preinfusion(
         {**GOOD_DOC, "lot_expiry": "2028-05-31"},
-        product=PRODUCTS["privigen"],
+        product=PRODUCTS["gamunex-c"],
         lot="AB-123",
         scan=parse_lot_scan(PRINTED),
         today=TODAY,
@@ -170,14 +193,17 @@ def test_a_wrong_gtin_refuses_the_documentation() -> None:
     with pytest.raises(PreInfusionInvalid) as caught:
         validate_preinfusion(
             {**GOOD_DOC, "lot_expiry": "2028-05-31"},
-            product=with_gtins(PRODUCTS["privigen"], "09501101530010"),
+            product=PRODUCTS["privigen"],
             lot="AB-123",
-            scan=parse_lot_scan(PRINTED),
+            scan=parse_lot_scan(OCTAGAM_PRINTED),
             today=TODAY,
             now=NOW,
             local=UTC,
+            others=PRODUCTS.values(),
         )
-    assert [p.field for p in caught.value.problems] == ["lot"]
+    reason = "GTIN 50300696002018 is Octagam 10%'s (NDC 0069-6002-01), not Privigen's"
+    reason += ": wrong product"
+    assert [(p.field, p.reason) for p in caught.value.problems] == [("lot", reason)]
 
 
 # -- the lot's expiry -------------------------------------------------------------------------
@@ -199,7 +225,7 @@ def test_a_typed_expiry_must_match_the_scanned_one() -> None:
             {**GOOD_DOC, "lot_expiry": "2028-06-30"},
             product=PRODUCTS["privigen"],
             lot="AB-123",
-            scan=parse_lot_scan(PRINTED),
+            scan=parse_lot_scan(PRIVIGEN_PRINTED),
             today=TODAY,
             now=NOW,
             local=UTC,
@@ -227,18 +253,32 @@ def test_the_refusal_quotes_the_label_and_an_uncited_label_is_a_notice() -> None
     refused = problems_of("gamunex-c", iga_status="anti_iga", hypersensitivity="yes")
     assert "Gamunex-C is contraindicated" in refused["iga_status"]
     assert "antibodies against IgA" in refused["iga_status"]
-    record = document("privigen", iga_status="anti_iga", hypersensitivity="yes")
+    record = document("octagam-5", iga_status="anti_iga", hypersensitivity="yes")
     assert any("contraindication is not on file" in notice for notice in record.notices)
-    assert "hypersensitivity" in problems_of("privigen", iga_status="anti_iga")
+    assert "hypersensitivity" in problems_of("octagam-5", iga_status="anti_iga")
 
 
 def test_shipped_contraindications_cite_a_url() -> None:
     cited = {pid for pid, p in PRODUCTS.items() if p.iga_contraindication is not None}
-    assert cited == {"gammagard-liquid", "gamunex-c"}
+    # Cited from each label (or a copy of it) that could be read; the others say "not on file".
+    assert cited == {
+        "asceniv",
+        "bivigam",
+        "gammagard-liquid",
+        "gammaplex-5",
+        "gamunex-c",
+        "octagam-10",
+        "panzyga",
+        "privigen",
+        "qivigy",
+    }
     for product_id in cited:
         contraindication = PRODUCTS[product_id].iga_contraindication
         assert contraindication is not None
-        assert contraindication.url.startswith("https://")
+        assert contraindication.url.startswith(("https://", "http://"))
+        assert "antibodies" in contraindication.text
+        assert "IgA" in contraindication.text
+        assert "hypersensitivity" in contraindication.text
 
 
 # -- premedication ------------------------------------------------------------------------------
@@ -371,14 +411,14 @@ def test_the_review_timeline_reads_the_record_in_words() -> None:
         },
         product=PRODUCTS["privigen"],
         lot="AB-123",
-        scan=parse_lot_scan(PRINTED),
+        scan=parse_lot_scan(PRIVIGEN_PRINTED),
         today=TODAY,
         now=NOW,
         local=UTC,
     )
     text = summarise_event(PreInfusionRecorded(at=NOW, record=record))
     assert text.startswith("pre-infusion: lot AB-123 expires 2028-05-31, scanned GTIN")
-    assert "(not_on_file)" in text
+    assert f"scanned GTIN {PRIVIGEN_GTIN} (matched)" in text
     assert "IgA normal; premedication: cetirizine 10 mg PO 15 min before" in text
     assert "pre-hydration 500 mL IV" in text
     assert "NOTICE: cetirizine was given 15 min ago" in text

@@ -9,7 +9,7 @@ and before the plan preview; Esc goes back to the setup (to choose another produ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date
 from typing import ClassVar
 
@@ -54,9 +54,16 @@ class PreInfusionScreen(FormScreen[PreInfusion | None]):
         now: Callable[[], Instant],
         *,
         initial: Mapping[str, str] | None = None,
+        others: Iterable[Product] = (),
     ) -> None:
+        """Document the lot of `product`.
+
+        `others` are the library's products, so that a scanned GTIN of another product is
+        refused by that product's name (`lot_scan.gtin_check`).
+        """
         super().__init__(initial)
         self.product = product
+        self.others = tuple(others)
         self.lot = lot
         self.scan = scan
         self.today = today
@@ -112,7 +119,8 @@ class PreInfusionScreen(FormScreen[PreInfusion | None]):
         if self.scan is None:
             return f"Lot {self.lot} (typed). {self.product.name}, IgA {self.product.iga_content}."
         try:
-            check_text = gtin_check_text(self.product, gtin_check(self.product, self.scan.gtin))
+            check = gtin_check(self.product, self.scan.gtin, self.others)
+            check_text = gtin_check_text(self.product, check)
         except LotScanError as error:
             check_text = error.reason
         return f"Lot {self.lot} scanned (GTIN {self.scan.gtin}). {check_text}."
@@ -135,6 +143,7 @@ class PreInfusionScreen(FormScreen[PreInfusion | None]):
                 product=self.product,
                 lot=self.lot,
                 scan=self.scan,
+                others=self.others,
                 today=self.today,
                 now=now,
                 local=now.wall_utc.astimezone().tzinfo or UTC,

@@ -116,6 +116,10 @@ def initial_dose_as(initial: Mapping[str, str]) -> str:
 class SetupScreen(FormScreen[SetupResult]):
     """Collects the infusion setup; dismisses with a validated setup and plan."""
 
+    AUTO_FOCUS = "#nurse_id"
+    """Focus the first field as the screen mounts: Textual's default focuses the scrolling form
+    first, and moving it on in `on_mount` restyled the whole form twice (about 60 ms at start)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "next", "Next: checklist", id="setup-next"),
         Binding("f3", "dose_as", "Dose as: next way", id="setup-dose-as"),
@@ -376,7 +380,7 @@ class SetupScreen(FormScreen[SetupResult]):
         if self.scan is None or product is None:
             return []
         try:
-            gtin_check(product, self.scan.gtin)
+            gtin_check(product, self.scan.gtin, self.products.values())
         except LotScanError as error:
             return [("lot", f"scan refused: {error.reason}")]
         return []
@@ -396,7 +400,8 @@ class SetupScreen(FormScreen[SetupResult]):
         if product is None:
             return line
         try:
-            return f"{line} {gtin_check_text(product, gtin_check(product, self.scan.gtin))}."
+            check = gtin_check(product, self.scan.gtin, self.products.values())
+            return f"{line} {gtin_check_text(product, check)}."
         except LotScanError as error:
             return f"{line} REFUSED: {error.reason}."
 
