@@ -26,6 +26,7 @@ from fhirclient.models.bundle import Bundle as BundleR4
 from simulator.wire import frame_reply
 from tests.unit.review.logbuild import LogSpec, build_log, library
 from tests.unit.review.logs import SCENARIOS
+from titrator.domain.gtin import gtins_from_ndcs
 from titrator.interop.fhir.export import TRAINING_TAG, to_fhir
 from titrator.interop.fhir.transaction import SYS_GTIN, SYS_HEAD_HASH, SYS_NDC, FhirSite
 from titrator.review.model import load_review
@@ -202,7 +203,10 @@ def test_the_medication_is_coded_with_the_products_ndcs(logs: dict[str, Path]) -
     ndcs = [c["code"] for c in medication["code"]["coding"] if c["system"] == SYS_NDC]
     assert ndcs == list(product.codes.ndc)
     gtins = [c["code"] for c in medication["code"]["coding"] if c["system"] == SYS_GTIN]
-    assert gtins == (list(product.gtins.values) if product.gtins else [])
+    # each NDC's unit-of-sale GTIN (GS1: indicator 0, "03", the NDC, a check digit)
+    assert gtins[0] == "00344206436059"  # NDC 44206-436-05
+    listed = list(product.gtins.values) if product.gtins else []
+    assert gtins == list(dict.fromkeys([*gtins_from_ndcs(product.codes.ndc), *listed]))
     assert medication["batch"] == {"lotNumber": "P100234"}
     (bare,) = _of(to_fhir(load_review(logs["completed"])), "Medication")
     assert bare["code"] == {"text": "Privigen"}  # no product file given: the name only

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from titrator.domain.gtin import gtins_from_ndcs
 from titrator.domain.library import Product
 from titrator.review.pump_info import PumpIdentity
 
@@ -94,16 +95,21 @@ def medication_code(text: str, product_id: str | None, product: Product | None) 
     """The Medication's code: the product's package NDCs and GTINs when the library cites them.
 
     The package actually hung is not in the log, so every package code of the product is
-    given (each identifies the same product); a product without cited codes is text only.
+    given (each identifies the same product): its cited NDCs, the unit-of-sale GTIN each NDC
+    makes (`titrator.domain.gtin`) and any GTIN its file lists; a product without cited codes
+    is text only.
     """
     code: dict[str, Any] = {"text": text}
     if product is None or product.id != product_id:
         return code
     codings = []
+    gtins: dict[str, None] = {}
     if product.codes is not None:
         codings += [{"system": SYS_NDC, "code": ndc, "display": text} for ndc in product.codes.ndc]
+        gtins.update(dict.fromkeys(gtins_from_ndcs(product.codes.ndc)))  # each carton's GTIN
     if product.gtins is not None:
-        codings += [{"system": SYS_GTIN, "code": g, "display": text} for g in product.gtins.values]
+        gtins.update(dict.fromkeys(product.gtins.values))
+    codings += [{"system": SYS_GTIN, "code": g, "display": text} for g in gtins]
     if codings:
         code["coding"] = codings
     return code
