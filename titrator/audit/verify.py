@@ -242,6 +242,7 @@ class _Checker:
         self.keyed = False
         self.log_key_id: str | None = None
         self.closed = False
+        self._members: dict[tuple[str | None, str], bytes] = {}
 
     def check_line(self, body: bytes) -> dict[str, Any]:
         """Check one line (without its newline); return its parsed record."""
@@ -298,11 +299,16 @@ class _Checker:
 
     def _bodies(self, obj: dict[str, Any], body: bytes) -> tuple[bytes, bytes]:
         """The v2/v3 hashed and sealed bytes, cut from the stored line."""
-        prefix = b'{"hash":"' + obj["hash"].encode("utf-8") + b'",'
+        kind = obj["kind"]
+        members = self._members.get((obj.get("key_id"), kind))
+        if members is None:  # the encoded key_id and kind members, once per log and kind
+            members = b'"kind":' + encode_basestring(kind).encode("utf-8") + b","
+            if self.keyed:
+                key = encode_basestring(obj["key_id"]).encode("utf-8")
+                members = b'"key_id":' + key + b"," + members
+            self._members[(obj.get("key_id"), kind)] = members
+        prefix = b'{"hash":"' + obj["hash"].encode("utf-8") + b'",' + members
         mac_member = b""
-        if self.keyed:
-            prefix += b'"key_id":' + encode_basestring(obj["key_id"]).encode("utf-8") + b","
-        prefix += b'"kind":' + encode_basestring(obj["kind"]).encode("utf-8") + b","
         if self.keyed:
             mac_member = b'"mac":' + encode_basestring(obj["mac"]).encode("utf-8") + b","
             prefix += mac_member
