@@ -1,9 +1,11 @@
-"""Write the product table of docs/admin/library.md from the shipped library.
+"""Write the product tables of docs/admin/library.md and README.md from the shipped library.
 
-One row per product and indication: concentration, where the ramp comes from, the first-infusion
-rule, and the planned duration of a usual and of a first infusion for 70 kg at 0.4 g/kg. Run
-after changing a product file: ``.venv/bin/python scripts/write_product_table.py``. With
-``--check`` it writes nothing and exits 1 if the table in the page is stale (a test runs that).
+The page: one row per product and indication: concentration, where the ramp comes from, the
+first-infusion rule, and the planned duration of a usual and of a first infusion for 70 kg at
+0.4 g/kg. The README: one row per product (its first indication, PI where it has one) with the
+same two durations. Run after changing a product file:
+``.venv/bin/python scripts/write_product_table.py``. With ``--check`` it writes nothing and
+exits 1 if a table is stale (a test runs that).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "admin" / "library.md"
 START = "<!-- product-table -->"
 END = "<!-- /product-table -->"
+README = ROOT / "README.md"
+README_START = "<!-- product-durations -->"
+README_END = "<!-- /product-durations -->"
 WEIGHT_KG = Decimal(70)
 DOSE_G_PER_KG = Decimal("0.4")
 
@@ -82,24 +87,47 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def current() -> str:
-    """The table as it stands in the page."""
-    text = PAGE.read_text(encoding="utf-8")
-    return START + text.split(START, 1)[1].split(END, 1)[0] + END
+def render_readme() -> str:
+    """The README's short table: one row per product, both durations."""
+    lines = [
+        README_START,
+        "| Product | Indication | Usual infusion | First infusion |",
+        "|---|---|---|---|",
+    ]
+    for _, product in sorted(load_library().products.items()):
+        indication_id = "pi" if "pi" in product.indications else next(iter(product.indications))
+        lines.append(
+            f"| {product.name} | {indication_id.upper()} "
+            f"| {duration(product, indication_id, first=False)} "
+            f"| {duration(product, indication_id, first=True)} |"
+        )
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def current(path: Path = PAGE, start: str = START, end: str = END) -> str:
+    """The table as it stands in the file."""
+    text = path.read_text(encoding="utf-8")
+    return start + text.split(start, 1)[1].split(end, 1)[0] + end
 
 
 def main(argv: list[str]) -> int:
-    """Write the table into the page (or, with --check, report whether it is stale)."""
-    table = render()
-    if current() == table:
-        return 0
-    if "--check" in argv:
-        print(f"stale: {PAGE.relative_to(ROOT)} (run scripts/write_product_table.py)")
-        return 1
-    text = PAGE.read_text(encoding="utf-8")
-    PAGE.write_text(text.replace(current(), table), encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
-    return 0
+    """Write the tables into their files (or, with --check, report whether one is stale)."""
+    stale = 0
+    for path, start, end, table in (
+        (PAGE, START, END, render()),
+        (README, README_START, README_END, render_readme()),
+    ):
+        if current(path, start, end) == table:
+            continue
+        stale += 1
+        if "--check" in argv:
+            print(f"stale: {path.relative_to(ROOT)} (run scripts/write_product_table.py)")
+            continue
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(current(path, start, end), table), encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 1 if stale and "--check" in argv else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""The product table (docs/admin/library.md, linked from the README) cannot drift.
+"""The product tables (docs/admin/library.md, and the README's short one) cannot drift.
 
-It shows, per product and indication, the planned duration of a usual and of a first infusion
-for 70 kg at 0.4 g/kg, generated from the shipped library by scripts/write_product_table.py.
+They show, per product and indication (the README: per product), the planned duration of a
+usual and of a first infusion for 70 kg at 0.4 g/kg, generated from the shipped library by
+scripts/write_product_table.py.
 """
 
 import re
@@ -49,3 +50,16 @@ def test_the_readme_links_the_product_table() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "(docs/admin/library.md#the-products-and-their-first-infusions)" in readme
     assert "## The products and their first infusions" in PAGE.read_text(encoding="utf-8")
+
+
+README_ROW = re.compile(
+    r"^\| ([^|]+) \| ([A-Z]+) \| (\d+ h \d\d min|n/a) \| (\d+ h \d\d min|n/a) \|$"
+)
+
+
+def test_the_readme_table_shows_both_durations_for_every_product() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- product-durations -->", 1)[1].split("<!-- /product-durations", 1)[0]
+    rows = [m.groups() for line in table.splitlines() if (m := README_ROW.match(line))]
+    assert len(rows) == len({pid for pid, _, _ in _rows()})  # one row per shipped product
+    assert all(_minutes(first) > _minutes(usual) for _, _, usual, first in rows)

@@ -3,11 +3,13 @@
 Each is described from its own records (patient identifiers and product from `session_opened`,
 the last record's time, user and station) and its verification. Only an intact or torn-tail log
 of a session that was opened may be resumed; a damaged or unreadable one is listed, never
-resumed.
+resumed. A log whose last line is a whole `session_closed` record is closed and not read
+further (its chain is checked where it is read: review, export, verify, ship).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from pathlib import Path
 from titrator.audit.keys import load_key
 from titrator.audit.paths import LOG_SUFFIX, default_data_dir
 from titrator.audit.reader import read_for_review
+from titrator.audit.record import CLOSE_KIND
 from titrator.audit.verify import Outcome
 
 PathArg = str | os.PathLike[str]
@@ -72,7 +75,37 @@ class UnfinishedSession:
         return INTEGRITY.get(self.integrity, self.integrity.label)
 
 
+_TAIL_BYTES = 65536
+"""How much of a log's end is read to see whether its last record closes it."""
+
+
+def _ends_closed(path: Path) -> bool:
+    """True when the log's last line is a whole `session_closed` record.
+
+    A closed log is not listed, so its chain is not verified here: the app starts without
+    reading every log the ward has ever written (200 closed logs cost 324 ms at each start).
+    Its integrity is checked where it is read: review, export, verify, ship.
+    """
+    with path.open("rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        start = max(0, size - _TAIL_BYTES)
+        stream.seek(start)
+        tail = stream.read()
+    if not tail.endswith(b"\n"):
+        return False
+    lines = tail[:-1].rsplit(b"\n", 1)
+    if len(lines) == 1 and start > 0:
+        return False  # a last line longer than the tail read: verify it the long way
+    try:
+        record = json.loads(lines[-1])
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("kind") == CLOSE_KIND
+
+
 def _describe(path: Path, key: bytes | None) -> UnfinishedSession | None:
+    if _ends_closed(path):
+        return None
     read = read_for_review(path, key=key)
     result = read.verification
     if result.outcome is Outcome.OK or result.closed:
