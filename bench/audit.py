@@ -10,6 +10,11 @@ the baseline; the goals are >= 0.8x for append and >= 0.5x for verify).
 - append, fsync per record (unkeyed and keyed): a fresh log through `AuditWriter` with
   `sync_each_record=True`, then a raw `os.write` + `os.fsync` loop of the very same appended
   lines into a fresh file in the same directory;
+- append, paced: the same raw loop, but spinning between records for as long as the writer
+  spends on a record without fsync (measured in the same round). fsync's latency on this
+  machine depends on how its calls are spaced: back to back they are faster than with the
+  writer's own work between them, whatever that work is; this line shows how much of the gap
+  to the raw loop that spacing alone makes;
 - verify (keyed, and hash chain only): `verify_log` of one log against reading the same file and
   `json.loads` of every line.
 fsync cost depends entirely on the file system under --dir (default: a temp dir).
@@ -63,15 +68,23 @@ def _write(base: Path, name: str, n: int, *, key_file: Path | None, sync: bool) 
     return elapsed
 
 
-def _raw(path: Path, lines: list[bytes]) -> float:
-    """The same bytes, one os.write + os.fsync per line, into a fresh file."""
+def _raw(path: Path, lines: list[bytes], pace_s: float = 0.0) -> float:
+    """The same bytes, one os.write + os.fsync per line, into a fresh file.
+
+    `pace_s`: spin this long before each line (the writer's own work per record, without I/O).
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    clock = time.perf_counter
     try:
-        start = time.perf_counter()
+        start = clock()
         for line in lines:
+            if pace_s:
+                until = clock() + pace_s
+                while clock() < until:
+                    pass
             os.write(fd, line)
             os.fsync(fd)
-        return time.perf_counter() - start
+        return clock() - start
     finally:
         os.close(fd)
 
@@ -115,23 +128,36 @@ def main() -> None:
 
         for label, kf in (("unkeyed", None), ("keyed", key_file)):
             raw_times: list[float] = []
+            paced_times: list[float] = []
             writer_times: list[float] = []
             sizes: list[float] = []
             for r in range(rounds):
                 name = f"fsync-{label}-{r}"
                 writer_times.append(_write(base, name, n, key_file=kf, sync=True))
+                cpu_s = _write(base, f"cpu-{label}-{r}", n, key_file=kf, sync=False) / n
+                (logs / f"cpu-{label}-{r}.jsonl").unlink()
                 log = logs / f"{name}.jsonl"
                 body = log.read_bytes().splitlines(keepends=True)[1 : n + 1]  # appends only
                 sizes.append(sum(map(len, body)) / n)
                 raw_path = logs / f"raw-{label}-{r}.jsonl"
                 raw_times.append(_raw(raw_path, body))
                 raw_path.unlink()
+                paced_path = logs / f"paced-{label}-{r}.jsonl"
+                paced_times.append(_raw(paced_path, body, pace_s=cpu_s))
+                paced_path.unlink()
                 log.unlink()
             _report(
                 f"append, fsync per record, {label}, {n} records x {rounds} rounds"
                 f" (mean line {sum(sizes) / len(sizes):.0f} B); baseline raw write+fsync",
                 n,
                 raw_times,
+                writer_times,
+            )
+            _report(
+                f"append, fsync per record, {label}: the writer against the raw loop paced by "
+                "the writer's own time per record without fsync",
+                n,
+                paced_times,
                 writer_times,
             )
 
