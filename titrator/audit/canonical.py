@@ -96,9 +96,38 @@ def check_jcs_values(value: object, where: str = "payload") -> None:
     +/-(2**53 - 1) and keys inside the Basic Multilingual Plane, the two encodings are the same
     bytes.
 
+    Every record's payload is walked on the writer's hot path, so the walk is a flat loop over
+    the plain JSON types; anything else, or any problem, is looked at again by
+    `_jcs_problem`, which names where it is.
+
     Raises:
         AuditFormatError: naming where the value is.
     """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_EXACT_INT <= item <= MAX_EXACT_INT:  # type: ignore[operator]
+                continue
+        elif kind is dict:
+            for key, member in item.items():  # type: ignore[attr-defined]
+                if type(key) is not str or not key.isascii():
+                    break
+                stack.append(member)
+            else:
+                continue
+        elif kind is list or kind is tuple:
+            stack.extend(item)  # type: ignore[arg-type]
+            continue
+        _jcs_problem(value, where)  # raises for a real problem
+        return  # an unusual but acceptable type (a str or int subclass, a non-ASCII key)
+
+
+def _jcs_problem(value: object, where: str) -> None:
+    """`check_jcs_values` the slow way: recursive, naming where the first problem is."""
     if isinstance(value, float):
         raise AuditFormatError(
             f"{where} is a floating-point number ({value!r}); record a Decimal or an integer"
@@ -111,11 +140,11 @@ def check_jcs_values(value: object, where: str = "payload") -> None:
             if isinstance(key, str) and not key.isascii() and max(map(ord, key)) > 0xFFFF:
                 raise AuditFormatError(f"{where} has a key outside the Basic Multilingual Plane")
             if not isinstance(item, str | bool | None):
-                check_jcs_values(item, f"{where}.{key}")
+                _jcs_problem(item, f"{where}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             if not isinstance(item, str | bool | None):
-                check_jcs_values(item, f"{where}[{index}]")
+                _jcs_problem(item, f"{where}[{index}]")
 
 
 def sealed_body(record: Mapping[str, Any]) -> bytes:
