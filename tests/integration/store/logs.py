@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,3 +67,39 @@ def stored_lines(store: Store, session_id: str) -> list[bytes]:
             sa.select(r.c.line).where(r.c.session_id == session_id).order_by(r.c.seq)
         )
         return [bytes(line) for (line,) in rows]
+
+
+def race(ship: Callable[[str, Callable[[str], None]], None]) -> None:
+    """Run `ship("a", stage)` and `ship("b", stage)` so that they meet at the session lock.
+
+    A stores its rows and holds them uncommitted until B has reached the lock; then both
+    finish. `ship` passes `stage` to the shipping code's stage hook. An exception in either is
+    raised here.
+    """
+    a_wrote, b_waits = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def a_stage(stage: str) -> None:
+        if stage == "stored":
+            a_wrote.set()
+            assert b_waits.wait(timeout=60)
+
+    def b_stage(stage: str) -> None:
+        if stage == "locking":
+            b_waits.set()
+
+    def run(name: str, stage: Callable[[str], None]) -> None:
+        try:
+            ship(name, stage)
+        except BaseException as error:  # raised in the test's thread below
+            failures.append(error)
+
+    a = threading.Thread(target=run, args=("a", a_stage))
+    a.start()
+    assert a_wrote.wait(timeout=60)
+    b = threading.Thread(target=run, args=("b", b_stage))
+    b.start()
+    a.join(timeout=120)
+    b.join(timeout=120)
+    if failures:
+        raise failures[0]

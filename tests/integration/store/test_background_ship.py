@@ -7,10 +7,10 @@ counter the test moves; nothing sleeps.
 from __future__ import annotations
 
 import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.store.logs import NOW, Site, connect, count, record_session, site
+from tests.integration.store.logs import NOW, Site, connect, count, race, record_session, site
 from tests.support.forkkill import fork_and_kill
 from tests.support.postgres import PgServer
 from titrator.audit.reader import read_for_review
@@ -88,36 +88,14 @@ def test_two_workstations_shipping_one_session_at_once_one_stores_it(
     (tmp_path / "b").mkdir()
     outboxes = {"a": queue(here, log, tmp_path / "a"), "b": queue(here, log, tmp_path / "b")}
     connect(store_url).close()
-    a_wrote, b_waits = threading.Event(), threading.Event()
     news: dict[str, list[News]] = {}
-    failures: list[BaseException] = []
 
-    def a_stage(stage: str) -> None:
-        if stage == "stored":  # A holds its rows uncommitted until B is at the lock
-            a_wrote.set()
-            assert b_waits.wait(timeout=60)
+    def workstation(name: str, stage: Callable[[str], None]) -> None:
+        send = sender(here, store_url, on_stage=stage)
+        news[name] = BackgroundShipper(outboxes[name], send).run_once()
+        send.close()
 
-    def b_stage(stage: str) -> None:
-        if stage == "locking":
-            b_waits.set()
-
-    def workstation(name: str, stage: object) -> None:
-        try:
-            send = sender(here, store_url, on_stage=stage)
-            news[name] = BackgroundShipper(outboxes[name], send).run_once()
-            send.close()
-        except BaseException as error:  # reported by the assertions below
-            failures.append(error)
-
-    a = threading.Thread(target=workstation, args=("a", a_stage))
-    a.start()
-    assert a_wrote.wait(timeout=60)
-    b = threading.Thread(target=workstation, args=("b", b_stage))
-    b.start()
-    a.join(timeout=120)
-    b.join(timeout=120)
-
-    assert failures == []
+    race(workstation)
     lines = len(log.read_bytes().splitlines())
     assert [n.attempt.detail for n in news["a"]] == [f"shipped {lines} records"]
     assert [n.attempt.detail for n in news["b"]] == ["up to date"]

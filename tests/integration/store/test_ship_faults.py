@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.integration.store.logs import NOW, connect, count, record_session, site
+from tests.integration.store.logs import NOW, connect, count, race, record_session, site
 from tests.support.forkkill import fork_and_kill
 from tests.support.postgres import PgServer
 from titrator.cli import ship as ship_cli
@@ -107,43 +107,16 @@ def test_two_shippers_of_one_session_one_stores_the_other_is_up_to_date(
     here = site(tmp_path)
     log = record_session(here, "s-race")
     connect(store_url).close()
-    a_wrote, b_waits = threading.Event(), threading.Event()
     results: dict[str, ShipStatus] = {}
-    failures: list[BaseException] = []
 
-    def a_stage(stage: str) -> None:
-        if stage == "stored":  # A holds its rows uncommitted until B is at the lock
-            a_wrote.set()
-            assert b_waits.wait(timeout=60)
+    def shipper(name: str, stage: Callable[[str], None]) -> None:
+        store = connect(store_url)
+        results[name] = ship_log(
+            store, log, key=here.key, ward=None, now=NOW, on_stage=stage
+        ).status
+        store.close()
 
-    def b_stage(stage: str) -> None:
-        if stage == "locking":
-            b_waits.set()
-
-    def shipper(name: str, stage: object) -> None:
-        try:
-            store = connect(store_url)
-            results[name] = ship_log(
-                store,
-                log,
-                key=here.key,
-                ward=None,
-                now=NOW,
-                on_stage=stage,  # type: ignore[arg-type]
-            ).status
-            store.close()
-        except BaseException as error:  # reported by the test below
-            failures.append(error)
-
-    a = threading.Thread(target=shipper, args=("a", a_stage))
-    a.start()
-    assert a_wrote.wait(timeout=60)
-    b = threading.Thread(target=shipper, args=("b", b_stage))
-    b.start()
-    a.join(timeout=120)
-    b.join(timeout=120)
-
-    assert failures == []
+    race(shipper)
     assert results == {"a": ShipStatus.SHIPPED, "b": ShipStatus.UP_TO_DATE}
     store = connect(store_url)
     assert count(store, schema.records) == len(log.read_bytes().splitlines())

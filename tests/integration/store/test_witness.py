@@ -28,14 +28,19 @@ def _ship_two_stations(tmp_path: Path, store: Store) -> None:
         assert result.status is ShipStatus.SHIPPED
 
 
+def _guards_off(connection: sa.Connection, store: Store) -> None:
+    """Switch off the append-only triggers, as only the database owner could."""
+    if store.is_postgres:
+        connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
+    else:
+        connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+
+
 def _tamper(store: Store, session_id: str, seq: int) -> None:
     """Alter one stored line the way only the database owner could (guards switched off)."""
     r = schema.records
     with store.engine.begin() as connection:
-        if store.is_postgres:
-            connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+        _guards_off(connection, store)
         line = connection.execute(
             sa.select(r.c.line).where(r.c.session_id == session_id, r.c.seq == seq)
         ).scalar_one()
@@ -96,10 +101,7 @@ def test_ward_verify_finds_a_line_replaced_whole_with_its_columns_made_to_agree(
     _ship_two_stations(tmp_path, store)
     r = schema.records
     with store.engine.begin() as connection:
-        if store.is_postgres:
-            connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+        _guards_off(connection, store)
         where = (r.c.session_id == "s-w-3") & (r.c.seq == 4)
         line = bytes(connection.execute(sa.select(r.c.line).where(where)).scalar_one())
         body = b"{" + line[75:].replace(b'"rn-0042"', b'"rn-9999"')
@@ -145,10 +147,7 @@ def test_ward_verify_finds_a_column_changed_beside_its_line(
     _ship_two_stations(tmp_path, store)
     r = schema.records
     with store.engine.begin() as connection:
-        if store.is_postgres:
-            connection.exec_driver_sql("ALTER TABLE records DISABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER records_append_only_update")
+        _guards_off(connection, store)
         connection.execute(
             r.update().where((r.c.session_id == "s-w-1") & (r.c.seq == 2)).values({column: value})
         )

@@ -140,3 +140,13 @@ def test_records_the_verifier_hands_over_equal_validated_records(log: Path) -> N
     assert [r.model_fields_set for r in intact] == [r.model_fields_set for r in validated]
     assert [r.model_dump() for r in intact] == [r.model_dump() for r in validated]
     assert all(type(r) is AuditRecord for r in intact)
+
+
+def test_the_verifiers_envelope_checks_name_every_field_of_the_record_model() -> None:
+    """The byte-level verifier checks the envelope itself instead of through `AuditRecord`:
+    a field added to one must be added to the other."""
+    from titrator.audit import verify
+
+    assert set(AuditRecord.model_fields) == verify._FIELDS
+    optional = {n for n, f in AuditRecord.model_fields.items() if not f.is_required()}
+    assert optional == set(verify._KEYED)

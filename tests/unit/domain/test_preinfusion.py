@@ -70,6 +70,20 @@ def document(product_id: str = "privigen", **changes: str) -> PreInfusion:
     )
 
 
+def scanned(product_id: str, scan: str, expiry: str = "2028-05-31") -> PreInfusion:
+    """The documentation of a scanned lot AB-123, checked against the whole library."""
+    return validate_preinfusion(
+        {**GOOD_DOC, "lot_expiry": expiry},
+        product=PRODUCTS[product_id],
+        lot="AB-123",
+        scan=parse_lot_scan(scan),
+        today=TODAY,
+        now=NOW,
+        local=UTC,
+        others=PRODUCTS.values(),
+    )
+
+
 def problems_of(product_id: str = "privigen", **changes: str) -> dict[str, str]:
     with pytest.raises(PreInfusionInvalid) as caught:
         document(product_id, **changes)
@@ -156,16 +170,7 @@ def test_a_gtin_not_the_products_is_refused_and_its_own_is_matched() -> None:
 
 
 def test_a_products_real_gtin_is_matched_and_the_wrong_products_refused() -> None:
-    record = validate_preinfusion(
-        {**GOOD_DOC, "lot_expiry": "2028-05-31"},
-        product=PRODUCTS["privigen"],
-        lot="AB-123",
-        scan=parse_lot_scan(PRIVIGEN_PRINTED),
-        today=TODAY,
-        now=NOW,
-        local=UTC,
-        others=PRODUCTS.values(),
-    )
+    record = scanned("privigen", PRIVIGEN_PRINTED)
     assert record.gtin_check is GtinCheck.MATCHED
     assert not any("GTIN" in notice for notice in record.notices)
     with pytest.raises(LotScanError, match=r"is Octagam 10%'s \(NDC 0069-6002-01\), not Privigen"):
@@ -176,31 +181,14 @@ def test_without_gtins_on_file_the_scan_cannot_be_checked_and_says_so() -> None:
     assert all(p.gtins is None for p in PRODUCTS.values())  # none can be cited yet
     assert PRODUCTS["gamunex-c"].codes is None  # nor its NDCs
     assert gtin_check(PRODUCTS["gamunex-c"], "03453120000011") is GtinCheck.NOT_ON_FILE
-    record = validate_preinfusion(
-        {**GOOD_DOC, "lot_expiry": "2028-05-31"},
-        product=PRODUCTS["gamunex-c"],
-        lot="AB-123",
-        scan=parse_lot_scan(PRINTED),
-        today=TODAY,
-        now=NOW,
-        local=UTC,
-    )
+    record = scanned("gamunex-c", PRINTED)
     assert record.gtin_check is GtinCheck.NOT_ON_FILE
     assert any("GTIN cannot be checked" in notice for notice in record.notices)
 
 
 def test_a_wrong_gtin_refuses_the_documentation() -> None:
     with pytest.raises(PreInfusionInvalid) as caught:
-        validate_preinfusion(
-            {**GOOD_DOC, "lot_expiry": "2028-05-31"},
-            product=PRODUCTS["privigen"],
-            lot="AB-123",
-            scan=parse_lot_scan(OCTAGAM_PRINTED),
-            today=TODAY,
-            now=NOW,
-            local=UTC,
-            others=PRODUCTS.values(),
-        )
+        scanned("privigen", OCTAGAM_PRINTED)
     reason = "GTIN 50300696002018 is Octagam 10%'s (NDC 0069-6002-01), not Privigen's"
     reason += ": wrong product"
     assert [(p.field, p.reason) for p in caught.value.problems] == [("lot", reason)]
@@ -221,15 +209,7 @@ def test_a_lot_is_refused_exactly_when_its_expiry_is_before_the_session_date(day
 
 def test_a_typed_expiry_must_match_the_scanned_one() -> None:
     with pytest.raises(PreInfusionInvalid, match="differs from the scanned expiry 2028-05-31"):
-        validate_preinfusion(
-            {**GOOD_DOC, "lot_expiry": "2028-06-30"},
-            product=PRODUCTS["privigen"],
-            lot="AB-123",
-            scan=parse_lot_scan(PRIVIGEN_PRINTED),
-            today=TODAY,
-            now=NOW,
-            local=UTC,
-        )
+        scanned("privigen", PRIVIGEN_PRINTED, "2028-06-30")
 
 
 # -- IgA ----------------------------------------------------------------------------------------
