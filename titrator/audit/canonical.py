@@ -51,7 +51,7 @@ def _encode_extra(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-_ENCODER = json.JSONEncoder(
+ENCODER = json.JSONEncoder(
     sort_keys=True,
     separators=(",", ":"),
     ensure_ascii=False,
@@ -76,7 +76,7 @@ def canonical_json(value: object) -> bytes:
         AuditFormatError: for NaN or infinity, lone surrogates or non-JSON types.
     """
     try:
-        return _ENCODER.encode(value).encode("utf-8")
+        return ENCODER.encode(value).encode("utf-8")
     except AuditFormatError:
         raise
     except (ValueError, TypeError, UnicodeEncodeError) as exc:

@@ -3,12 +3,12 @@
 The chain is deliberately separate from the diagnostic logger: it is built per session with
 `AuditLogger(sink, processors, context)` and never touches `structlog.configure`. Processors:
 
-1. `HashChain.envelope` turns structlog's event dict (bound `session_id`, `station_id`,
-   `nurse_id`; the event name; `ts`, `mono`, `payload`) into a record with `v`, `seq`,
-   `prev_hash` (and `key_id`, `prev_mac` when keyed).
-2. `HashChain.seal` encodes the record canonically (rejecting NaN, infinity and non-JSON
-   values), adds `mac` (when keyed) and then `hash`, which covers the MAC (format v2), advances
-   the chain, and renders the line.
+1. `HashChain.envelope` checks structlog's event dict (bound `session_id`, `station_id`,
+   `nurse_id`; the event name; `ts`, `mono`, `payload`) has every input and that the payload
+   keeps the record RFC 8785 (no floats, no integers beyond 2**53 - 1, BMP keys).
+2. `HashChain.seal` encodes the record canonically with `v`, `seq`, `prev_hash` (and `key_id`,
+   `prev_mac` when keyed), adds `mac` (when keyed) and then `hash`, which covers the MAC
+   (format v2), advances the chain, and renders the line.
 
 structlog's `TimeStamper` is not used: times come from the injected clock or the caller, so that
 tests and replay never depend on the real clock.
@@ -16,25 +16,54 @@ tests and replay never depend on the real clock.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict
 
-from titrator.audit.canonical import (
-    FORMAT_VERSION,
-    GENESIS,
-    SealParts,
-    check_jcs_values,
-    record_hash,
-    record_mac,
-)
+from titrator.audit.canonical import ENCODER, FORMAT_VERSION, GENESIS, check_jcs_values
 from titrator.audit.errors import AuditFormatError
 from titrator.audit.record import EventLike, SessionHead
 
 _ENVELOPE_INPUTS = ("session_id", "station_id", "nurse_id", "ts", "mono", "payload")
+
+RECORD_ORDER = (
+    "hash",
+    "key_id",
+    "kind",
+    "mac",
+    "mono",
+    "nurse_id",
+    "payload",
+    "prev_hash",
+    "prev_mac",
+    "seq",
+    "session_id",
+    "station_id",
+    "ts",
+    "v",
+)
+"""Every member a written record can have, in canonical (sorted) order; `key_id`, `mac` and
+`prev_mac` only when keyed. `HashChain.seal` writes members in this order."""
+
+
+def _string(value: object) -> str:
+    """A JSON string member value (json's own escaping); any other value as `canonical_json`."""
+    if type(value) is str:
+        return encode_basestring(value)
+    return ENCODER.encode(value)
+
+
+def _integer(value: object) -> str:
+    """A JSON integer member value; any other value as `canonical_json` writes it."""
+    if type(value) is int:
+        return str(value)
+    return ENCODER.encode(value)
 
 
 def split_event(event: EventLike | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -104,53 +133,73 @@ class HashChain:
         self.prev_mac: str | None = None
         self.last_head: SessionHead = head if head is not None else SessionHead(-1, GENESIS)
         """Head after the last record sealed (written or pending)."""
+        self._key_member = "" if key_id is None else f'"key_id":{_string(key_id)}'
         if key is not None:
             self.prev_mac = GENESIS if head is None or head.mac is None else head.mac
 
     def envelope(self, _logger: object, _method: str, event_dict: EventDict) -> EventDict:
-        """Processor: build the record envelope from structlog's event dict."""
+        """Processor: check structlog's event dict holds what a record needs.
+
+        The record's fields are taken from it by `seal`, which encodes them in place; nothing
+        else in the event dict (other bound context) is recorded.
+        """
         missing = [name for name in _ENVELOPE_INPUTS if name not in event_dict]
         if missing:
             raise ValueError(f"audit event lacks {', '.join(missing)}")
-        record: dict[str, Any] = {
-            "v": FORMAT_VERSION,
-            "seq": self.next_seq,
-            "kind": event_dict["event"],
-            "prev_hash": self.prev_hash,
-        }
-        for name in _ENVELOPE_INPUTS:
-            record[name] = event_dict[name]
-        check_jcs_values(record["payload"])
-        if self._key is not None:
-            record["key_id"] = self._key_id
-            record["prev_mac"] = self.prev_mac
-        return record
+        check_jcs_values(event_dict["payload"])
+        return event_dict
 
     def seal(
-        self, _logger: object, _method: str, record: EventDict
+        self, _logger: object, _method: str, event_dict: EventDict
     ) -> tuple[tuple[bytes], dict[str, SessionHead]]:
-        """Processor: add `hash` (and `mac`), advance the chain, render the line.
+        """Processor: encode the record, add `mac` (keyed) and `hash`, advance the chain.
 
+        The record's members are always the same, so their sorted order is fixed (see
+        `RECORD_ORDER`) and the line is built from the encoded members in that order: byte for
+        byte `canonical_json` of the record (tested against it over generated records), with
+        the payload encoded once and the sealed body, the hashed body and the line sharing it.
         The chain advances only once the record is known to encode, so a rejected event leaves
         no gap.
 
         Returns:
             structlog's `(args, kwargs)` for the sink's `msg(line, head=...)`.
+
+        Raises:
+            AuditFormatError: a value cannot be encoded (nothing changes).
         """
-        # Each member is encoded once; raises AuditFormatError before any state changes.
-        parts = SealParts(record)
-        body = parts.sealed()
+        try:
+            seq = self.next_seq
+            kind = _string(event_dict["event"])
+            before_mac = (
+                f'"kind":{kind}' if self._key is None else f'{self._key_member},"kind":{kind}'
+            )
+            prev_mac = "" if self._key is None else f'"prev_mac":"{self.prev_mac}",'
+            after_mac = (
+                f'"mono":{_integer(event_dict["mono"])},'
+                f'"nurse_id":{_string(event_dict["nurse_id"])},'
+                f'"payload":{ENCODER.encode(event_dict["payload"])},'
+                f'"prev_hash":"{self.prev_hash}",{prev_mac}"seq":{_integer(seq)},'
+                f'"session_id":{_string(event_dict["session_id"])},'
+                f'"station_id":{_string(event_dict["station_id"])},'
+                f'"ts":{_string(event_dict["ts"])},"v":{FORMAT_VERSION}'
+            ).encode()
+            before = before_mac.encode()
+        except AuditFormatError:
+            raise
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            raise AuditFormatError(f"value cannot be recorded canonically: {exc}") from exc
         mac = None
-        if self._key is not None:
-            mac = record_mac(self._key, body)
-            record["mac"] = mac
-        mac_member = SealParts.member(record, "mac")
-        # v2: the hash covers the MAC too
-        digest = record_hash(parts.hashed(record.get("v"), mac_member))
-        record["hash"] = digest
-        line = parts.line(SealParts.member(record, "hash"), mac_member) + b"\n"
-        head = SessionHead(record["seq"], digest, mac)
-        self.next_seq += 1
+        if self._key is None:
+            hashed = b"{%s,%s}" % (before, after_mac)
+            mac_member = b""
+        else:
+            mac = hmac.digest(self._key, b"{%s,%s}" % (before, after_mac), "sha256").hex()
+            mac_member = b',"mac":"%s"' % mac.encode("ascii")
+            hashed = b"{%s%s,%s}" % (before, mac_member, after_mac)
+        digest = hashlib.sha256(hashed).hexdigest()
+        line = b'{"hash":"%s",%s%s,%s}\n' % (digest.encode("ascii"), before, mac_member, after_mac)
+        head = SessionHead(seq, digest, mac)
+        self.next_seq = seq + 1
         self.last_head = head
         self.prev_hash = digest
         if mac is not None:

@@ -1,9 +1,10 @@
 """`SealParts` gives byte for byte what `sealed_body`, `hashed_body` and `canonical_json` give.
 
-The writer and the verifier encode each record's members once through `SealParts` instead of
-three full encodings; these tests prove the cut is exact over every line of the committed audit
-corpus and of the review logs (v1 and v2 records, keyed and unkeyed) and over generated
-records, whose top-level keys are drawn to fall before, between and after the seal fields.
+The verifier encodes each record's members once through `SealParts` instead of three full
+encodings (the writer builds its lines in record order: `test_chain_encoding.py`). These tests
+prove the cut is exact over every line of the committed audit corpus and of the review logs
+(v1 and v2 records, keyed and unkeyed) and over generated records, whose top-level keys are
+drawn to fall before, between and after the seal fields.
 """
 
 from __future__ import annotations
