@@ -23,8 +23,9 @@ import os
 import re
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from json.scanner import make_scanner
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from titrator.audit.canonical import (
     GENESIS,
@@ -39,6 +40,38 @@ MIN_ANCHOR_DIGITS = 16
 """Shortest accepted `expect_head` prefix (64 bits) for anchors transcribed by hand."""
 
 _HEX = re.compile(r"[0-9a-f]+")
+
+_SCAN = make_scanner(cast("make_scanner", json.JSONDecoder()))
+"""json's own (C) scanner, as `json.JSONDecoder` builds it: what `json.loads` runs on a line
+that is exactly one JSON value, without its per-call wrapper (a BOM check and two whitespace
+matches). Anything else (leading or trailing whitespace, trailing data, invalid JSON) is
+handed to `json.loads` itself."""
+
+
+def _parse_line(body: bytes) -> Any:
+    """One stored line (without its newline) parsed as `json.loads` parses it.
+
+    Plain parsing is enough: the hash covers the stored bytes, so a duplicate key or any other
+    oddity that parses differently is still a change of the hashed bytes.
+
+    Raises:
+        _Damage: not UTF-8, or not JSON (json's own reason).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Damage(f"not valid JSON: {exc}") from exc
+    try:
+        obj, end = _SCAN(text, 0)
+    except (StopIteration, ValueError):
+        end = -1
+    if end == len(text):
+        return obj
+    try:  # not exactly one JSON value: json.loads decides, and says why
+        return json.loads(text)
+    except ValueError as exc:
+        raise _Damage(f"not valid JSON: {exc}") from exc
+
 
 CHAIN_ONLY = "chain-only"
 """Label of an intact, closed log checked without the site key and without a head hash."""
@@ -168,6 +201,23 @@ _KEYED = ("key_id", "prev_mac", "mac")
 
 _FIELDS = frozenset(_REQUIRED) | frozenset(_KEYED) | {"mono"}
 
+
+def _shapes() -> dict[tuple[str, ...], tuple[type, ...]]:
+    """The member names of a record as written, in canonical order, and their JSON types.
+
+    Keyed and unkeyed, with an integer `mono` (v3; v1 and v2 records with a float `mono` take
+    the field-by-field check).
+    """
+    types: dict[str, type] = {**_REQUIRED, "mono": int, "key_id": str, "prev_mac": str, "mac": str}
+    return {
+        tuple(names): tuple(types[name] for name in names)
+        for names in (sorted({*_REQUIRED, "mono"}), sorted(_FIELDS))
+    }
+
+
+_SHAPES = _shapes()
+"""`_envelope_problem`'s fast path: a record whose members and types are exactly these."""
+
 _HASH_MEMBER = len(b'{"hash":"') + 64 + len(b'",')
 """Length of a line's first member, `{"hash":"<64 hex>",`: `hash` sorts before every other field."""
 
@@ -175,10 +225,24 @@ _HASH_MEMBER = len(b'{"hash":"') + 64 + len(b'",')
 def _envelope_problem(obj: dict[str, Any]) -> str | None:
     """What is wrong with a parsed record's envelope (the checks `AuditRecord` makes), or None.
 
-    The common case (every field present with its type) is one expression; only a bad record
-    pays for finding which field is wrong. `hash` and `prev_hash` need no format check here:
-    each is compared with a digest this verifier computes.
+    The common case, a record as the writer makes it (its members in canonical order, each of
+    its JSON type), is one lookup and one comparison of the members' types; anything else takes
+    the field-by-field expression, and only a bad record pays for finding which field is wrong.
+    `hash` and `prev_hash` need no format check here: each is compared with a digest this
+    verifier computes.
     """
+    if (
+        _SHAPES.get(tuple(obj)) == tuple(map(type, obj.values()))
+        and obj["v"] >= 1
+        and obj["seq"] >= 0
+        and obj["mono"] >= 0
+    ):
+        return None  # a record as written: its members in canonical order, each of its type
+    return _field_problem(obj)
+
+
+def _field_problem(obj: dict[str, Any]) -> str | None:
+    """`_envelope_problem` field by field, for a record in any order or shape."""
     get = obj.get
     v, seq, mono = get("v"), get("seq"), get("mono")
     if (
@@ -231,34 +295,61 @@ class _Checker:
     out (both members sit at fixed places because keys are sorted), so nothing is re-encoded.
     A line whose seal members are not where the canonical form puts them is damaged. v1
     records (whose hash left the MAC out) are re-encoded as before.
+
+    With `every_mac` False, the MAC of a v2/v3 record is checked only for the last intact
+    record (`last_mac_holds`), and every record's `key_id` and `prev_mac` link as it comes.
+    That authenticates every record before it: each v2/v3 hash covers the record's MAC and
+    `prev_hash`, so the last record's MAC covers, through the checked hashes, the bytes of every
+    earlier record; a record changed without the key changes the last record's `prev_hash`
+    chain and its MAC fails (unless SHA-256 collides). When it fails, the log is walked again
+    with every MAC checked, to name the first record rewritten. A caller that takes records as
+    they come (a sink) checks every MAC, since each record is vouched for before the last.
     """
 
-    def __init__(self, key: bytes | None) -> None:
+    def __init__(self, key: bytes | None, *, every_mac: bool = True) -> None:
         self.key = key
         self.key_id = key_id(key) if key is not None else None
         self.records = 0
-        self.head: SessionHead | None = None
+        self._hash = GENESIS  # the last intact record's hash and MAC (GENESIS before the first)
+        self._mac: str | None = GENESIS
         self.session_id: str | None = None
         self.keyed = False
         self.log_key_id: str | None = None
         self.closed = False
         self._members: dict[tuple[str | None, str], bytes] = {}
+        self._hmac = hmac.new(key, digestmod="sha256") if key is not None else None
+        self._every_mac = every_mac
+        self._unchecked_mac: tuple[bytes, str] | None = None  # the last record's sealed, mac
+
+    def last_mac_holds(self) -> bool:
+        """Check the MAC left for the end (`every_mac` False); True when none is left."""
+        if self._unchecked_mac is None or self._hmac is None:
+            return True
+        sealed, expected = self._unchecked_mac
+        return self._mac_matches(sealed, expected)
+
+    def _mac_matches(self, sealed: bytes, expected: str) -> bool:
+        assert self._hmac is not None
+        mac = self._hmac.copy()  # the key's pads are hashed once per log, not per record
+        mac.update(sealed)
+        return hmac.compare_digest(mac.hexdigest(), expected)
+
+    @property
+    def head(self) -> SessionHead | None:
+        """The head after the last intact record (None before the first)."""
+        if not self.records:
+            return None
+        return SessionHead(self.records - 1, self._hash, self._mac if self.keyed else None)
 
     def check_line(self, body: bytes) -> dict[str, Any]:
         """Check one line (without its newline); return its parsed record."""
-        try:
-            # Plain parsing is enough: the hash covers the stored bytes, so a duplicate key or
-            # any other oddity that parses differently is still a change of the hashed bytes.
-            obj = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _Damage(f"not valid JSON: {exc}") from exc
+        obj = _parse_line(body)
         if not isinstance(obj, dict):
             raise _Damage("line is not a JSON object")
-        seq = obj.get("seq") if type(obj.get("seq")) is int else None
         try:
             self._check_record(obj, body)
-        except _Damage as exc:
-            exc.seq = seq
+        except _Damage as exc:  # the record is not changed by the checks
+            exc.seq = obj.get("seq") if type(obj.get("seq")) is int else None
             raise
         return obj
 
@@ -277,11 +368,10 @@ class _Checker:
             self._check_first(obj)
         elif obj["session_id"] != self.session_id:
             raise _Damage(f"record of another session ({obj['session_id']!r})")
-        prev_hash = self.head.hash if self.head is not None else GENESIS
-        if obj["prev_hash"] != prev_hash:
+        if obj["prev_hash"] != self._hash:
             raise _Damage("prev_hash does not link to the previous record (inserted or removed)")
-        present = ("key_id" in obj, "prev_mac" in obj, "mac" in obj)
-        if present != (self.keyed,) * 3:
+        keyed = self.keyed
+        if ("mac" in obj) is not keyed or ("key_id" in obj, "prev_mac" in obj) != (keyed, keyed):
             raise _Damage("MAC fields missing or present inconsistently with the first record")
         if v == 1:
             hashed, sealed = self._bodies_v1(obj, body)
@@ -289,13 +379,22 @@ class _Checker:
             hashed, sealed = self._bodies(obj, body)
         if hashlib.sha256(hashed).hexdigest() != obj["hash"]:
             raise _Damage("hash does not match the record's content (record altered)")
-        mac = obj.get("mac")
-        if self.keyed:
-            self._check_mac(obj, sealed)
+        if keyed:  # (inline: this runs for every record)
+            if obj["key_id"] != self.log_key_id:
+                raise _Damage("key_id changed within the log")
+            if obj["prev_mac"] != self._mac:
+                raise _Damage("prev_mac does not link to the previous record")
+            if self._hmac is not None:
+                if self._every_mac or v == 1:
+                    if not self._mac_matches(sealed, obj["mac"]):
+                        raise _Damage("MAC does not match (record rewritten without the key)")
+                else:
+                    self._unchecked_mac = (sealed, obj["mac"])
+            self._mac = obj["mac"]
         if obj["kind"] == CLOSE_KIND:
             self.closed = True
         self.records += 1
-        self.head = SessionHead(obj["seq"], obj["hash"], mac)
+        self._hash = obj["hash"]
 
     def _bodies(self, obj: dict[str, Any], body: bytes) -> tuple[bytes, bytes]:
         """The v2/v3 hashed and sealed bytes, cut from the stored line."""
@@ -307,18 +406,23 @@ class _Checker:
                 key = encode_basestring(obj["key_id"]).encode("utf-8")
                 members = b'"key_id":' + key + b"," + members
             self._members[(obj.get("key_id"), kind)] = members
-        prefix = b'{"hash":"' + obj["hash"].encode("utf-8") + b'",' + members
-        mac_member = b""
-        if self.keyed:
-            mac_member = b'"mac":' + encode_basestring(obj["mac"]).encode("utf-8") + b","
-            prefix += mac_member
-        if not body.startswith(prefix):
+        start = _HASH_MEMBER + len(members)  # where a keyed line's mac member starts
+        if not (
+            body.startswith(b'{"hash":"' + obj["hash"].encode("utf-8") + b'",')
+            and body.startswith(members, _HASH_MEMBER)
+        ):
             raise _Damage("line is not in canonical form (seal fields out of place)")
         hashed = b"{" + body[_HASH_MEMBER:]
-        if not mac_member:
+        if not self.keyed:
             return hashed, hashed
-        cut = len(prefix) - _HASH_MEMBER + 1  # where the mac member ends in `hashed`
-        return hashed, hashed[: cut - len(mac_member)] + hashed[cut:]
+        mac = obj["mac"]
+        if mac.isascii() and mac.isalnum():  # hex digits encode as themselves
+            mac_member = b'"mac":"' + mac.encode("ascii") + b'",'
+        else:
+            mac_member = b'"mac":' + encode_basestring(mac).encode("utf-8") + b","
+        if not body.startswith(mac_member, start):
+            raise _Damage("line is not in canonical form (seal fields out of place)")
+        return hashed, b"{" + body[_HASH_MEMBER:start] + body[start + len(mac_member) :]
 
     @staticmethod
     def _bodies_v1(obj: dict[str, Any], body: bytes) -> tuple[bytes, bytes]:
@@ -347,17 +451,6 @@ class _Checker:
                 f"log was signed with key {self.log_key_id}, not the supplied key {self.key_id} "
                 "(wrong key)"
             )
-
-    def _check_mac(self, obj: dict[str, Any], sealed: bytes) -> None:
-        if obj["key_id"] != self.log_key_id:
-            raise _Damage("key_id changed within the log")
-        prev_mac = self.head.mac if self.head is not None else GENESIS
-        if obj["prev_mac"] != prev_mac:
-            raise _Damage("prev_mac does not link to the previous record")
-        if self.key is not None and not hmac.compare_digest(
-            hmac.digest(self.key, sealed, "sha256").hex(), obj["mac"]
-        ):
-            raise _Damage("MAC does not match (record rewritten without the key)")
 
 
 def _check(
@@ -430,9 +523,27 @@ def walk_log(
     Raises:
         ValueError: `expect_head` is not a hex string of acceptable length.
     """
-    log = Path(path)
     anchor = _check_anchor(expect_head) if expect_head is not None else None
-    checker = _Checker(key)
+    if sink is None and key is not None:  # the MACs through the last record's (`_Checker`)
+        result = _walk(Path(path), key, anchor, None, data, every_mac=False)
+        if result is not None:
+            return result
+    result = _walk(Path(path), key, anchor, sink, data, every_mac=True)
+    assert result is not None
+    return result
+
+
+def _walk(
+    log: Path,
+    key: bytes | None,
+    anchor: str | None,
+    sink: LineSink | None,
+    data: bytes | None,
+    *,
+    every_mac: bool,
+) -> VerifyResult | None:
+    """One walk of `walk_log`; None if the last record's MAC fails (`every_mac` False)."""
+    checker = _Checker(key, every_mac=every_mac)
     good_bytes = 0
     line_no = 0
     bad: tuple[Outcome, str, int | None] | None = None
@@ -453,6 +564,8 @@ def walk_log(
                 break
     except OSError as exc:
         return VerifyResult(log, Outcome.ERROR, f"cannot read: {exc.strerror or exc}")
+    if not checker.last_mac_holds():
+        return None
 
     def result(outcome: Outcome, reason: str, line: int | None, seq: int | None) -> VerifyResult:
         return VerifyResult(
