@@ -15,6 +15,10 @@ the baseline; the goals are >= 0.8x for append and >= 0.5x for verify).
   machine depends on how its calls are spaced: back to back they are faster than with the
   writer's own work between them, whatever that work is; this line shows how much of the gap
   to the raw loop that spacing alone makes;
+- append, the machine's part: the same fixed piece of standard-library Python (json.dumps of
+  a record and sha256, three times; no titrator code) timed between plain writes and between
+  write+fsync pairs, in turn. After each fsync the process has slept and the same work takes
+  longer; this line gives that factor, which applies to the writer's own Python as well;
 - verify (keyed, and hash chain only): `verify_log` of one log against reading the same file and
   `json.loads` of every line.
 fsync cost depends entirely on the file system under --dir (default: a temp dir).
@@ -23,8 +27,10 @@ fsync cost depends entirely on the file system under --dir (default: a temp dir)
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -87,6 +93,43 @@ def _raw(path: Path, lines: list[bytes], pace_s: float = 0.0) -> float:
         return clock() - start
     finally:
         os.close(fd)
+
+
+_STDLIB_RECORD = {
+    "kind": "vitals_recorded",
+    "hr_bpm": 72,
+    "temp_c": "36.9",
+    "raw_text": "HR 72, T 36.9, BP 118/76",
+    "rule_ids": ["R-HR-1", "R-TEMP-2"],
+    "ts": "2026-01-05T07:50:00.000000+00:00",
+}
+
+
+def _stdlib_work() -> bytes:
+    """A fixed piece of Python that is not titrator's: encode a record and hash it, 3 times."""
+    line = b""
+    for _ in range(3):
+        line = json.dumps(_STDLIB_RECORD, sort_keys=True, separators=(",", ":")).encode()
+        hashlib.sha256(line).hexdigest()
+    return line + b"\n"
+
+
+def _work_between(path: Path, n: int, *, sync: bool) -> float:
+    """Median µs of `_stdlib_work` when each run follows a write (and an fsync with `sync`)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    clock = time.perf_counter
+    spans: list[float] = []
+    try:
+        for _ in range(n):
+            start = clock()
+            line = _stdlib_work()
+            spans.append(clock() - start)
+            os.write(fd, line)
+            if sync:
+                os.fsync(fd)
+    finally:
+        os.close(fd)
+    return statistics.median(spans) * 1e6
 
 
 def _json_loads(path: Path) -> float:
@@ -160,6 +203,17 @@ def main() -> None:
                 paced_times,
                 writer_times,
             )
+
+        plain: list[float] = []
+        synced: list[float] = []
+        for r in range(rounds):
+            plain.append(_work_between(logs / f"plain-{r}", n, sync=False))
+            synced.append(_work_between(logs / f"synced-{r}", n, sync=True))
+        factor = [s / p for p, s in zip(plain, synced, strict=True)]
+        print(f"append, the machine's part: the same stdlib Python work, {n} x {rounds} rounds")
+        print(f"  between plain writes, median µs min/median/max: {spread(plain)}")
+        print(f"  after each fsync,      median µs min/median/max: {spread(synced)}")
+        print(f"  slower after fsync, min/median/max: {spread(factor)}x")
 
         v = args.verify_records
         t_build = _write(base, "verify", v - 2, key_file=key_file, sync=False)

@@ -16,7 +16,13 @@ the shared machine the wall time counts waiting for a core too, the CPU time far
 `--loaders` then pairs `plan` with the loader before issue 17 (every product file parsed and
 checked) against today's (only the planned product's), both through `python -c`.
 
-Run: .venv/bin/python -m bench.cli [--rounds N] [--loaders]
+`--floor` adds the floor of any command that validates its input with pydantic: a `python -c`
+that imports pydantic, defines one model and validates one value (pydantic's plugin discovery
+off, as titrator runs it), against the same baseline, then `titrator plan` against that floor.
+It shows how much of `plan`'s figure is pydantic itself and how much is titrator's models and
+code.
+
+Run: .venv/bin/python -m bench.cli [--rounds N] [--loaders] [--floor]
 """
 
 from __future__ import annotations
@@ -116,6 +122,16 @@ LOADER_BEFORE = [sys.executable, "-c", _RUN_MAIN + _OLD_LOADER + "sys.exit(m.mai
 LOADER_AFTER = [sys.executable, "-c", _RUN_MAIN + "sys.exit(m.main(sys.argv[1:]))"]
 """The same entry point with today's loader (only the planned product's files)."""
 
+PYDANTIC_FLOOR = [
+    sys.executable,
+    "-c",
+    "import os; os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+    "from pydantic import BaseModel\n"
+    "class A(BaseModel):\n    x: int\n"
+    "A.model_validate({'x': 1})",
+]
+"""pydantic imported, one model built, one value validated: the least a pydantic CLI does."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -125,6 +141,11 @@ def main() -> None:
         action="store_true",
         help="then plan with every product loaded (before) vs only the planned one (after)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then pydantic's floor (one model) vs the baseline, and plan vs that floor",
+    )
     args = parser.parse_args()
     for tree in (ROOT / "titrator", Path(sysconfig.get_paths()["purelib"])):
         compileall.compile_dir(tree, quiet=2, workers=1)
@@ -133,6 +154,16 @@ def main() -> None:
     print(f"candidate command: {' '.join(titrator)}; baseline: python -c 'import textual'")
     compare("titrator --help (goal <= 1.0x)", [*titrator, "--help"], baseline, args.rounds)
     compare("titrator plan ... --json (goal <= 1.2x)", [*titrator, *PLAN], baseline, args.rounds)
+    if args.floor:
+        compare(
+            "pydantic floor: one model validated (python -c)", PYDANTIC_FLOOR, baseline, args.rounds
+        )
+        compare(
+            "titrator plan ... --json vs the pydantic floor",
+            [*titrator, *PLAN],
+            PYDANTIC_FLOOR,
+            args.rounds,
+        )
     if args.loaders:
         compare(
             "plan loading only its product (candidate) vs every product (baseline), python -c",
