@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 STX: Final = 0x02
@@ -115,6 +116,20 @@ def encode(data: bytes, framing: Framing) -> bytes:
     return encode_safe(data) if framing is Framing.SAFE else encode_basic(data)
 
 
+@lru_cache(maxsize=256, typed=True)  # typed: "safe" (a str) is not Framing.SAFE to `encode`
+def command_frame(address: int, command: str, framing: Framing) -> bytes:
+    """The framed bytes of `command` to the pump at `address`: `encode(command_data(...))`.
+
+    A driver sends the same few commands over and over (the status query, `RAT`, the rates it
+    sets), so each one is framed (data, CRC) once and the bytes are kept (bounded: the least
+    recently sent fall out first). Bytes are immutable; a kept frame is the encoder's own output.
+
+    Raises:
+        ValueError: as `command_data` and `encode` do (nothing is kept then).
+    """
+    return encode(command_data(address, command), framing)
+
+
 def command_data(address: int, command: str) -> bytes:
     """The data bytes of a command to the pump at `address` (0..99).
 
@@ -187,7 +202,24 @@ class FrameDecoder:
         return held
 
     def feed(self, data: bytes) -> list[Frame | Junk]:
-        """Add received bytes; return the frames and junk they complete, in order."""
+        """Add received bytes; return the frames and junk they complete, in order.
+
+        The usual case, one whole Safe frame read by its length with nothing held, is decoded
+        without going through the buffer; the result is the same (`_feed_buffered` gives it
+        for any bytes).
+        """
+        if (
+            not self._buffer
+            and self.framing is Framing.SAFE
+            and len(data) > 4
+            and data[0] == STX
+            and data[1] == len(data) - 1
+            and data[-1] == ETX
+        ):
+            return [_whole_safe_frame(bytes(data))]
+        return self._feed_buffered(data)
+
+    def _feed_buffered(self, data: bytes) -> list[Frame | Junk]:
         self._buffer += data
         out: list[Frame | Junk] = []
         junk = bytearray()
@@ -248,6 +280,21 @@ class FrameDecoder:
         return Frame(raw[1:-1], raw)
 
 
+@lru_cache(maxsize=256)
+def _whole_safe_frame(raw: bytes) -> Frame | Junk:
+    """One whole Safe frame checked: its Frame, or Junk if its CRC is bad (as `_take_safe`).
+
+    The caller has checked the rest: STX, a length byte (at least 4) that counts every byte, ETX.
+    A pump sends the same few frames over and over, so each one's result is kept (bounded: the
+    least recently seen fall out first). A kept result is found only for the very same bytes,
+    every byte compared, so each frame is still checked, and a bad one is still reported.
+    """
+    data = raw[2:-3]
+    if int.from_bytes(raw[-3:-1], "big") != crc16_xmodem(data):
+        return Junk(raw, "bad crc")
+    return Frame(data, raw)
+
+
 @dataclass(frozen=True)
 class Reply:
     """A parsed reply: `<address:2 digits> <prompt | A?alarm> [data | ?error]`."""
@@ -262,8 +309,14 @@ class Reply:
 _REPLY = re.compile(r"(\d\d)(?:([IWSPTUX])|A\?([RSTEO]))(.*)", re.DOTALL)
 
 
+@lru_cache(maxsize=256)
 def parse_reply(data: bytes) -> Reply:
     """Parse a reply frame's data.
+
+    A pump says the same few things over and over (a status, the rate it reads back), and the
+    same bytes always parse to the same (immutable) `Reply`, so parsed replies are kept
+    (bounded: the least recently seen fall out first). Bytes that do not parse are parsed, and
+    refused, every time.
 
     Args:
         data: the frame data, e.g. b"00S?OOR".
@@ -312,8 +365,9 @@ def _decimal(text: str) -> Decimal:
         raise DecodeError(f"not a number: {text!r}") from exc
 
 
+@lru_cache(maxsize=256)
 def parse_rate(text: str) -> tuple[Decimal, str]:
-    """Parse a `RAT` query reply such as "5.000MH" into (value, units)."""
+    """Parse a `RAT` query reply such as "5.000MH" into (value, units); kept as `parse_reply`."""
     match = _RATE.fullmatch(text)
     if match is None:
         raise DecodeError(f"not a rate: {text!r}")

@@ -33,7 +33,6 @@ from titrator.pump.newera.codec import (
     ErrorCode,
     Framing,
     Reply,
-    command_data,
     parse_rate,
     parse_version,
     parse_volume,
@@ -156,6 +155,9 @@ class Exchange:
     def _drain(self, link: SerialLink, ctx: Context) -> None:
         """Take in, record and discard whatever arrived unasked, before the command is written.
 
+        `_exchange` calls it when the link is not quiet (`SerialLink.quiet`: a frame left over,
+        part of one held, or bytes waiting at the port) and after a fault; otherwise there is
+        nothing to take in, and the command goes out after that one `in_waiting`.
         Safe-mode alarm packets are recorded as "unsolicited" and noted as alarms; anything else
         is "stale": bytes no command is waiting for. After a fault the exchange first waits one
         reply time, so the late reply to the failed exchange is drained here as expected. Stale
@@ -198,8 +200,9 @@ class Exchange:
         failure: UncertainOutcomeError | None = None
         for attempt in range(retries + 1):
             try:
-                self._drain(link, ctx)
-                link.send(command_data(self.address, ctx.command), ctx)
+                if self._settle or not link.quiet(ctx):  # else nothing arrived unasked
+                    self._drain(link, ctx)
+                link.send_command(self.address, ctx)
                 if reply_framing is not None:
                     link.set_framing(reply_framing)
                 self._last_tx_s = self._clock()
@@ -352,6 +355,7 @@ class Exchange:
         units: str,
     ) -> tuple[Decimal | None, str]:
         """Query `command`: (value, units), the value None when the pump uses other units."""
-        reply = self.query(Context(ctx.requester, ctx.reason, command))
+        asked = ctx if ctx.command == command else Context(ctx.requester, ctx.reason, command)
+        reply = self.query(asked)
         value, got = parse_or_framing_error(parse, reply.data)
         return (value if got == units else None), got

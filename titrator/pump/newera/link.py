@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import serial
 
@@ -22,15 +22,18 @@ from titrator.pump.base import (
     WireHook,
     WireRecord,
 )
-from titrator.pump.newera.codec import STX, Frame, FrameDecoder, Framing, Junk, encode
+from titrator.pump.newera.codec import STX, Frame, FrameDecoder, Framing, Junk, command_frame
 
 READ_POLL_S = 0.01
 """How long one low-level read may block; the deadline loop sits above it."""
 
 
-@dataclass(frozen=True)
-class Context:
-    """Who asked for the command in flight, why, and its text (for wire records)."""
+class Context(NamedTuple):
+    """Who asked for the command in flight, why, and its text (for wire records).
+
+    Immutable; a named tuple because every exchange makes one or two (cheaper than a frozen
+    dataclass).
+    """
 
     requester: str
     reason: str
@@ -108,14 +111,13 @@ class SerialLink:
                 )
             )
 
-    def send(self, data: bytes, ctx: Context) -> None:
-        """Frame `data` and write it.
+    def send_command(self, address: int, ctx: Context) -> None:
+        """Frame `ctx.command` to the pump at `address` in the current framing and write it.
 
         Raises:
             LinkLostError: if the port fails.
         """
-        raw = encode(data, self.framing)
-        self.send_raw(raw, ctx)
+        self.send_raw(command_frame(address, ctx.command, self.framing), ctx)
 
     def send_raw(self, raw: bytes, ctx: Context, note: str = "") -> None:
         """Write already-framed bytes (e.g. the literal SAF0 packet).
@@ -124,7 +126,8 @@ class SerialLink:
         of the frame) is recorded again with just the bytes that went out, and is a lost link:
         what the pump made of a torn frame is unknown until a reconnect re-reads its state.
         """
-        self._record(WireDirection.TX, raw, ctx, note)
+        if self._on_wire is not None:
+            self._record(WireDirection.TX, raw, ctx, note)
         try:
             written = self._port.write(raw)
         except (serial.SerialException, OSError) as exc:
@@ -153,25 +156,48 @@ class SerialLink:
         reported together. Basic replies say no size (they end at ETX; pyserial's `read_until`
         reads byte by byte), so they are read as they come: what is waiting, at least one byte.
         """
-        wanted = self._decoder.wanted()
+        decoder, port = self._decoder, self._port
+        wanted = decoder.wanted()
         if wanted is None:
             return self._read_chunk(ctx)
         try:
-            chunk = bytes(self._port.read(wanted))
-            if not chunk or self._decoder.holding:
+            if decoder.holding:
+                return bytes(port.read(wanted))
+            chunk = bytes(port.read(wanted))
+            if not chunk:
                 return chunk
             if chunk[0] != STX:
-                return chunk + bytes(self._port.read(self._port.in_waiting))
+                return chunk + bytes(port.read(port.in_waiting))
             if len(chunk) == 2 and chunk[1] >= 4:  # a length byte: read the rest of the frame
-                return chunk + bytes(self._port.read(chunk[1] - 1))
+                return chunk + bytes(port.read(chunk[1] - 1))
         except (serial.SerialException, OSError) as exc:
             raise LinkLostError(f"pump line failed while reading: {exc}") from exc
         return chunk
 
     def _take(self, chunk: bytes, ctx: Context, note_for: NoteFor) -> None:
-        for item in self._decoder.feed(chunk):
+        items = self._decoder.feed(chunk)
+        if self._on_wire is None:  # no wire records, so no notes to work out
+            self._pending.extend(items)
+            return
+        for item in items:
             self._record(WireDirection.RX, item.raw, ctx, note_for(item))
             self._pending.append(item)
+
+    def quiet(self, ctx: Context) -> bool:
+        """True when nothing arrived unasked: `collect(0, ...)` would find nothing.
+
+        No frame is left over, no part of one is held, and no byte waits at the port (one
+        `in_waiting`, the only one of an exchange).
+
+        Raises:
+            LinkLostError: the port failed.
+        """
+        if self._pending or self._decoder.holding:
+            return False
+        try:
+            return not self._port.in_waiting
+        except (serial.SerialException, OSError) as exc:
+            raise LinkLostError(f"pump line failed: {exc}") from exc
 
     def collect(self, duration_s: float, ctx: Context, note_for: NoteFor) -> list[Frame | Junk]:
         """Read whatever arrives for `duration_s` (0: only what is already there) and return it.

@@ -121,7 +121,10 @@ def answer_to(command: str, data: bytes, address: int) -> Reply:
     It must come from `address`, and carry data exactly when the command is a query: a set
     command or a status query is answered by a status alone.
     """
-    reply = reply_from(data)
+    try:
+        reply = parse_reply(data)
+    except DecodeError as exc:
+        raise FramingError(str(exc)) from exc
     if reply.address != address:
         raise FramingError(f"reply from address {reply.address:02d}, not {address:02d}")
     plain = reply.alarm is None and reply.error is None
