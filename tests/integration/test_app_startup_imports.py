@@ -5,7 +5,8 @@ real entry point (`titrator.cli.main.main`), with a private HOME, configuration 
 directory; the app runs headless until its setup screen is mounted and idle, then quits. The
 child then reports which modules its `sys.modules` holds: the simulator only for the demo (it
 drives the demo's pump), and never training, the serial driver, the session engine or the
-barcode parser before a session or a scan needs them.
+barcode parser before a session or a scan needs them, nor the ward store's shipper without a
+ward store configured.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ watched = (
     "simulator", "titrator.training", "titrator.pump.newera", "serial",
     "titrator.domain.session.engine", "titrator.shell.controller", "titrator.domain.events",
     "biip", "titrator.tui.screens.run", "titrator.tui.screens.resume",
+    "titrator.shell.shipping", "titrator.shell.outbox",
 )
 print(json.dumps({"code": code, "shown": shown,
                   "loaded": [name for name in watched if name in sys.modules]}))
@@ -82,4 +84,5 @@ def test_simulator_pump_loads_only_the_simulator(tmp_path: Path, argv: list[str]
     # The simulator's pty and the serial driver that talks to it; still no training or engine.
     assert "simulator" in report["loaded"]  # type: ignore[operator]
     unexpected = {"titrator.training", "titrator.domain.session.engine", "biip"}
+    unexpected |= {"titrator.shell.shipping", "titrator.shell.outbox"}
     assert unexpected.isdisjoint(report["loaded"])  # type: ignore[arg-type]

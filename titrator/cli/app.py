@@ -268,9 +268,11 @@ def _shipping(prepared: Prepared) -> BackgroundShipper | None:
 
 def launch(services: AppServices) -> int:
     """Run the app; its exit code, or `EXIT_CRASH` after an unexpected error (notice shown)."""
+    from titrator.cli.collector import app_opening
     from titrator.tui.app import TitratorApp
 
     app = TitratorApp(services)
+    app_opening()  # start-up's loading is done: the collector runs again (issue 17)
     result = app.run()
     if app.crash_notice is not None:
         return EXIT_CRASH

@@ -13,14 +13,16 @@ A Next button under the form (always on screen) does what the footer's F2 does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.scalar import Scalar, Unit
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
+from titrator.tui.screens.choice import ChoiceList
 from titrator.tui.screens.fields import FieldInput, ScanInput
 from titrator.tui.screens.marks import MarkedScreen, placeholder, problem_lines
 
@@ -30,6 +32,27 @@ LABEL_WIDTH = 15
 """Columns of a field's label (the longest label, 'Round to vials', and a space)."""
 WIDE = "1fr"
 """A field that takes the rest of its row."""
+
+
+def _is_fraction(width: Scalar | None) -> bool:
+    return width is not None and width.unit == Unit.FRACTION
+
+
+def _cells(width: Scalar | None) -> int:
+    """A widget's width in a fixed-width part of a row: set in columns (`FormScreen.cell`)."""
+    if width is None or width.unit != Unit.CELLS:
+        raise ValueError(f"a widget in a part of fixed width needs a width in columns: {width}")
+    return int(width.value)
+
+
+def show_text(widget: Static, text: str) -> None:
+    """Put `text` on `widget` if it is not already there.
+
+    Textual lays the whole screen out again after every update of a line of text; the forms
+    re-derive their lines on every key, mostly to the same text (issue 17).
+    """
+    if widget.content != text:
+        widget.update(text)
 
 
 def problem_text(reason: str, raw: str) -> str:
@@ -76,7 +99,7 @@ class FormScroll(VerticalScroll):
         view = self.scrollable_content_region.height + (1 if more.display else 0)
         below = round(self.scroll_y) + view < self.virtual_size.height
         text = more_text(round(self.scroll_y) > 0, below)
-        more.update(text)
+        show_text(more, text)
         more.display = bool(text)
 
 
@@ -98,6 +121,8 @@ class FormScreen(MarkedScreen[ResultT]):
         """Form label of each field, for the problem list."""
         self._problems_shown = False
         """True while the problem list is on screen (it is then re-checked on every change)."""
+        self._fields: tuple[list[Input], list[Select[str]]] | None = None
+        """The form's text boxes and choice lists (`_field_widgets`)."""
 
     # -- building ---------------------------------------------------------------------------
 
@@ -123,11 +148,14 @@ class FormScreen(MarkedScreen[ResultT]):
         width: int | str | None = None,
         *,
         default: str | None = None,
-    ) -> Select[str]:
-        """A choice list; blank ('‹choose›') unless `initial` or `default` names an option."""
+    ) -> ChoiceList[str]:
+        """A choice list; blank ('‹choose›') unless `initial` or `default` names an option.
+
+        A `ChoiceList`: a `Select` whose option list is built when it first opens (issue 17).
+        """
         self._labels[field] = label
         value = self.initial.get(field, default)
-        select: Select[str] = Select(
+        select: ChoiceList[str] = ChoiceList(
             options,
             prompt=placeholder("choose"),
             id=field,
@@ -140,9 +168,12 @@ class FormScreen(MarkedScreen[ResultT]):
         return select
 
     @staticmethod
-    def row(*parts: Widget, row_id: str | None = None) -> Horizontal:
-        """One line of the form: cells or labelled widgets side by side."""
-        return Horizontal(*parts, id=row_id, classes="form-row")
+    def row(*parts: Widget | Sequence[Widget], row_id: str | None = None) -> Horizontal:
+        """One line of the form: cells (`cell`) or labelled widgets side by side."""
+        widgets: list[Widget] = []
+        for part in parts:
+            widgets.extend([part] if isinstance(part, Widget) else part)
+        return Horizontal(*widgets, id=row_id, classes="form-row")
 
     @staticmethod
     def line(label: str, *widgets: Widget) -> Horizontal:
@@ -151,14 +182,35 @@ class FormScreen(MarkedScreen[ResultT]):
 
     @staticmethod
     def cell(
-        label: str, *widgets: Widget, cell_id: str | None = None, width: int | None = None
-    ) -> Horizontal:
-        """A label and its widgets, as one part of a row (`width` columns, or what is left)."""
+        label: str, *widgets: Widget, group: str | None = None, width: int | None = None
+    ) -> list[Widget]:
+        """A label and its widgets, as one part of a row: `width` columns, or what is left.
+
+        The part has no container of its own, its widgets sit in the row (issue 17: a container
+        per part was 22 of the setup screen's 133 widgets, and Textual's start-up time grows
+        with the count). A part of `width` columns (the first of two in a row) is filled out by
+        its `WIDE` widget, or else by the last widget's right margin; every other widget in it
+        has its width set in columns. Each part ends with one column of space. `group` is a
+        class given to the label and the widgets, to show or hide the part as one.
+        """
         name = Label(label, classes="field-label")
         name.styles.width = LABEL_WIDTH
-        part = Horizontal(name, *widgets, id=cell_id, classes="form-cell")
-        part.styles.width = width if width is not None else "1fr"
-        return part
+        parts: list[Widget] = [name, *widgets]
+        if group is not None:
+            for part in parts:
+                part.add_class(group)
+        last = widgets[-1]
+        spare = 0
+        if width is not None:
+            flexible = [w for w in widgets if _is_fraction(w.styles.width)]
+            used = LABEL_WIDTH + 1 + sum(w.styles.margin.width for w in widgets)
+            used += sum(_cells(w.styles.width) for w in widgets if w not in flexible)
+            for widget in flexible:
+                widget.styles.width = (width - used) // len(flexible)
+            spare = 0 if flexible else width - used
+        top, right, bottom, left = last.styles.margin
+        last.styles.margin = (top, right + 1 + spare, bottom, left)
+        return parts
 
     @staticmethod
     def next_button(label: str) -> Horizontal:
@@ -172,13 +224,28 @@ class FormScreen(MarkedScreen[ResultT]):
         """Whether `field` is handed over (a subclass leaves out fields it hides)."""
         return True
 
+    def _field_widgets(self) -> tuple[list[Input], list[Select[str]]]:
+        """The form's text boxes and choice lists, found once the form is composed.
+
+        A form's fields are composed once and never added or removed, so the DOM is searched
+        once, not on every key (it was 1.3 ms a search on the setup screen, issue 17).
+        """
+        if self._fields is None:
+            boxes = [box for box in self.query(Input) if box.id]
+            selects: list[Select[str]] = [select for select in self.query(Select) if select.id]
+            if not boxes and not selects:
+                return boxes, selects  # not composed yet: search again next time
+            self._fields = (boxes, selects)
+        return self._fields
+
     def raw_fields(self) -> dict[str, str]:
         """Every submitted field exactly as typed or chosen ('' for nothing chosen)."""
         raw: dict[str, str] = {}
-        for box in self.query(Input):
+        boxes, selects = self._field_widgets()
+        for box in boxes:
             if box.id and self.submitted(box.id):
                 raw[box.id] = box.value
-        for select in self.query(Select):
+        for select in selects:
             if select.id and self.submitted(select.id):
                 value = select.value
                 raw[select.id] = "" if value is Select.NULL else str(value)
@@ -195,7 +262,7 @@ class FormScreen(MarkedScreen[ResultT]):
         named = [(self._labels.get(field, field), text) for field, text in problems]
         text = "\n".join(problem_lines("Please correct", "field", named)) if named else ""
         shown = self.query_one("#problems", Static)
-        shown.update(text)
+        show_text(shown, text)
         shown.display = bool(text)  # an empty line would take a row from the form
         for widget in self.query(".-invalid"):
             widget.remove_class("-invalid")

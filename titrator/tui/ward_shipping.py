@@ -10,13 +10,15 @@ shows nothing during an infusion: a store that cannot be reached is not the nurs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
 
-from titrator.shell.outbox import OutboxError
-from titrator.shell.shipping import BackgroundShipper, News
+if TYPE_CHECKING:
+    # Start-up (issue 17): the shipper and its outbox load only when a ward store is
+    # configured (`titrator.cli.app` builds the shipper then), not with every app.
+    from titrator.shell.shipping import BackgroundShipper, News
 
 QUEUED = "Ward store: this session will be sent in the background."
 """The summary's line until the shipping thread reports."""
@@ -64,6 +66,8 @@ class WardShipping:
         """Queue a closed session's head; the summary's first line (None when disabled)."""
         if self.shipper is None:
             return None
+        from titrator.shell.outbox import OutboxError  # loaded with the shipper
+
         try:
             self.shipper.add(session_id, log, int(head.seq), str(head.hash))
         except OutboxError as error:

@@ -55,7 +55,14 @@ from titrator.domain.setup import (
 from titrator.domain.site import SiteLimits
 from titrator.domain.site_indications import indication_label
 from titrator.domain.units import InputError, kg_to_lb, parse_plain_decimal, plain
-from titrator.tui.forms import LABEL_WIDTH, WIDE, FormScreen, FormScroll, problem_text
+from titrator.tui.forms import (
+    LABEL_WIDTH,
+    WIDE,
+    FormScreen,
+    FormScroll,
+    problem_text,
+    show_text,
+)
 from titrator.tui.screens.marks import TickList
 
 # Plan errors name request fields; these are the setup fields a nurse can change for them.
@@ -177,7 +184,7 @@ class SetupScreen(FormScreen[SetupResult]):
                 cell(
                     "Weight (kg)",
                     box("weight_kg", "Weight (kg)", "kg only", 10),
-                    Static("", id="weight-lb", classes="inline-hint"),
+                    self.weight_in_lb(),
                     width=LEFT,
                 ),
                 cell("Height (cm)", box("height_cm", "Height (cm)", "optional", 12)),
@@ -213,13 +220,13 @@ class SetupScreen(FormScreen[SetupResult]):
                 cell(
                     "Dose (g/kg)",
                     box("dose_g_per_kg", "Dose (g/kg)", "g/kg", 10),
-                    cell_id="way-g-per-kg",
+                    group="way-g-per-kg",
                 ),
-                cell("Dose (g)", box("dose_g", "Dose (g)", "grams", 10), cell_id="way-grams"),
+                cell("Dose (g)", box("dose_g", "Dose (g)", "grams", 10), group="way-grams"),
                 cell(
                     "Course (g/kg)",
                     box("course_g_per_kg", "Course (g/kg)", "total g/kg", 12),
-                    cell_id="way-course",
+                    group="way-course",
                 ),
             )
             yield row(
@@ -284,6 +291,14 @@ class SetupScreen(FormScreen[SetupResult]):
             yield self.next_button("Next: checklist (F2)")
         yield Footer()
 
+    @staticmethod
+    def weight_in_lb() -> Static:
+        """The weight in pounds, after the weight field (it fills out the weight's part)."""
+        hint = Static("", id="weight-lb", classes="inline-hint")
+        hint.styles.width = WIDE
+        hint.styles.margin = (0, 0, 0, 1)
+        return hint
+
     def on_mount(self) -> None:
         """Start at the first field, with the indication list filled for a preset product."""
         self.sub_title = "infusion setup"
@@ -325,8 +340,8 @@ class SetupScreen(FormScreen[SetupResult]):
             "way-course": self.dose_as == "course",
             "way-course-days": self.dose_as == "course",
         }
-        for widget_id, show in shown.items():
-            self.query_one(f"#{widget_id}").display = show
+        for name, show in shown.items():  # a row (its id) or a part of one (a class)
+            self.query(f"#{name}, .{name}").set(display=show)
         focused = self.focused
         if (
             focused is not None
@@ -435,10 +450,10 @@ class SetupScreen(FormScreen[SetupResult]):
             lb_text = f"= {plain(kg_to_lb(weight), 1)} lb"
         except InputError:
             pass  # the problem is reported when the form is submitted
-        self.query_one("#weight-lb", Static).update(lb_text)
+        show_text(self.query_one("#weight-lb", Static), lb_text)
         scanned = self._scan_line()
         line = self.query_one("#lot-scan", Static)
-        line.update(scanned)
+        show_text(line, scanned)
         line.display = bool(scanned)  # an empty line would take a row from the form
         lines = []
         product_id = raw.get("product_id", "")
@@ -456,7 +471,7 @@ class SetupScreen(FormScreen[SetupResult]):
             else "At risk: no"
         )
         lines.append(f"{self._age_line(raw.get('date_of_birth', ''))} · {at_risk}")
-        self.query_one("#derived", Static).update("\n".join(lines))
+        show_text(self.query_one("#derived", Static), "\n".join(lines))
 
     def _age_line(self, text: str) -> str:
         """The age as the date of birth gives it, or why it is not known."""
