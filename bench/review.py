@@ -19,7 +19,10 @@ process runs the baseline, then a fresh child runs the candidate, back to back:
 
 - baseline: walk the folder, read every `*.jsonl` file and `json.loads` every line;
 - candidate: `titrator.cli.review.review_main(["--summary", DIR])`, the very function
-  `titrator review --summary DIR` runs (standard output captured, not printed).
+  `titrator review --summary DIR` runs (standard output captured, not printed);
+- for each big log, a second candidate: the full review the review app opens,
+  `titrator.review.model.load_review(LOG)` (timeline, rate segments, vitals, reactions, pump
+  commands, integrity), against the same baseline.
 
 Each child imports what it needs first, then times only the work with `time.perf_counter`, and
 reports its own peak resident set size (VmHWM in /proc/self/status: the whole process,
@@ -80,6 +83,14 @@ def _child(mode: str, folder: str) -> None:
                             lines += 1
         elapsed = time.perf_counter() - start
         out = str(lines)
+    elif mode == "full":
+        from titrator.review.model import load_review
+
+        (log,) = Path(folder).glob("*.jsonl")
+        start = time.perf_counter()
+        review = load_review(log)
+        elapsed = time.perf_counter() - start
+        out = f"{len(review.timeline)} entries, {review.outcome.value}"
     else:
         from titrator.cli.review import review_main
 
@@ -206,7 +217,9 @@ def build(
 # ------------------------------------------------------------------------- measuring
 
 
-def measure(name: str, folder: Path, units: int, unit: str, rounds: int) -> dict[str, Any]:
+def measure(
+    name: str, folder: Path, units: int, unit: str, rounds: int, mode: str = "review"
+) -> dict[str, Any]:
     """Paired rounds of baseline and candidate children over `folder`; prints the figures."""
     from bench.paired import spread
 
@@ -216,7 +229,7 @@ def measure(name: str, folder: Path, units: int, unit: str, rounds: int) -> dict
     cand_rss: list[float] = []
     for _ in range(rounds):
         base = _run_child("baseline", folder)
-        cand = _run_child("review", folder)
+        cand = _run_child(mode, folder)
         base_s.append(base["seconds"])
         cand_s.append(cand["seconds"])
         base_rss.append(base["rss_kib"] / 1024)
@@ -270,12 +283,22 @@ def main() -> None:
             results[f"{n} logs"] = measure(f"{n} logs", folders[n], n, "log", rounds)
         for n in sorted(records):
             rounds = args.big_rounds if n >= BIG_RECORDS else args.rounds
-            results[f"{n} records"] = measure(f"1 log of {n} records", bigs[n], n, "record", rounds)
+            results[f"{n} records"] = measure(
+                f"1 log of {n} records, --summary", bigs[n], n, "record", rounds
+            )
+            results[f"{n} records, full"] = measure(
+                f"1 log of {n} records, full review (load_review)",
+                bigs[n],
+                n,
+                "record",
+                rounds,
+                mode="full",
+            )
     print("summary (candidate medians)")
     for name, r in results.items():
         unit = "log" if name.endswith("logs") else "record"
         print(
-            f"  {name:>16}: {median(r['seconds']):8.3f} s  {median(r['per']):9.1f} us/{unit}  "
+            f"  {name:>22}: {median(r['seconds']):8.3f} s  {median(r['per']):9.1f} us/{unit}  "
             f"{median(r['ratio']):6.1f}x json.loads  peak RSS {median(r['rss']):7.1f} MiB"
         )
 

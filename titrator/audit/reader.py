@@ -8,11 +8,13 @@ validates each event payload into the engine's event schema through a pydantic `
 
 from __future__ import annotations
 
+import hashlib
 import os
+from array import array
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -53,6 +55,94 @@ class ReviewRead:
     records: list[tuple[int, AuditRecord]]
     problems: list[LineProblem]
     verification: VerifyResult
+    lines: LogLines = field(repr=False, compare=False)
+    """Every line of the log as read, to read a record again later (`LogLines.line`)."""
+
+
+class LineSource(Protocol):
+    """Where a stored line can be read again (`LogLines` for a log as it was read)."""
+
+    def line(self, number: int) -> bytes:
+        """Line `number` (1-based), with its newline, exactly as it was stored."""
+        ...
+
+
+class LogChangedError(OSError):
+    """A line read again is not the line that was read when the log was opened.
+
+    The log was rewritten, truncated, moved or removed since: what was reviewed can no longer
+    be read back from it. The message names the file and the line, never the content.
+    """
+
+
+_DIGEST_SIZE = 16
+"""Bytes of BLAKE2b kept per line: enough to tell a rewritten line, 16 bytes a record."""
+
+
+def _digest(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=_DIGEST_SIZE).digest()
+
+
+class LogLines:
+    """Where each line of a log lies, and a digest of it, as the log was read (issue 17).
+
+    A review keeps its timeline's summaries, not every record's payload and event: those are
+    read again from the log when something asks for them (an export, the store's facts), and
+    checked against the digest taken when the log was read, so what comes back is exactly what
+    was reviewed. A snapshot's bytes (`data`) are read from memory instead of the file. About
+    24 bytes a line (an offset and a digest in two flat arrays), where holding the parsed record
+    and its event cost about 5 KB.
+    """
+
+    __slots__ = ("_data", "_digests", "_end", "_offsets", "path")
+
+    def __init__(self, path: Path, data: bytes | None = None) -> None:
+        self.path = path
+        self._data = data
+        self._offsets = array("q")
+        self._digests = bytearray()
+        self._end = 0
+
+    def add(self, raw: bytes) -> None:
+        """The next line of the log, as read (every line, in order, readable or not)."""
+        self._offsets.append(self._end)
+        self._digests += _digest(raw)
+        self._end += len(raw)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def line(self, number: int) -> bytes:
+        """Line `number` (1-based) read again, byte for byte as when the log was read.
+
+        Raises:
+            LogChangedError: the line is not what was read (the file changed, moved or went).
+            IndexError: the log had no such line.
+        """
+        index = number - 1
+        if not 0 <= index < len(self._offsets):
+            raise IndexError(f"line {number}: the log had {len(self._offsets)} lines")
+        start = self._offsets[index]
+        end = self._offsets[index + 1] if index + 1 < len(self._offsets) else self._end
+        if self._data is not None:
+            raw = self._data[start:end]
+        else:
+            try:
+                with self.path.open("rb") as stream:
+                    stream.seek(start)
+                    raw = stream.read(end - start)
+            except OSError as exc:
+                raise LogChangedError(
+                    f"{self.path.name}: cannot read line {number} again: "
+                    f"{exc.strerror or type(exc).__name__}; open the log again"
+                ) from None
+        kept = self._digests[index * _DIGEST_SIZE : (index + 1) * _DIGEST_SIZE]
+        if _digest(raw) != kept:
+            raise LogChangedError(
+                f"{self.path.name}: line {number} is not what was read when the log was opened "
+                "(the log changed since); open the log again"
+            )
+        return raw
 
 
 @dataclass(frozen=True)
@@ -68,7 +158,12 @@ class AuditEntry(Generic[EventT]):
     event: EventT | None
 
 
-def _parse_line(raw: bytes, line: int) -> AuditRecord:
+def parse_record_line(raw: bytes, line: int) -> AuditRecord:
+    """One stored line (with its newline) as a record, form checked; the chain is not.
+
+    Raises:
+        AuditReadError: the line is torn or not a well-formed record (names the line).
+    """
     if not raw.endswith(b"\n"):
         raise AuditReadError("incomplete last line (torn write)", line=line)
     try:
@@ -91,7 +186,7 @@ def read_records(path: str | os.PathLike[str]) -> list[AuditRecord]:
         OSError: the file cannot be read.
     """
     with Path(path).open("rb") as stream:
-        return [_parse_line(raw, n) for n, raw in enumerate(stream, start=1)]
+        return [parse_record_line(raw, n) for n, raw in enumerate(stream, start=1)]
 
 
 def read_for_review(
@@ -114,26 +209,33 @@ def read_for_review(
     Raises:
         OSError: the file cannot be read.
     """
-    sink = _ReviewSink()
+    lines = LogLines(Path(path), data)
+    sink = _ReviewSink(lines)
     verification = walk_log(path, key, None, sink, data=data)
     if verification.outcome is Outcome.ERROR:
         raise OSError(verification.reason)
-    return ReviewRead(sink.records, sink.problems, verification)
+    return ReviewRead(sink.records, sink.problems, verification, lines)
 
 
 class _ReviewSink:
     """Collects one pass over a log: the verified records, then whatever else can be read."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: LogLines | None = None) -> None:
         self.records: list[tuple[int, AuditRecord]] = []
         self.problems: list[LineProblem] = []
+        self.lines = lines
+        """Where every line lies, when the caller will read records again (None: it won't)."""
 
-    def intact(self, line: int, record: AuditRecord) -> None:
+    def intact(self, line: int, record: AuditRecord, raw: bytes) -> None:
+        if self.lines is not None:
+            self.lines.add(raw)
         self.records.append((line, record))
 
     def unchecked(self, line: int, raw: bytes) -> None:
+        if self.lines is not None:
+            self.lines.add(raw)
         try:
-            self.records.append((line, _parse_line(raw, line)))
+            self.records.append((line, parse_record_line(raw, line)))
         except AuditReadError as exc:
             text = raw.decode("utf-8", errors="replace").rstrip("\n")
             self.problems.append(LineProblem(line, str(exc), text))

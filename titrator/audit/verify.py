@@ -479,8 +479,8 @@ def _check_anchor(expect_head: str) -> str:
 class LineSink(Protocol):
     """Takes the lines of a log as `verify_log` walks it (for a single-pass tolerant read)."""
 
-    def intact(self, line: int, record: AuditRecord) -> None:
-        """A line the chain vouches for, with its record."""
+    def intact(self, line: int, record: AuditRecord, raw: bytes) -> None:
+        """A line the chain vouches for, with its record and its bytes as stored."""
 
     def unchecked(self, line: int, raw: bytes) -> None:
         """A line at or after the first damage (or a torn tail): not vouched for."""
@@ -555,7 +555,7 @@ def _walk(
                 if record is not None:
                     good_bytes += len(raw)
                     if sink is not None:
-                        sink.intact(line_no, checked_record(record))
+                        sink.intact(line_no, checked_record(record), raw)
                     continue
                 if sink is not None:
                     sink.unchecked(line_no, raw)

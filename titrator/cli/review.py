@@ -30,6 +30,7 @@ from typing import NoReturn
 from titrator.audit.errors import AuditKeyError
 from titrator.audit.keys import load_key
 from titrator.audit.paths import default_data_dir
+from titrator.audit.reader import LogChangedError
 from titrator.cli.fhir_site import fhir_site
 from titrator.cli.parsing import Parser, add_json
 from titrator.cli.site_key import key_for_reading
@@ -291,6 +292,9 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             _write(args.out, FORMATS[args.format](review))
     except _UsageError as exc:
         _err(prog, str(exc))
+        return EXIT_USAGE
+    except LogChangedError as exc:  # the export reads records again; the log changed meanwhile
+        _err(prog, f"{exc}; nothing exported")
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE

@@ -16,9 +16,7 @@ from titrator.review.model import SessionReview
 
 def medications_given(review: SessionReview) -> tuple[ev.MedicationGiven, ...]:
     """Every medicine recorded as given, in log order."""
-    return tuple(
-        entry.event for entry in review.timeline if isinstance(entry.event, ev.MedicationGiven)
-    )
+    return tuple(event for _, event in review.events(ev.MedicationGiven))
 
 
 def medication_text(e: ev.MedicationGiven) -> str:
@@ -30,9 +28,8 @@ def medication_text(e: ev.MedicationGiven) -> str:
 
 def session_policy(review: SessionReview) -> Policy | None:
     """The policy the session ran under (None when `session_opened` is missing or unreadable)."""
-    for entry in review.timeline:
-        if isinstance(entry.event, ev.SessionOpened):
-            return entry.event.policy
+    for _, opened in review.events(ev.SessionOpened):
+        return opened.policy
     return None
 
 

@@ -21,6 +21,7 @@ from titrator.domain.units import plain
 from titrator.domain.vitals import VitalField
 from titrator.review.fmt import iso
 from titrator.review.model import SessionReview, TimelineEntry
+from titrator.review.timeline import validate_event
 
 COLUMNS: Final = (
     "row_type",
@@ -104,6 +105,7 @@ def _fields(event: object) -> dict[str, str]:
 
 
 def _record_row(entry: TimelineEntry) -> dict[str, str]:
+    record = entry.record  # read again from the log, once for the payload and the event
     row = {
         "row_type": "record",
         "line": str(entry.line),
@@ -115,9 +117,9 @@ def _record_row(entry: TimelineEntry) -> dict[str, str]:
         "station_id": entry.station_id,
         "vouched": "yes" if entry.vouched else "no",
         "summary": entry.summary,
-        "payload_json": _payload_json(entry.payload),
+        "payload_json": _payload_json(record.payload),
     }
-    row.update(_fields(entry.event))
+    row.update(_fields(validate_event(record)[0]))
     return row
 
 

@@ -64,8 +64,10 @@ def _replies(data_hex: str) -> Iterable[str]:
 def pump_identity(review: SessionReview) -> PumpIdentity | None:
     """The pump's model and firmware from the first `VER` reply in the log, or None."""
     for entry in review.timeline:
+        if entry.kind != "pump_wire":
+            continue
         payload = entry.payload
-        if entry.kind != "pump_wire" or payload.get("direction") != WireDirection.RX.value:
+        if payload.get("direction") != WireDirection.RX.value:
             continue
         if payload.get("command") != VERSION_COMMAND or payload.get("note"):
             continue

@@ -189,7 +189,7 @@ class _FiguresSink(_ReviewSink):
         self.first_nurse: str | None = None
         self.training = False
 
-    def intact(self, line: int, record: AuditRecord) -> None:
+    def intact(self, line: int, record: AuditRecord, raw: bytes) -> None:
         self._take(record)
 
     def unchecked(self, line: int, raw: bytes) -> None:

@@ -10,14 +10,18 @@ app's `w` key), and are always kept in the CSV's `payload_json`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Final
 
+from pydantic import ValidationError
+
+from titrator.audit.reader import LineSource, parse_record_line
+from titrator.audit.record import AuditRecord
 from titrator.domain import events as ev
-from titrator.domain.events import AuditEvent
+from titrator.domain.events import AUDIT_EVENT_ADAPTER, AuditEvent
 from titrator.domain.units import plain
 from titrator.domain.vitals import SYMPTOM_LABELS, Symptom
 from titrator.review.fmt import ml, ml_per_h, vitals_line
@@ -80,9 +84,29 @@ _CATEGORY: Final[Mapping[str, Category]] = {
 }
 
 
-@dataclass(frozen=True)
+def validate_event(record: AuditRecord) -> tuple[AuditEvent | None, str | None]:
+    """The record's payload as an engine event, or the reason it is not one.
+
+    (None, None): a writer record or a kind outside the engine's events.
+    """
+    if record.from_writer or record.kind not in ev.AUDIT_KINDS:
+        return None, None
+    try:
+        return AUDIT_EVENT_ADAPTER.validate_python({**record.payload, "kind": record.kind}), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        return None, f"does not fit this version's event schema: {loc}: {first['msg']}"
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One record of the log as a line of the timeline.
+
+    An entry keeps what the timeline shows. The record's payload and its validated event are
+    not kept (about 5 KB a record, where the entry is a few hundred bytes, issue 17): `payload`,
+    `event` and `record` read the line again from the log (`LogLines`), checked to be the very
+    bytes that were reviewed. Callers that need only some kinds check `kind` first.
 
     Attributes:
         line: 1-based line in the file.
@@ -94,8 +118,7 @@ class TimelineEntry:
         nurse_id: the user signed in when it was recorded.
         station_id: the workstation that recorded it.
         vouched: the hash chain vouches for this line (False after a break).
-        payload: the record's payload as stored.
-        event: the validated event, or None (writer records, other kinds, schema mismatch).
+        lines: the log's lines as read, where `record` reads this one again.
         wire_summary: for a `pump_wire` record, the line with the raw bytes (hex) too, shown
             only when the reviewer asks; None for every other record.
     """
@@ -109,9 +132,30 @@ class TimelineEntry:
     nurse_id: str
     station_id: str
     vouched: bool
-    payload: dict[str, Any]
-    event: AuditEvent | None
+    lines: LineSource = field(repr=False, compare=False)
     wire_summary: str | None = None
+
+    @property
+    def record(self) -> AuditRecord:
+        """The record, read again from the log.
+
+        Raises:
+            LogChangedError: the log changed since it was read (an `OSError`).
+        """
+        return parse_record_line(self.lines.line(self.line), self.line)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The record's payload as stored (read again; see `record`)."""
+        return self.record.payload
+
+    @property
+    def event(self) -> AuditEvent | None:
+        """The validated event, or None (writer records, other kinds, schema mismatch).
+
+        Read again and validated again (see `record`).
+        """
+        return validate_event(self.record)[0]
 
     def shown(self, wire_hex: bool) -> str:
         """The line as shown: with the raw wire bytes only when `wire_hex` is asked for."""

@@ -37,10 +37,7 @@ def _lot_at(lots: tuple[tuple[datetime | None, str], ...], when: datetime) -> st
 
 
 def _opened(review: SessionReview) -> ev.SessionOpened | None:
-    for entry in review.timeline:
-        if isinstance(entry.event, ev.SessionOpened):
-            return entry.event
-    return None
+    return next((event for _, event in review.events(ev.SessionOpened)), None)
 
 
 def _software_version(review: SessionReview) -> str | None:
@@ -55,22 +52,22 @@ def _vitals_due(review: SessionReview, key: Row) -> list[Row]:
     """Each `vitals_due` record with the first vitals set accepted after it (who took it)."""
     rows: list[Row] = []
     pending: list[Row] = []
-    for entry in review.timeline:
-        if isinstance(entry.event, ev.VitalsDue):
+    for entry, event in review.events(ev.VitalsDue, ev.VitalsAccepted):
+        if isinstance(event, ev.VitalsDue):
             pending.append(
                 {
                     **key,
                     "seq": entry.seq,
-                    "due_at": _utc(entry.event.at.wall_utc),
-                    "reason": entry.event.reason,
+                    "due_at": _utc(event.at.wall_utc),
+                    "reason": event.reason,
                     "taken_at": None,
                     "taken_seq": None,
                     "late_s": None,
                     "nurse_id": entry.nurse_id,
                 }
             )
-        elif isinstance(entry.event, ev.VitalsAccepted) and pending:
-            taken = entry.event.at.wall_utc
+        elif pending:
+            taken = event.at.wall_utc
             for due in pending:
                 late = int((taken - due["due_at"]).total_seconds())
                 due.update(
@@ -230,16 +227,15 @@ def session_facts(
         {
             **key,
             "seq": entry.seq,
-            "recorded_at": _utc(entry.event.at.wall_utc),
-            "given_at": _utc(entry.event.given_at),
-            "drug": entry.event.drug,
-            "dose": str(entry.event.dose),
-            "unit": entry.event.unit,
-            "route": entry.event.route,
-            "given_by": entry.event.given_by,
+            "recorded_at": _utc(event.at.wall_utc),
+            "given_at": _utc(event.given_at),
+            "drug": event.drug,
+            "dose": str(event.dose),
+            "unit": event.unit,
+            "route": event.route,
+            "given_by": event.given_by,
         }
-        for entry in review.timeline
-        if isinstance(entry.event, ev.MedicationGiven)
+        for entry, event in review.events(ev.MedicationGiven)
     ]
     rows["vitals_due"] = _vitals_due(review, key)
     return rows

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from simulator.wire import frame_reply
 from tests.unit.interop.test_hl7v2_pcd10 import obx_rows, strict, value
+from tests.unit.review.entries import entry_with
 from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import SCENARIOS
 from titrator.domain import events as ev
@@ -203,7 +204,7 @@ def _raised(review: SessionReview, code: AlarmCode, at_min: int, cleared: bool) 
             event = ev.AlarmCleared(at=instant, code=code)
         else:
             continue
-        added.append(dataclasses.replace(template, kind=event.kind, at=when, event=event))
+        added.append(entry_with(template, at=when, event=event))
     return dataclasses.replace(
         review, timeline=tuple(sorted([*review.timeline, *added], key=lambda e: e.at))
     )
@@ -263,7 +264,7 @@ def test_pump_alarms_start_and_end_in_pairs_whatever_the_pump_says(
     review = alarmed_review
     template = next(e for e in review.timeline if e.kind == "pump_wire")
     wire = [
-        dataclasses.replace(
+        entry_with(
             template,
             seq=template.seq + i,
             payload={**template.payload, "data_hex": frame_reply(text, safe=True).hex(" ")},

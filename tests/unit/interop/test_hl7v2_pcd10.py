@@ -18,6 +18,7 @@ from hl7apy.parser import parse_message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.review.entries import entry_with
 from tests.unit.review.logbuild import LogSpec, build_log
 from tests.unit.review.logs import SCENARIOS
 from titrator.cli.main import main
@@ -148,9 +149,8 @@ def _with_alarm(review: SessionReview, code: AlarmCode, before_stop: timedelta) 
     template = next(e for e in review.timeline if isinstance(e.event, ev.RateChanged))
     assert template.event is not None
     at = template.event.at.model_copy(update={"wall_utc": stop.start - before_stop})
-    alarm = dataclasses.replace(
+    alarm = entry_with(
         template,
-        kind="alarm_raised",
         at=stop.start - before_stop,
         event=ev.AlarmRaised(at=at, code=code, text="pump not answering"),
     )

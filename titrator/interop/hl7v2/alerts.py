@@ -137,8 +137,10 @@ class PumpAlert:
 def _wire_replies(review: SessionReview) -> Iterator[tuple[datetime, int, Wire | None]]:
     """(time, record, alarm letter or None) of every reply the pump sent, in order."""
     for entry in review.timeline:
+        if entry.kind != "pump_wire":
+            continue
         payload = entry.payload
-        if entry.kind != "pump_wire" or payload.get("direction") != WireDirection.RX.value:
+        if payload.get("direction") != WireDirection.RX.value:
             continue
         try:
             raw = bytes.fromhex(str(payload.get("data_hex", "")))
@@ -193,10 +195,7 @@ def pump_alerts(review: SessionReview) -> list[PumpAlert]:
             found.append(PumpAlert(at, "start", alarm.name.lower(), _cwe(code, text), TECHNICAL,
                                    number, seq))  # fmt: skip
         current = alarm
-    for entry in review.timeline:
-        event = entry.event
-        if not isinstance(event, ev.AlarmRaised | ev.AlarmCleared):
-            continue
+    for entry, event in review.events(ev.AlarmRaised, ev.AlarmCleared):
         if event.code not in TITRATOR_ALARMS:
             continue
         code, text, kind = TITRATOR_ALARMS[event.code]

@@ -137,10 +137,13 @@ class InfusionEvent:
 
 def _reported_volumes(review: SessionReview) -> list[tuple[datetime, Decimal]]:
     return [
-        (e.at, e.event.volume_ml)
-        for e in review.timeline
-        if isinstance(e.event, ev.PumpStatusRead) and e.event.volume_ml is not None
+        (e.at, event.volume_ml)
+        for e, event in review.events(ev.PumpStatusRead)
+        if event.volume_ml is not None
     ]
+
+
+ALARM_KINDS: Final = frozenset({"alarm_raised", "alarm_cleared"})
 
 
 def _alarm_active(review: SessionReview, at: datetime) -> bool:
@@ -148,10 +151,13 @@ def _alarm_active(review: SessionReview, at: datetime) -> bool:
     for entry in review.timeline:
         if entry.at > at:
             break
-        if isinstance(entry.event, ev.AlarmRaised):
-            active.add(entry.event.code.value)
-        elif isinstance(entry.event, ev.AlarmCleared):
-            active.discard(entry.event.code.value)
+        if entry.kind not in ALARM_KINDS:  # read again only the records that can matter
+            continue
+        event = entry.event
+        if isinstance(event, ev.AlarmRaised):
+            active.add(event.code.value)
+        elif isinstance(event, ev.AlarmCleared):
+            active.discard(event.code.value)
     return bool(active & PUMP_ALARMS)
 
 
