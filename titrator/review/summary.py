@@ -9,8 +9,9 @@ left out of every figure unless asked for (`include_training`), and the notes sa
 left out. The text table fits 80 columns: the product and indication wrap in their column, and
 the times are a second table.
 
-Two ways in, one set of figures: `summarise` takes reviews already built (the review app holds
-them for its session screens), and `summarise_logs` reads a folder of logs one at a time
+Three ways in, one set of figures: `summarise` takes reviews already built, `summarise_figures`
+each log's `LogFigures` (the review app keeps those, in its `SessionListing`s, not the
+reviews), and `summarise_logs` reads a folder of logs one at a time
 (`titrator review --summary`): each log is walked once, record by record, only the records the
 figures need are validated, and only its `LogFigures` are kept, so time per log stays flat and
 memory stays bounded whatever the number of logs or the length of one log. Both reduce each log
@@ -420,6 +421,19 @@ def summarise(
     tally = _Tally(include_training)
     for review in reviews:
         tally.add(LogFigures.of_review(review))
+    return tally.summary(problems)
+
+
+def summarise_figures(
+    figures: Iterable[LogFigures],
+    problems: Sequence[LoadProblem] = (),
+    *,
+    include_training: bool = False,
+) -> FolderSummary:
+    """`summarise` from each log's figures (the review app keeps these, not the reviews)."""
+    tally = _Tally(include_training)
+    for item in figures:
+        tally.add(item)
     return tally.summary(problems)
 
 

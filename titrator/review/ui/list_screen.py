@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from textual import on
@@ -17,29 +18,29 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from titrator.review.integrity import IntegrityStatus
+from titrator.review.listing import SessionListing
 from titrator.review.marks import TRAINING_MARK
-from titrator.review.model import SessionReview
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-COLUMNS: Final[tuple[tuple[str, Callable[[SessionReview], Any]], ...]] = (
+COLUMNS: Final[tuple[tuple[str, Callable[[SessionListing], Any]], ...]] = (
     ("Start (UTC)", lambda r: r.started_at or _EPOCH),
-    ("Integrity", lambda r: r.integrity.status.value),
+    ("Integrity", lambda r: r.integrity.value),
     ("Outcome", lambda r: _outcome(r)),
-    ("Patient", lambda r: r.header.patient_id or ""),
+    ("Patient", lambda r: r.patient_id or ""),
     ("Product — indication", lambda r: _product(r)),
-    ("React.", lambda r: len(r.reactions)),
-    ("Overr.", lambda r: len(r.overrides)),
+    ("React.", lambda r: r.reactions),
+    ("Overr.", lambda r: r.overrides),
     ("File", lambda r: r.path.name),
 )
 """Column titles and the sort key of each."""
 
 
-def _outcome(review: SessionReview) -> str:
+def _outcome(review: SessionListing) -> str:
     return f"{TRAINING_MARK}: {review.outcome.value}" if review.training else review.outcome.value
 
 
-def file_line(review: SessionReview) -> str:
+def file_line(review: SessionListing) -> str:
     """The line under the table: the highlighted log's file, and TRAINING with why."""
     line = f"File: {review.path.name}"
     if review.training:
@@ -47,22 +48,21 @@ def file_line(review: SessionReview) -> str:
     return line
 
 
-def _product(review: SessionReview) -> str:
-    h = review.header
-    return f"{h.product_name or h.product_id or '?'} — {h.indication_id or '?'}"
+def _product(review: SessionListing) -> str:
+    return f"{review.product_name or review.product_id or '?'} — {review.indication_id or '?'}"
 
 
-def row_cells(review: SessionReview) -> tuple[str, ...]:
+def row_cells(review: SessionListing) -> tuple[str, ...]:
     """The list row of a review (what the filter matches, too)."""
     start = review.started_at
     return (
         start.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if start else "—",
-        review.integrity.status.label,
+        review.integrity.label,
         _outcome(review),
-        review.header.patient_id or "—",
+        review.patient_id or "—",
         _product(review),
-        str(len(review.reactions)),
-        str(len(review.overrides)),
+        str(review.reactions),
+        str(review.overrides),
         review.path.name,
     )
 
@@ -80,11 +80,17 @@ class SessionListScreen(Screen[None]):
     ]
     """Keys: / filter, s next sort column, r reverse, m summary, Enter open, q quit."""
 
-    def __init__(self, include_training: bool = False) -> None:
+    def __init__(
+        self,
+        include_training: bool = False,
+        open_session: Callable[[Path], None] | None = None,
+    ) -> None:
         super().__init__()
+        self.open_session = open_session
+        """Opens a log's session screen (the app reads the full review again)."""
         self.include_training = include_training
         """Count training logs in the folder summary (`titrator review --include-training`)."""
-        self.reviews: list[SessionReview] = []
+        self.reviews: list[SessionListing] = []
         self.note = ""
         self.loaded = False
         """True once `show` has been called (the logs are read)."""
@@ -110,8 +116,8 @@ class SessionListScreen(Screen[None]):
         if self.loaded:
             self._update_view()
 
-    def show(self, reviews: list[SessionReview], note: str = "") -> None:
-        """Show these reviews (called once the logs are read; before or after mounting)."""
+    def show(self, reviews: list[SessionListing], note: str = "") -> None:
+        """Show these logs (called once the logs are read; before or after mounting)."""
         self.reviews = reviews
         self.note = note
         self.loaded = True
@@ -122,7 +128,7 @@ class SessionListScreen(Screen[None]):
         reviews, note = self.reviews, self.note
         counts = {s: 0 for s in IntegrityStatus}
         for review in reviews:
-            counts[review.integrity.status] += 1
+            counts[review.integrity] += 1
         text = f"{len(reviews)} log(s): " + ", ".join(f"{n} {s.label}" for s, n in counts.items())
         training = sum(r.training for r in reviews)
         if training:
@@ -130,7 +136,7 @@ class SessionListScreen(Screen[None]):
         self.query_one("#counts", Static).update(text + (f" — {note}" if note else ""))
         self.refill()
 
-    def shown_reviews(self) -> list[SessionReview]:
+    def shown_reviews(self) -> list[SessionListing]:
         """The reviews that pass the filter, in the current order."""
         needle = self.text_filter.casefold()
         shown = [
@@ -204,11 +210,9 @@ class SessionListScreen(Screen[None]):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         path = event.row_key.value
-        review = next((r for r in self.reviews if str(r.path) == path), None)
-        if review is not None:
-            from titrator.review.ui.session_screen import SessionScreen
-
-            self.app.push_screen(SessionScreen(review))
+        listing = next((r for r in self.reviews if str(r.path) == path), None)
+        if listing is not None and self.open_session is not None:
+            self.open_session(listing.path)
 
     def action_summary(self) -> None:
         """Open the folder summary."""

@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from titrator.review.model import SessionReview
-from titrator.review.summary import FolderSummary, summarise, summary_table
+from titrator.review.listing import SessionListing
+from titrator.review.summary import FolderSummary, summarise_figures, summary_table
 
 MIN_WIDTH = 60
 """The narrowest the tables are laid out for (narrower terminals scroll)."""
@@ -31,11 +31,16 @@ class FolderSummaryScreen(Screen[None]):
     ]
     """Keys: Esc back, t count training logs in or out, q quit."""
 
-    def __init__(self, reviews: list[SessionReview], include_training: bool = False) -> None:
+    def __init__(self, reviews: list[SessionListing], include_training: bool = False) -> None:
         super().__init__()
         self.reviews = reviews
         self.include_training = include_training
-        self.summary: FolderSummary = summarise(reviews, include_training=include_training)
+        self.summary: FolderSummary = self._summarise()
+
+    def _summarise(self) -> FolderSummary:
+        return summarise_figures(
+            (r.figures for r in self.reviews), include_training=self.include_training
+        )
 
     def compose(self) -> ComposeResult:
         """The tables and notes, scrollable."""
@@ -50,7 +55,7 @@ class FolderSummaryScreen(Screen[None]):
 
     def refill(self) -> None:
         """Compute the figures (training in or out) and show them."""
-        self.summary = summarise(self.reviews, include_training=self.include_training)
+        self.summary = self._summarise()
         counted = "counted" if self.include_training else "left out"
         self.sub_title = f"summary; training logs {counted}"
         width = max(MIN_WIDTH, self.app.size.width - 2)
