@@ -94,7 +94,7 @@ class ReviewApp(App[int]):
         if review is not None:
             self._show_session(review)
         else:
-            self.notify(f"Reading {path.name}…", timeout=2)
+            self.notify(f"Reading {path.name}…", timeout=2, markup=False)
             self._read_session(path)
 
     @work(thread=True, exclusive=True, group="open")
@@ -104,7 +104,11 @@ class ReviewApp(App[int]):
         except OSError as exc:
             reason = exc.strerror or str(exc)
             self.call_from_thread(
-                self.notify, f"{path.name}: cannot read: {reason}", severity="error", timeout=30
+                self.notify,
+                f"{path.name}: cannot read: {reason}",
+                severity="error",
+                timeout=30,
+                markup=False,
             )
             return
         self.call_from_thread(self._show_session, review)
@@ -120,7 +124,7 @@ class ReviewApp(App[int]):
             note = f"{len(problems)} file(s) could not be read: " + "; ".join(
                 f"{p.path.name}: {p.reason}" for p in problems
             )
-            self.notify(note, severity="error", timeout=30)
+            self.notify(note, severity="error", timeout=30, markup=False)
         if not reviews and not problems:
             note = "no .jsonl logs found"
         self.list_screen.show(reviews, note)

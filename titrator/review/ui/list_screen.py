@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from titrator.review.integrity import IntegrityStatus
 from titrator.review.listing import SessionListing
 from titrator.review.marks import TRAINING_MARK
+from titrator.review.ui.plain import cells
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -101,10 +102,10 @@ class SessionListScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Header, counts line, filter box (hidden), the table, the file line, footer."""
         yield Header()
-        yield Static("Loading logs…", id="counts")
+        yield Static("Loading logs…", id="counts", markup=False)
         yield Input(placeholder="filter: any text in a row (Esc clears)", id="filter")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="file")
+        yield Static("", id="file", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,7 +152,7 @@ class SessionListScreen(Screen[None]):
         table.clear()
         shown = self.shown_reviews()
         for review in shown:
-            table.add_row(*row_cells(review), key=str(review.path))
+            table.add_row(*cells(row_cells(review)), key=str(review.path))
         row = table.cursor_row
         current = shown[row] if 0 <= row < len(shown) else None
         self.query_one("#file", Static).update(file_line(current) if current is not None else "")

@@ -20,6 +20,7 @@ from titrator.review.marks import TRAINING_MARK
 from titrator.review.model import SessionReview
 from titrator.review.timeline import Category
 from titrator.review.ui.chart import RateVitalsChart
+from titrator.review.ui.plain import cells
 
 KIND_FILTERS: Final[tuple[Category | None, ...]] = (
     None,
@@ -86,13 +87,16 @@ class SessionScreen(Screen[None]):
                 f"({'; '.join(review.training_marks)})",
                 id="training",
                 classes="banner training",
+                markup=False,
             )
         status = review.integrity.status.value
-        yield Static(review.integrity.banner(), id="banner", classes=f"banner {status}")
-        yield Static(facts_text(review), id="facts")
+        yield Static(
+            review.integrity.banner(), id="banner", classes=f"banner {status}", markup=False
+        )
+        yield Static(facts_text(review), id="facts", markup=False)
         with TabbedContent(initial="timeline"):
             with TabPane("1 Timeline", id="timeline"), Vertical():
-                yield Static(id="kind")
+                yield Static(id="kind", markup=False)
                 yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
             with TabPane("2 Chart", id="chart"):
                 yield RateVitalsChart(review, id="plot")
@@ -100,7 +104,7 @@ class SessionScreen(Screen[None]):
                 yield DataTable(id="episodes", cursor_type="row")
             with TabPane("4 Pump", id="pump"):
                 yield DataTable(id="commands", cursor_type="row")
-        yield Static(id="detail")
+        yield Static(id="detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -124,7 +128,7 @@ class SessionScreen(Screen[None]):
                 continue
             seq = str(e.seq) if e.vouched else f"✗{e.seq}"
             summary = e.shown(self.wire_hex)
-            table.add_row(utc_time(e.at), seq, e.category.value, e.nurse_id, summary)
+            table.add_row(*cells((utc_time(e.at), seq, e.category.value, e.nurse_id, summary)))
             vouched = "" if e.vouched else " ✗ NOT VOUCHED FOR by the hash chain."
             details.append(
                 f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {summary}{vouched}"
@@ -140,46 +144,52 @@ class SessionScreen(Screen[None]):
     def _fill_episodes(self) -> None:
         table = self.query_one("#episodes", DataTable)
         table.add_columns("Time (UTC)", "What", "By", "Reason")
+        rows: list[tuple[str, str, str, str]] = []
         for r in self.review.reactions:
             rules = ", ".join(r.rule_ids)
             never = ", never restart" if r.never_restart else ""
-            table.add_row(
-                utc_time(r.opened_at),
-                f"REACTION {r.severity_label}{never} ({rules})",
-                r.opened_by,
-                " | ".join(r.reasons) or "—",
+            rows.append(
+                (
+                    utc_time(r.opened_at),
+                    f"REACTION {r.severity_label}{never} ({rules})",
+                    r.opened_by,
+                    " | ".join(r.reasons) or "—",
+                )
             )
             if r.cleared_at is not None:
                 note = f" — {r.cleared_note}" if r.cleared_note else ""
-                table.add_row(
-                    utc_time(r.cleared_at),
-                    "reaction cleared",
-                    r.cleared_by or "—",
-                    f"{r.cleared_reason}{note}",
+                rows.append(
+                    (
+                        utc_time(r.cleared_at),
+                        "reaction cleared",
+                        r.cleared_by or "—",
+                        f"{r.cleared_reason}{note}",
+                    )
                 )
         for o in self.review.overrides:
             note = f" — {o.note}" if o.note else ""
-            table.add_row(
-                utc_time(o.at),
-                f"OVERRIDE: {o.limit} ({o.prompt_kind})",
-                o.nurse_id,
-                f"{o.reason}{note}",
+            rows.append(
+                (
+                    utc_time(o.at),
+                    f"OVERRIDE: {o.limit} ({o.prompt_kind})",
+                    o.nurse_id,
+                    f"{o.reason}{note}",
+                )
             )
-        if table.row_count == 0:
-            table.add_row("—", "no reactions or overrides recorded", "", "")
-        else:
-            table.sort(table.ordered_columns[0].key)
-        self.details["episodes"] = [
-            " · ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
-        ]
+        rows.sort(key=lambda row: row[0])  # by time; stable, so a time's rows keep their order
+        if not rows:
+            rows.append(("—", "no reactions or overrides recorded", "", ""))
+        for row in rows:
+            table.add_row(*cells(row))
+        self.details["episodes"] = [" · ".join(row) for row in rows]
 
     def _fill_commands(self) -> None:
         table = self.query_one("#commands", DataTable)
         table.add_columns(
             "#", "Issued (UTC)", "Command", "Setpoint", "Outcome", "Reported", "Detail"
         )
-        for c in self.review.pump_commands:
-            table.add_row(
+        rows: list[tuple[str, ...]] = [
+            (
                 str(c.command_id),
                 utc_time(c.issued_at),
                 c.kind,
@@ -188,11 +198,13 @@ class SessionScreen(Screen[None]):
                 ml_per_h(c.reported_rate_ml_per_h),
                 c.detail,
             )
-        if table.row_count == 0:
-            table.add_row("—", "", "no pump commands recorded", "", "", "", "")
-        self.details["commands"] = [
-            " · ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
+            for c in self.review.pump_commands
         ]
+        if not rows:
+            rows.append(("—", "", "no pump commands recorded", "", "", "", ""))
+        for row in rows:
+            table.add_row(*cells(row))
+        self.details["commands"] = [" · ".join(row) for row in rows]
 
     def _show_detail(self, table: DataTable[object]) -> None:
         rows = self.details.get(table.id or "", [])

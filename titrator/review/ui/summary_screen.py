@@ -46,7 +46,7 @@ class FolderSummaryScreen(Screen[None]):
         """The tables and notes, scrollable."""
         yield Header()
         with VerticalScroll():
-            yield Static(id="summary")
+            yield Static(id="summary", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from titrator.review.marks import TRAINING_MARK
+from titrator.review.ui.plain import cells
 from titrator.review.ward import (
     OUTCOMES,
     WardQuery,
@@ -137,9 +138,9 @@ class WardSessionsScreen(Screen[None]):
                 box = Input(placeholder=placeholder, id=f"filter-{name}")
                 box.border_title = name
                 yield box
-        yield Static("Reading the ward store…", id="ward-status")
+        yield Static("Reading the ward store…", id="ward-status", markup=False)
         yield DataTable(id="ward-sessions", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="ward-row")
+        yield Static("", id="ward-row", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -180,7 +181,7 @@ class WardSessionsScreen(Screen[None]):
         table = self.query_one("#ward-sessions", DataTable)
         table.clear()
         for n, session in enumerate(sessions):
-            table.add_row(*session_cells(session), key=str(n))
+            table.add_row(*cells(session_cells(session)), key=str(n))
         self.query_one("#ward-row", Static).update(session_line(sessions[0]) if sessions else "")
         shown = f"{len(sessions)} of {total}" if total > len(sessions) else str(total)
         training = "counted" if self.include_training else "left out"
@@ -281,10 +282,10 @@ class WardReportScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Header, title, the table, notes, footer."""
         yield Header()
-        yield Static("Reading the ward store…", id="report-title")
+        yield Static("Reading the ward store…", id="report-title", markup=False)
         yield DataTable(id="report-rows", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="report-row")
-        yield Static("", id="report-notes")
+        yield Static("", id="report-row", markup=False)
+        yield Static("", id="report-notes", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -321,7 +322,7 @@ class WardReportScreen(Screen[None]):
         rows.clear(columns=True)
         rows.add_columns(*table.headings)
         for n, row in enumerate(table.rows):
-            rows.add_row(*row, key=str(n))
+            rows.add_row(*cells(row), key=str(n))
         first = row_line(table.headings, table.rows[0]) if table.rows else ""
         self.query_one("#report-row", Static).update(first)
         notes = table.notes if table.rows else ("(no rows)", *table.notes)
