@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from titrator.review.model import SessionReview
@@ -37,12 +38,17 @@ def _text(widget: Static) -> str:
     return str(widget.render())
 
 
+def _shown(cell: object) -> str:
+    """A table cell as the table draws it (string cells are read as Rich markup)."""
+    return Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+
+
 async def test_brackets_in_a_log_are_shown_as_written(reviews: list[SessionReview]) -> None:
     review = _marked(next(r for r in reviews if r.overrides))
     app = ReviewApp(reviews=[review])
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
-        row = [str(c) for c in app.screen.query_one("#sessions", DataTable).get_row_at(0)]
+        row = [_shown(c) for c in app.screen.query_one("#sessions", DataTable).get_row_at(0)]
         assert PATIENT in row
         await pilot.press("enter")
         await pilot.pause()
@@ -50,11 +56,11 @@ async def test_brackets_in_a_log_are_shown_as_written(reviews: list[SessionRevie
         assert isinstance(screen, SessionScreen)
         assert f"Patient {PATIENT} /" in _text(screen.query_one("#facts", Static))
         events = screen.query_one("#events", DataTable)
-        assert str(events.get_row_at(0)[4]) == SUMMARY
+        assert _shown(events.get_row_at(0)[4]) == SUMMARY
         assert SUMMARY in _text(screen.query_one("#detail", Static))
         await pilot.press("3")
         await pilot.pause()
         episodes = screen.query_one("#episodes", DataTable)
-        reasons = [str(episodes.get_row_at(i)[3]) for i in range(episodes.row_count)]
+        reasons = [_shown(episodes.get_row_at(i)[3]) for i in range(episodes.row_count)]
         assert any(reason.endswith(f" — {NOTE}") for reason in reasons), reasons
         assert app.is_running  # no markup error, and "[@click=app.quit]" did nothing
