@@ -148,6 +148,27 @@ def test_bad_input_is_refused_in_one_line_naming_the_option(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["plan", "--product", "privigen", "--indication", "pi", "--weight-kg=--"],
+        ["plan", "--product=--", "--indication", "pi", "--weight-kg", "70"],
+        ["simulate", "--product", "privigen", "--indication", "pi", "--dose-g-per-kg=--"],
+        ["review", "--summary=--"],
+        ["export", "log.jsonl", "--format=--"],
+    ],
+)
+def test_a_value_of_double_dash_is_a_named_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python 3.11's argparse drops a value that is exactly `--` (`--weight-kg=--` reached the
+    planner as an empty list and stopped on an unexpected error)."""
+    option = next(word.split("=")[0] for word in argv if word.endswith("=--"))
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "")
+    assert err == f"titrator {argv[0]}: error: {option}: expected one argument\n"
+
+
 def test_a_range_refusal_is_one_plain_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(_with("--weight-kg", "700"), capsys)
     assert code == 2

@@ -85,7 +85,25 @@ class Parser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         """As argparse's, remembering the words (an unknown option is named before the rest)."""
         self._words = list(sys.argv[1:] if args is None else args)
+        self._refuse_double_dash_values()
         return super().parse_known_args(self._words, namespace)
+
+    def _refuse_double_dash_values(self) -> None:
+        """Refuse ``--option=--`` for an option that takes one value, as ``--option --`` is.
+
+        Python 3.11's argparse drops a value that is exactly ``--`` and hands the command an
+        empty list instead of text (`titrator plan --weight-kg=--` stopped on an unexpected
+        error); nothing titrator takes is ever ``--``, so it is a usage error, named.
+        """
+        for word in self._words:
+            if word == "--":
+                return  # what follows is not options
+            option, equals, value = word.partition("=")
+            if not equals or value != "--":
+                continue
+            action = self._option_string_actions.get(option)
+            if action is not None and action.nargs in (None, "?"):
+                self.error(f"argument {option}: expected one argument")
 
     def unknown_options(self) -> list[str]:
         """The words given that look like options this parser does not have."""
