@@ -12,6 +12,7 @@ from titrator.review.ui.chart import RateVitalsChart
 from titrator.review.ui.list_screen import SessionListScreen
 from titrator.review.ui.session_screen import SessionScreen
 from titrator.review.ui.summary_screen import FolderSummaryScreen
+from titrator.review.ui.timeline_view import TimelineView
 
 
 def _table(app: ReviewApp, selector: str) -> DataTable[object]:
@@ -64,7 +65,7 @@ async def test_enter_opens_the_session_and_the_tabs_work(reviews: list[SessionRe
         assert isinstance(screen, SessionScreen)
         assert screen.review.header.patient_id == "MRN-0002"
         assert "CHAIN ONLY" in str(screen.query_one("#banner", Static).render())
-        events = _table(app, "#events")
+        events = screen.query_one("#events", TimelineView)
         assert events.row_count == len(screen.review.timeline)
         await pilot.press("k")  # vitals only
         assert 0 < events.row_count < len(screen.review.timeline)
@@ -92,7 +93,7 @@ async def test_a_damaged_log_shows_the_banner(damaged_review: SessionReview) -> 
         assert "DAMAGED at line 60" in text
         assert "record altered" in text
         assert banner.has_class("damaged")
-        cells = [str(c) for c in _table(app, "#events").get_row_at(59)]
+        cells = app.screen.query_one("#events", TimelineView).get_row_at(59)
         assert cells[1] == "✗59"
 
 

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from titrator.review.model import SessionReview
 from titrator.review.ui.app import ReviewApp
 from titrator.review.ui.session_screen import SessionScreen
+from titrator.review.ui.timeline_view import TimelineView
 
 PATIENT = "MRN[/]7 [b]x"
 NOTE = "saw [b]rash[/b] then [red]hives[/] [@click=app.quit]"
@@ -55,8 +56,9 @@ async def test_brackets_in_a_log_are_shown_as_written(reviews: list[SessionRevie
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         assert f"Patient {PATIENT} /" in _text(screen.query_one("#facts", Static))
-        events = screen.query_one("#events", DataTable)
-        assert _shown(events.get_row_at(0)[4]) == SUMMARY
+        events = screen.query_one("#events", TimelineView)
+        assert events.get_row_at(0)[4] == SUMMARY
+        assert "".join(s.text for s in events.render_line(1)).rstrip().endswith(SUMMARY)
         assert SUMMARY in _text(screen.query_one("#detail", Static))
         await pilot.press("3")
         await pilot.pause()

@@ -20,6 +20,7 @@ from titrator.review.ui.app import ReviewApp
 from titrator.review.ui.list_screen import SessionListScreen
 from titrator.review.ui.session_screen import SessionScreen
 from titrator.review.ui.summary_screen import FolderSummaryScreen
+from titrator.review.ui.timeline_view import TimelineView
 from titrator.tui.screens.run import RunScreen
 
 
@@ -116,8 +117,8 @@ async def test_wire_hex_is_shown_only_when_asked(make_app: AppFactory) -> None:
         assert ("w", "Wire hex") in keys
 
         def cells() -> str:
-            table = screen.query_one("#events", DataTable)
-            return "\n".join(str(table.get_row_at(i)[4]) for i in range(table.row_count))
+            view = screen.query_one("#events", TimelineView)
+            return "\n".join(view.get_row_at(i)[4] for i in range(view.row_count))
 
         assert not any(h in cells() for h in hexes)
         assert "w: wire hex (hidden)" in str(screen.query_one("#kind", Static).render())

@@ -18,9 +18,10 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from titrator.review.fmt import duration, given_remaining, ml_per_h, utc, utc_time
 from titrator.review.marks import TRAINING_MARK
 from titrator.review.model import SessionReview
-from titrator.review.timeline import Category
+from titrator.review.timeline import Category, TimelineEntry
 from titrator.review.ui.chart import RateVitalsChart
 from titrator.review.ui.plain import cells
+from titrator.review.ui.timeline_view import TimelineView
 
 KIND_FILTERS: Final[tuple[Category | None, ...]] = (
     None,
@@ -74,8 +75,9 @@ class SessionScreen(Screen[None]):
         self.kind_index = 0
         self.wire_hex = False
         """Show the pump wire trace's raw bytes (hex) on the timeline (`w`)."""
-        self.details: dict[str, list[str]] = {"events": [], "episodes": [], "commands": []}
-        """Full text of every row, by table id, for the detail line."""
+        self.details: dict[str, list[str]] = {"episodes": [], "commands": []}
+        """Full text of every row, by table id, for the detail line (the timeline's lines are
+        worded from their entry when the cursor reaches them)."""
 
     def compose(self) -> ComposeResult:
         """Banner, facts, tabs."""
@@ -97,7 +99,7 @@ class SessionScreen(Screen[None]):
         with TabbedContent(initial="timeline"):
             with TabPane("1 Timeline", id="timeline"), Vertical():
                 yield Static(id="kind", markup=False)
-                yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+                yield TimelineView(id="events")
             with TabPane("2 Chart", id="chart"):
                 yield RateVitalsChart(review, id="plot")
             with TabPane("3 Reactions & overrides", id="reactions"):
@@ -112,29 +114,20 @@ class SessionScreen(Screen[None]):
         self.title = "titrator review"
         training = f"{TRAINING_MARK} — " if self.review.training else ""
         self.sub_title = f"{training}{self.review.session_id} ({self.review.path.name})"
-        events = self.query_one("#events", DataTable)
-        events.add_columns("Time (UTC)", "Seq", "Kind", "Nurse", "What")
         self._fill_events()
         self._fill_episodes()
         self._fill_commands()
 
     def _fill_events(self) -> None:
         wanted = KIND_FILTERS[self.kind_index]
-        table = self.query_one("#events", DataTable)
-        table.clear()
-        details = self.details["events"] = []
-        for e in self.review.timeline:
-            if wanted is not None and e.category is not wanted:
-                continue
-            seq = str(e.seq) if e.vouched else f"✗{e.seq}"
-            summary = e.shown(self.wire_hex)
-            table.add_row(*cells((utc_time(e.at), seq, e.category.value, e.nurse_id, summary)))
-            vouched = "" if e.vouched else " ✗ NOT VOUCHED FOR by the hash chain."
-            details.append(
-                f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {summary}{vouched}"
-            )
+        timeline = self.review.timeline
+        shown_entries = (
+            timeline if wanted is None else [e for e in timeline if e.category is wanted]
+        )
+        view = self.query_one("#events", TimelineView)
+        view.show(shown_entries, wire_hex=self.wire_hex)
         label = wanted.value if wanted is not None else "all"
-        shown = table.row_count
+        shown = view.row_count
         wire = "shown" if self.wire_hex else "hidden"
         self.query_one("#kind", Static).update(
             f"Showing: {label} ({shown} of {len(self.review.timeline)}) — k: next kind; "
@@ -206,24 +199,41 @@ class SessionScreen(Screen[None]):
             table.add_row(*cells(row))
         self.details["commands"] = [" · ".join(row) for row in rows]
 
-    def _show_detail(self, table: DataTable[object]) -> None:
-        rows = self.details.get(table.id or "", [])
-        row = table.cursor_row
-        self.query_one("#detail", Static).update(rows[row] if 0 <= row < len(rows) else "")
+    def _show_detail(self, table: DataTable[object] | TimelineView) -> None:
+        if isinstance(table, TimelineView):
+            text = self._entry_detail(table.entry) if table.entry is not None else ""
+        else:
+            rows = self.details.get(table.id or "", [])
+            row = table.cursor_row
+            text = rows[row] if 0 <= row < len(rows) else ""
+        self.query_one("#detail", Static).update(text)
+
+    def _entry_detail(self, e: TimelineEntry) -> str:
+        vouched = "" if e.vouched else " ✗ NOT VOUCHED FOR by the hash chain."
+        summary = e.shown(self.wire_hex)
+        return f"line {e.line}, seq {e.seq}, {e.kind}, {e.nurse_id}: {summary}{vouched}"
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.parent is not None and self._active_pane_holds(event.data_table):
             self._show_detail(event.data_table)
 
-    def _active_pane_holds(self, table: DataTable[object]) -> bool:
+    @on(TimelineView.Highlighted)
+    def _timeline_highlighted(self, event: TimelineView.Highlighted) -> None:
+        if event.view.parent is not None and self._active_pane_holds(event.view):
+            self._show_detail(event.view)
+
+    def _active_pane_holds(self, table: DataTable[object] | TimelineView) -> bool:
         active = self.query_one(TabbedContent).active
         return any(a.id == active for a in table.ancestors_with_self)
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
+        views = event.pane.query(TimelineView)
         tables = event.pane.query(DataTable)
-        if tables:
+        if views:
+            self._show_detail(views.first())
+        elif tables:
             self._show_detail(tables.first())
         else:
             self.query_one("#detail", Static).update(
