@@ -9,14 +9,11 @@ stops on an error before the app opens leaves it running; other commands never p
 from __future__ import annotations
 
 import gc
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.probe import run_probe
 from titrator.cli.collector import app_opening, paused_for_start_up
 
 PROBE = """
@@ -52,23 +49,8 @@ print(json.dumps(seen))
 
 
 def probe(home: Path, *argv: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "TITRATOR_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_STATE_HOME=str(home / "state"),
-        TITRATOR_DATA_DIR=str(home / "sessions"),
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.stdout, result.stderr[-2000:]
-    report: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    _code, report, stderr = run_probe(PROBE, home, *argv)
+    assert report, stderr[-2000:]
     return report
 
 

@@ -11,13 +11,11 @@ ward store configured.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.probe import run_probe
 
 PROBE = """
 import json, sys
@@ -49,23 +47,8 @@ print(json.dumps({"code": code, "shown": shown,
 
 
 def first_screen_modules(home: Path, *argv: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "TITRATOR_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_STATE_HOME=str(home / "state"),
-        TITRATOR_DATA_DIR=str(home / "sessions"),
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    report: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    code, report, stderr = run_probe(PROBE, home, *argv)
+    assert code == 0, stderr[-2000:]
     return report
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from titrator.review.integrity import IntegrityStatus
-from titrator.review.model import InfusionOutcome, SessionReview, load_review
-from titrator.review.summary import LoadProblem, LogFigures
+from titrator.review.model import InfusionOutcome, SessionReview
+from titrator.review.summary import LoadProblem, LogFigures, review_each
 
 __all__ = ["SessionListing", "load_listings"]
 
@@ -95,13 +95,4 @@ def load_listings(
     Returns:
         The listings (file order) and the files that could not be read.
     """
-    listings: list[SessionListing] = []
-    problems: list[LoadProblem] = []
-    for done, path in enumerate(logs, start=1):
-        try:
-            listings.append(SessionListing.of_review(load_review(path, key=key)))
-        except OSError as exc:
-            problems.append(LoadProblem(path, exc.strerror or str(exc)))
-        if progress is not None:
-            progress(done, len(logs))
-    return listings, problems
+    return review_each(logs, SessionListing.of_review, key, progress)

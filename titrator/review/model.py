@@ -238,10 +238,6 @@ class SessionReview:
         return [(p.at, p.values[field]) for p in self.vitals if field in p.values]
 
 
-_validate = validate_event
-"""The record's payload as an engine event, or the reason it is not one (`validate_event`)."""
-
-
 def _when(record: AuditRecord, event: AuditEvent | None) -> datetime:
     if event is not None:
         return event.at.wall_utc
@@ -330,7 +326,7 @@ class _Builder:
         if self.first is None:
             self.first = record
         kind = self._name(record.kind)
-        event, problem = _validate(record)
+        event, problem = validate_event(record)
         at = _when(record, event)
         summary = (
             summarise_event(event) if event is not None else summarise_raw(kind, record.payload)
@@ -435,8 +431,8 @@ class _BuildingSink(_ReviewSink):
         self.builder = builder
 
     def intact(self, line: int, record: AuditRecord, raw: bytes) -> None:
-        self.builder.lines.add(raw)
-        self.builder.add(line, record)
+        super().intact(line, record, raw)  # adds the line
+        self.builder.add(*self.records.pop())
 
     def unchecked(self, line: int, raw: bytes) -> None:
         super().unchecked(line, raw)  # adds the line; parses it or names the problem

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from titrator.audit.reader import _ReviewSink
 from titrator.audit.record import AuditRecord
@@ -44,10 +45,10 @@ from titrator.review.model import (
     SessionReview,
     _header,
     _outcome,
-    _validate,
     _when,
     load_review,
 )
+from titrator.review.timeline import validate_event
 
 SEVERITIES = (*(s.value for s in Severity), "not graded")
 """Reaction severities in the order the summary shows them."""
@@ -99,16 +100,34 @@ def load_all(
     Returns:
         The reviews (file order) and the files that could not be read.
     """
-    reviews: list[SessionReview] = []
+    return review_each(logs, lambda review: review, key, progress)
+
+
+def review_each(
+    logs: Sequence[Path],
+    keep: Callable[[SessionReview], KeptT],
+    key: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[KeptT], list[LoadProblem]]:
+    """Review each log in turn and keep `keep(review)` of it (the review itself is let go).
+
+    A file that cannot be opened is reported, never fatal; `progress` is called with
+    (done, total) after each file.
+    """
+    kept: list[KeptT] = []
     problems: list[LoadProblem] = []
     for done, path in enumerate(logs, start=1):
         try:
-            reviews.append(load_review(path, key=key))
+            kept.append(keep(load_review(path, key=key)))
         except OSError as exc:
             problems.append(LoadProblem(path, exc.strerror or str(exc)))
         if progress is not None:
             progress(done, len(logs))
-    return reviews, problems
+    return kept, problems
+
+
+KeptT = TypeVar("KeptT")
+"""What `review_each` keeps of each review."""
 
 
 SUMMARY_KINDS = frozenset(
@@ -207,7 +226,7 @@ class _FiguresSink(_ReviewSink):
             self.training = bool(training_marks([(kind, record.station_id, record.payload)]))
         if kind not in SUMMARY_KINDS:
             return
-        event, _problem = _validate(record)
+        event, _problem = validate_event(record)
         at = _when(record, event)
         if isinstance(event, ev.SessionOpened) and self.opened is None:
             self.opened = event

@@ -44,9 +44,7 @@ def test_a_listing_is_the_row_and_the_figures_of_its_review(log_dir: Path) -> No
 async def test_the_list_holds_no_review_and_enter_reads_the_log_again(
     log_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "logs"
-    shutil.copytree(log_dir, folder)
-    logs = sorted(folder.glob("*.jsonl"))
+    folder, logs = _copied(log_dir, tmp_path)
     before = _live_reviews()
     app = ReviewApp(logs)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -71,9 +69,7 @@ async def test_the_list_holds_no_review_and_enter_reads_the_log_again(
 async def test_a_log_gone_since_it_was_listed_is_named_and_the_list_stays(
     log_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "logs"
-    shutil.copytree(log_dir, folder)
-    logs = sorted(folder.glob("*.jsonl"))
+    folder, logs = _copied(log_dir, tmp_path)
     app = ReviewApp(logs)
     notices = Notices()
     async with app.run_test(size=(120, 40), message_hook=notices) as pilot:
@@ -87,6 +83,13 @@ async def test_a_log_gone_since_it_was_listed_is_named_and_the_list_stays(
         await pilot.pause()
         assert isinstance(app.screen, SessionListScreen)
         assert notices.said(f"{first}: cannot read"), notices.shown
+
+
+def _copied(log_dir: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A copy of the scenario logs (a test may remove one), and its logs in name order."""
+    folder = tmp_path / "logs"
+    shutil.copytree(log_dir, folder)
+    return folder, sorted(folder.glob("*.jsonl"))
 
 
 def _table(app: ReviewApp) -> DataTable[object]:

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.tui.harness import screen_text
+from tests.tui.review.helpers import open_session
 from titrator.review.model import SessionReview
 from titrator.review.ui.app import ReviewApp
 from titrator.review.ui.session_screen import SessionScreen
@@ -52,11 +53,7 @@ async def test_the_keys_move_the_cursor_and_keep_it_in_view(
     count = len(review.timeline)
     app = ReviewApp(reviews=[review])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
+        screen = await open_session(pilot)
         view = screen.query_one("#events", TimelineView)
         assert view.row_count == count
         assert f"Showing: all ({count} of {count})" in screen_text(pilot)
@@ -87,11 +84,7 @@ async def test_a_click_picks_the_line_and_the_header_stays(
 ) -> None:
     app = ReviewApp(reviews=[damaged_review])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
+        screen = await open_session(pilot)
         view = screen.query_one("#events", TimelineView)
         header = "".join(segment.text for segment in view.render_line(0))
         assert header.split() == ["Time", "(UTC)", "Seq", "Kind", "Nurse", "What"]
@@ -109,11 +102,7 @@ async def test_the_kind_filter_and_the_wire_hex_show_through(
 ) -> None:
     app = ReviewApp(reviews=[damaged_review])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
+        screen = await open_session(pilot)
         view = screen.query_one("#events", TimelineView)
         await pilot.press("k")  # the first kind of the filter
         await pilot.pause()

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from tests.support.app import AppFactory
 from tests.tui.harness import advance, decision, log_events, quick_start, static_text
+from tests.tui.review.helpers import open_session
 from tests.unit.review.logbuild import LogSpec, build_log
 from titrator.domain.events import SessionOpened
 from titrator.review.model import SessionReview, load_review
@@ -108,11 +109,7 @@ async def test_wire_hex_is_shown_only_when_asked(make_app: AppFactory) -> None:
     assert hexes
     app = ReviewApp(reviews=[review])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
+        screen = await open_session(pilot)
         keys = {(b.key, b.description) for b in screen.BINDINGS if isinstance(b, Binding)}
         assert ("w", "Wire hex") in keys
 
