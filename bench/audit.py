@@ -15,6 +15,11 @@ the baseline; the goals are >= 0.8x for append and >= 0.5x for verify).
   machine depends on how its calls are spaced: back to back they are faster than with the
   writer's own work between them, whatever that work is; this line shows how much of the gap
   to the raw loop that spacing alone makes;
+- append, the least a Python writer does: the writer's own records (their hash taken out)
+  written by a loop that makes one sorted compact `json.dumps`, (keyed) one HMAC-SHA256, one
+  SHA-256 chained to the previous one, one `os.write` and one `os.fsync` per record, against
+  the raw loop: what any
+  hash-chained JSON-lines writer in Python reaches on this disk, before titrator's checks;
 - append, the machine's part: the same fixed piece of standard-library Python (json.dumps of
   a record and sha256, three times; no titrator code) timed between plain writes and between
   write+fsync pairs, in turn. After each fsync the process has slept and the same work takes
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import os
 import statistics
@@ -89,6 +95,32 @@ def _raw(path: Path, lines: list[bytes], pace_s: float = 0.0) -> float:
                 while clock() < until:
                     pass
             os.write(fd, line)
+            os.fsync(fd)
+        return clock() - start
+    finally:
+        os.close(fd)
+
+
+def _minimal(path: Path, records: list[dict[str, object]], key: bytes | None) -> float:
+    """The least any hash-chained JSON-lines writer in Python does per record, then the I/O.
+
+    One encoding (sorted keys, compact), with a `key` one HMAC-SHA256 of it, one SHA-256 over
+    it and the previous hash, one os.write and one os.fsync: no checks, no envelope, no lock,
+    no bookkeeping. `records` are the writer's own records (`hash` and `mac` taken out).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    clock = time.perf_counter
+    prev = "0" * 64
+    try:
+        start = clock()
+        for record in records:
+            record["prev_hash"] = prev
+            body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+            if key is not None:
+                mac = hmac.digest(key, body, "sha256").hex()
+                body = b'{"mac":"%s",%s' % (mac.encode(), body[1:])
+            prev = hashlib.sha256(body).hexdigest()
+            os.write(fd, b'{"hash":"%s",%s\n' % (prev.encode(), body[1:]))
             os.fsync(fd)
         return clock() - start
     finally:
@@ -172,6 +204,7 @@ def main() -> None:
         for label, kf in (("unkeyed", None), ("keyed", key_file)):
             raw_times: list[float] = []
             paced_times: list[float] = []
+            minimal_times: list[float] = []
             writer_times: list[float] = []
             sizes: list[float] = []
             for r in range(rounds):
@@ -188,6 +221,15 @@ def main() -> None:
                 paced_path = logs / f"paced-{label}-{r}.jsonl"
                 paced_times.append(_raw(paced_path, body, pace_s=cpu_s))
                 paced_path.unlink()
+                records = [json.loads(line) for line in body]
+                for record in records:
+                    del record["hash"]
+                    record.pop("mac", None)
+                minimal_path = logs / f"minimal-{label}-{r}.jsonl"
+                minimal_times.append(
+                    _minimal(minimal_path, records, None if kf is None else load_key(kf))
+                )
+                minimal_path.unlink()
                 log.unlink()
             _report(
                 f"append, fsync per record, {label}, {n} records x {rounds} rounds"
@@ -202,6 +244,13 @@ def main() -> None:
                 n,
                 paced_times,
                 writer_times,
+            )
+            _report(
+                f"append, fsync per record, {label}: the least a Python writer does (one "
+                "encoding, one SHA-256, keyed one HMAC, write, fsync) against the raw loop",
+                n,
+                raw_times,
+                minimal_times,
             )
 
         plain: list[float] = []

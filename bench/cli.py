@@ -20,7 +20,10 @@ checked) against today's (only the planned product's), both through `python -c`.
 that imports pydantic, defines one model and validates one value (pydantic's plugin discovery
 off, as titrator runs it), against the same baseline, then `titrator plan` against that floor.
 It shows how much of `plan`'s figure is pydantic itself and how much is titrator's models and
-code.
+code. Then the checks floor: a `python -c` that loads and checks the site configuration and the
+planned product's files exactly as `plan` does (titrator's models built, the files parsed and
+checked) and does nothing else, against the baseline, and `plan` against it: what the options,
+the planning and the output add over checking the files.
 
 Run: .venv/bin/python -m bench.cli [--rounds N] [--loaders] [--floor]
 """
@@ -132,6 +135,19 @@ PYDANTIC_FLOOR = [
 ]
 """pydantic imported, one model built, one value validated: the least a pydantic CLI does."""
 
+CHECKS_FLOOR = [
+    sys.executable,
+    "-c",
+    "import os; os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+    "from titrator.files.config import load_config\n"
+    "from titrator.files.library import load_product\n"
+    "config = load_config(None)\n"
+    "load_product('privigen', [*config.library_dirs])",
+]
+"""The site configuration and the planned product's files loaded and checked exactly as `plan`
+does, and nothing else (no options parsed, no plan, no output): the floor of a plan from checked
+files."""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -162,6 +178,18 @@ def main() -> None:
             "titrator plan ... --json vs the pydantic floor",
             [*titrator, *PLAN],
             PYDANTIC_FLOOR,
+            args.rounds,
+        )
+        compare(
+            "checks floor: config and product file checked as plan does (python -c)",
+            CHECKS_FLOOR,
+            baseline,
+            args.rounds,
+        )
+        compare(
+            "titrator plan ... --json vs the checks floor",
+            [*titrator, *PLAN],
+            CHECKS_FLOOR,
             args.rounds,
         )
     if args.loaders:

@@ -14,6 +14,10 @@ starts them, each on its own pseudo-terminal of 80x24 columns and rows:
   screen's shape (a Header, 15 compact Inputs and 7 compact Selects with labels in a scrolling
   container, a SelectionList, a Footer) and none of titrator's code: how much of the gap is the
   size of the first screen in Textual rather than the project's code.
+- **The checks floor**, ``bare app after titrator's file checks``: the bare app started after
+  loading and checking the site configuration, the product library and the reaction policy as
+  `titrator run` does before its first frame. No first screen drawn from checked files can
+  start faster than this with the required stack.
 - **Memory**: the child's peak RSS at that moment (``VmHWM`` in ``/proc/PID/status``), then the
   child is ended (SIGTERM; ``os.wait4`` reaps it). No tracemalloc anywhere.
 - **Keypress latency**: both apps running side by side (the bare one with a focused Input and a
@@ -64,7 +68,19 @@ from bench.paired import report  # noqa: E402
 ROWS, COLS = 24, 80
 
 BARE_APP = """
+import os
 import sys
+
+if sys.argv[1:] == ["checked"]:  # titrator's checks of its files, as `titrator run` makes them
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    from titrator.files.config import load_config
+    from titrator.files.library import load_library
+    from titrator.files.policy import load_policy
+
+    config = load_config(None)
+    load_library([*config.library_dirs])
+    load_policy(config.policy_file)
+
 from textual.app import App
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static
@@ -224,6 +240,10 @@ Candidates = dict[str, tuple[list[str], dict[str, str], tuple[bytes, ...]]]
 
 BARE_FORM = "bare Textual form"
 """The bare app with a form of the setup screen's shape (15 inputs, 7 selects, a tick list)."""
+CHECKED = "bare app after titrator's file checks"
+"""The bare app after loading and checking the site configuration, the product library and the
+reaction policy exactly as `titrator run` does before its first frame (pydantic, titrator's
+models, the files): the floor of any first screen that is built from checked files."""
 
 
 def startup(rounds: int, env: dict[str, str], bare: list[str], candidates: Candidates) -> None:
@@ -252,6 +272,9 @@ def startup(rounds: int, env: dict[str, str], bare: list[str], candidates: Candi
             f"peak RSS at that frame: {name} (goal <= 1.5x)", "MiB", base_m, cand_m[name], mem_ratio
         )
     pairs = [(name, BARE_FORM) for name in candidates if name.startswith("titrator")]
+    pairs += [
+        (name, CHECKED) for name in candidates if name == "titrator run" and CHECKED in cand_t
+    ]
     pairs += [("titrator run", name) for name in candidates if name.startswith("titrator run from")]
     for one, other in pairs:  # one candidate against another, round by round
         this, that = [v * 1e3 for v in cand_t[one]], [v * 1e3 for v in cand_t[other]]
@@ -343,6 +366,7 @@ def main() -> None:
         if not args.no_demo:
             candidates["titrator demo"] = ([*titrator, "demo"], env, TITRATOR_READY)
         candidates[BARE_FORM] = ([*bare, "form"], env, BARE_READY)
+        candidates[CHECKED] = ([*bare, "checked"], dict(env, PYTHONPATH=str(ROOT)), BARE_READY)
         print(f"pty {COLS}x{ROWS}; candidate: {' '.join(titrator)} run|demo; baseline: {bare[0]}")
         print("  bare_app.py (Static + Footer); bytecode compiled first, PYTHONDONTWRITEBYTECODE")
         print(f"  unset in the children (it was {os.environ.get('PYTHONDONTWRITEBYTECODE')!r})")
