@@ -18,8 +18,11 @@ the baseline; the goals are >= 0.8x for append and >= 0.5x for verify).
 - append, the least a Python writer does: the writer's own records (their hash taken out)
   written by a loop that makes one sorted compact `json.dumps`, (keyed) one HMAC-SHA256, one
   SHA-256 chained to the previous one, one `os.write` and one `os.fsync` per record, against
-  the raw loop: what any
-  hash-chained JSON-lines writer in Python reaches on this disk, before titrator's checks;
+  the raw loop: what any hash-chained JSON-lines writer in Python reaches on this disk,
+  before titrator's checks;
+  then the same minimal writer made as a structlog processor chain (structlog's bound logger,
+  one processor that encodes and hashes, a wrapped logger that writes and fsyncs), as
+  titrator's writer is made;
 - append, the machine's part: the same fixed piece of standard-library Python (json.dumps of
   a record and sha256, three times; no titrator code) timed between plain writes and between
   write+fsync pairs, in turn. After each fsync the process has slept and the same work takes
@@ -41,6 +44,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import structlog
+from structlog.typing import EventDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `bench.paired` as a script
 
@@ -127,6 +133,50 @@ def _minimal(path: Path, records: list[dict[str, object]], key: bytes | None) ->
         os.close(fd)
 
 
+class _FsyncOut:
+    """structlog's wrapped logger for `_minimal_structlog`: one os.write and one os.fsync."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def msg(self, line: bytes) -> None:
+        os.write(self.fd, line)
+        os.fsync(self.fd)
+
+
+def _minimal_structlog(path: Path, records: list[dict[str, object]], key: bytes | None) -> float:
+    """`_minimal`, but the line is made by a structlog processor and written by its logger.
+
+    The least a writer does per record when it is a structlog processor chain, as titrator's
+    is: structlog's bound logger, one processor that encodes, MACs and hashes exactly as
+    `_minimal`, and a wrapped logger whose `msg` writes and fsyncs. No checks, no envelope.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    chain = {"prev": "0" * 64}
+
+    def seal(
+        _logger: object, _method: str, event_dict: EventDict
+    ) -> tuple[tuple[bytes], dict[str, object]]:
+        record = event_dict["record"]
+        record["prev_hash"] = chain["prev"]
+        body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+        if key is not None:
+            mac = hmac.digest(key, body, "sha256").hex()
+            body = b'{"mac":"%s",%s' % (mac.encode(), body[1:])
+        chain["prev"] = hashlib.sha256(body).hexdigest()
+        return (b'{"hash":"%s",%s\n' % (chain["prev"].encode(), body[1:]),), {}
+
+    log = structlog.BoundLoggerBase(_FsyncOut(fd), processors=[seal], context={})
+    clock = time.perf_counter
+    try:
+        start = clock()
+        for record in records:
+            log._proxy_to_logger("msg", "record", record=record)
+        return clock() - start
+    finally:
+        os.close(fd)
+
+
 _STDLIB_RECORD = {
     "kind": "vitals_recorded",
     "hr_bpm": 72,
@@ -205,6 +255,7 @@ def main() -> None:
             raw_times: list[float] = []
             paced_times: list[float] = []
             minimal_times: list[float] = []
+            structlog_times: list[float] = []
             writer_times: list[float] = []
             sizes: list[float] = []
             for r in range(rounds):
@@ -230,6 +281,13 @@ def main() -> None:
                     _minimal(minimal_path, records, None if kf is None else load_key(kf))
                 )
                 minimal_path.unlink()
+                for record in records:
+                    record.pop("prev_hash", None)
+                minimal_path = logs / f"minimal-structlog-{label}-{r}.jsonl"
+                structlog_times.append(
+                    _minimal_structlog(minimal_path, records, None if kf is None else load_key(kf))
+                )
+                minimal_path.unlink()
                 log.unlink()
             _report(
                 f"append, fsync per record, {label}, {n} records x {rounds} rounds"
@@ -251,6 +309,13 @@ def main() -> None:
                 n,
                 raw_times,
                 minimal_times,
+            )
+            _report(
+                f"append, fsync per record, {label}: the same minimal writer as a structlog "
+                "processor chain (titrator's required stack) against the raw loop",
+                n,
+                raw_times,
+                structlog_times,
             )
 
         plain: list[float] = []
