@@ -115,6 +115,38 @@ def test_a_failure_at_every_kth_write_loses_nothing_and_keeps_order(
         assert ticks == list(range(N_EVENTS))
 
 
+@pytest.mark.parametrize("target", ["write", "fsync", "partial-write"])
+def test_one_failure_then_a_retry_that_succeeds_leaves_each_record_once(
+    tmp_path: Path, target: str
+) -> None:
+    # A single fault at call k: the very next retry succeeds, so it alone must cut back what
+    # the failed call left in the file (half a line, or a whole line that was never synced).
+    for k in range(2, N_EVENTS + 3):
+        writer = AuditWriter.create(
+            f"s-{k}",
+            station_id="b",
+            nurse_id="n",
+            data_dir=tmp_path / "logs",
+            clock=StepClock(),
+            min_free_bytes=0,
+            ops=FaultyOps(target, {k}, errno.ENOSPC),
+        )
+        for i in range(N_EVENTS):
+            try:
+                writer.append({"kind": "tick", "i": i})
+            except AuditWriteError:
+                writer.retry()
+            assert writer.healthy
+        try:
+            writer.close()
+        except AuditWriteError:
+            writer.retry()
+        assert writer.closed
+        assert verify_log(writer.path).outcome is Outcome.OK, k
+        ticks = [r.payload["i"] for r in read_records(writer.path) if r.kind == "tick"]
+        assert ticks == list(range(N_EVENTS))
+
+
 def test_a_failed_close_is_completed_by_retry(tmp_path: Path) -> None:
     ops = FaultyOps("fsync", {3, 4}, errno.EIO)
     writer = AuditWriter.create(
