@@ -13,21 +13,25 @@ from typing import Any
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, SelectionList
 
 from tests.support.app import NORMAL_VITALS, AppFactory, KeyClock
 from tests.tui.harness import (
     decision,
+    log_events,
     on_screen,
     open_session,
     prompt_kind,
+    quick_start,
     settle,
     the_app,
     wait_for,
 )
 from titrator.domain.decisions import PromptKind, SessionState
 from titrator.domain.events import SymptomsEntered, VitalsEntered
+from titrator.domain.vitals import Symptom
 from titrator.tui.dialogs.rate_confirm import BOUNCE_S, RateConfirmModal
+from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.dialogs.vitals import VitalsModal
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
@@ -159,3 +163,46 @@ async def test_a_paste_without_tabs_stays_in_its_field(make_app: AppFactory) -> 
         box.post_message(events.Paste("A123-45 B"))
         await wait_for(pilot, lambda: box.value == "A123-45 B", "the paste")
         assert screen.focused is box
+
+
+# -- tick lists ----------------------------------------------------------------------------------
+
+
+async def test_ticks_typed_in_a_burst_are_the_symptoms_meant_and_all_are_recorded(
+    make_app: AppFactory,
+) -> None:
+    # Space, Down, Space, Down, Down, Space, F2, all queued before any is handled (a fast nurse,
+    # or keys waiting while the app was busy). Textual's own SelectionList toggled whatever was
+    # highlighted when its message arrived: the second option twice, the first never, and the
+    # last Space after F2 had read the list.
+    built = make_app()
+    async with built.app.run_test(size=(80, 24)) as pilot:
+        await quick_start(pilot)
+        await pilot.press("s")
+        await on_screen(pilot, SymptomsModal)
+        checklist: SelectionList[str] = pilot.app.screen.query_one("#symptom-list", SelectionList)
+        assert checklist.has_focus
+        assert checklist.highlighted == 0
+        keys = ["space", "down", "space", "down", "down", "space", "f2"]
+        for key in keys:
+            pilot.app.post_message(events.Key(key, " " if key == "space" else None))
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, SymptomsModal), "close")
+        await settle(pilot)
+        entered = [e for e in log_events(built.log_path) if isinstance(e, SymptomsEntered)]
+        order = [checklist.get_option_at_index(i).value for i in (0, 1, 3)]
+        assert list(entered[-1].symptoms) == [s.value for s in Symptom if s.value in order]
+
+
+async def test_a_click_ticks_the_option_clicked(make_app: AppFactory) -> None:
+    built = make_app()
+    async with built.app.run_test(size=(80, 24)) as pilot:
+        await quick_start(pilot)
+        await pilot.press("s")
+        await on_screen(pilot, SymptomsModal)
+        checklist: SelectionList[str] = pilot.app.screen.query_one("#symptom-list", SelectionList)
+        await pilot.click(checklist, offset=(6, 3))  # the third option's line
+        await pilot.pause()
+        assert list(checklist.selected) == [checklist.get_option_at_index(2).value]
+        await pilot.click(checklist, offset=(6, 3))
+        await pilot.pause()
+        assert list(checklist.selected) == []

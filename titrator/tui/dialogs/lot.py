@@ -7,14 +7,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit, TypedModal
 from titrator.tui.screens.fields import FieldInput
 
 
-class LotModal(ModalScreen[bool]):
+class LotModal(TypedModal[bool]):
     """Record the lot (batch) number of a new bag or vial."""
 
     BINDINGS: ClassVar[list[BindingType]] = MODAL_BINDINGS
@@ -32,7 +31,7 @@ class LotModal(ModalScreen[bool]):
                 yield FieldInput(id="lot", compact=True)
             yield Static("", id="lot-refusal", classes="refusal")
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Hand the lot to the engine."""
         refusal = self.submit({"lot": self.query_one("#lot", Input).value})
         if refusal is None:

@@ -9,10 +9,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from titrator.domain.units import InputError, parse_plain_decimal
+from titrator.tui.dialogs.base import TypedModal
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ManualAnswer:
     typed: str = ""
 
 
-class ManualPumpModal(ModalScreen[ManualAnswer | None]):
+class ManualPumpModal(TypedModal[ManualAnswer | None]):
     """Manual pump: program the pump by hand, then read it back to confirm."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,7 +65,7 @@ class ManualPumpModal(ModalScreen[ManualAnswer | None]):
             yield Static("F2 confirm   F3 cannot do it   F9 STOP", classes="hint-line")
             yield Static("", id="manual-refusal", classes="refusal")
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Confirm with what the pump displays (typed, never assumed)."""
         rate: Decimal | None = None
         infusing: bool | None = None

@@ -14,12 +14,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from titrator.domain.emergency import MEDICATION_FIELDS
 from titrator.domain.events import MEDICATION_ROUTES, MEDICATION_UNITS
-from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit, TypedModal
 from titrator.tui.screens.fields import FieldInput
 
 _HINTS: Mapping[str, str] = {
@@ -29,7 +28,7 @@ _HINTS: Mapping[str, str] = {
 }
 
 
-class MedicationModal(ModalScreen[bool]):
+class MedicationModal(TypedModal[bool]):
     """Record one medicine given; dismisses True once the engine recorded it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -75,7 +74,7 @@ class MedicationModal(ModalScreen[bool]):
         """What is typed now, field by field."""
         return {name: self.query_one(f"#med-{name}", Input).value for name, _ in MEDICATION_FIELDS}
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Hand the form to the core and the engine; stay open with the reason if refused."""
         refusal = self.submit(self.values())
         if refusal is None:

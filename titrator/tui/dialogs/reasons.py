@@ -8,11 +8,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from titrator.domain.decisions import OverrideReason
-from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit, TypedModal
 from titrator.tui.screens.fields import FieldInput
 from titrator.tui.screens.marks import placeholder
 
@@ -27,7 +26,7 @@ _OVERRIDE_LABELS = {
 }
 
 
-class OverrideModal(ModalScreen[bool]):
+class OverrideModal(TypedModal[bool]):
     """Override the current recommendation with a reason from the fixed list (plus text)."""
 
     BINDINGS: ClassVar[list[BindingType]] = MODAL_BINDINGS
@@ -55,7 +54,7 @@ class OverrideModal(ModalScreen[bool]):
             yield Static("F2 record the override   Esc cancel", classes="hint-line")
             yield Static("", id="override-refusal", classes="refusal")
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Hand reason and note to the engine (which refuses hard limits)."""
         value = self.query_one("#reason", Select).value
         if value is Select.NULL:
@@ -72,7 +71,7 @@ class OverrideModal(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class ReasonModal(ModalScreen[bool]):
+class ReasonModal(TypedModal[bool]):
     """One line of text for the engine (a pause's reason)."""
 
     BINDINGS: ClassVar[list[BindingType]] = MODAL_BINDINGS
@@ -92,7 +91,7 @@ class ReasonModal(ModalScreen[bool]):
                 yield FieldInput(id="reason-text", compact=True)
             yield Static("", id="reason-refusal", classes="refusal")
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Hand the text to the engine; stay open on a refusal."""
         refusal = self.submit(self.query_one("#reason-text", Input).value)
         if refusal is None:

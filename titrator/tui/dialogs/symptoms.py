@@ -11,12 +11,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, SelectionList, Static
 
 from titrator.domain.policy import Severity
 from titrator.domain.vitals import SYMPTOM_LABELS, Symptom
-from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit, TypedModal
 from titrator.tui.screens.fields import FieldInput
 from titrator.tui.screens.marks import TickList, placeholder
 
@@ -30,7 +29,7 @@ grading: skin only; respiratory, cardiovascular or GI involvement; hypoxia, hypo
 neurological compromise [policy source S21])."""
 
 
-class SymptomsModal(ModalScreen[bool]):
+class SymptomsModal(TypedModal[bool]):
     """The whole symptom checklist (ticked = present now) plus free text."""
 
     BINDINGS: ClassVar[list[BindingType]] = MODAL_BINDINGS
@@ -78,7 +77,7 @@ class SymptomsModal(ModalScreen[bool]):
                 )
             yield Static("", id="symptoms-refusal", classes="refusal")
 
-    def action_submit(self) -> None:
+    def submit_now(self) -> None:
         """Hand the checklist to the engine."""
         ticked = self.query_one("#symptom-list", SelectionList).selected
         ids = [s.value for s in Symptom if s.value in ticked]

@@ -12,16 +12,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from titrator.domain.units import InputError
 from titrator.domain.vitals import FIELD_SPECS, VitalField, VitalsError, parse_field, parse_vitals
-from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit
+from titrator.tui.dialogs.base import MODAL_BINDINGS, Submit, TypedModal
 from titrator.tui.screens.fields import FieldInput
 
 
-class VitalsModal(ModalScreen[bool]):
+class VitalsModal(TypedModal[bool]):
     """A full set of vital signs; dismisses True once the engine accepted it.
 
     Enter and Tab move between fields as priority bindings: they act while the key is being
@@ -91,14 +90,8 @@ class VitalsModal(ModalScreen[bool]):
         else:
             self.focus_next()
 
-    def action_submit(self) -> None:
-        """Hand the typed values to the engine once keys already typed have reached their field."""
-        self.call_after_refresh(self._submit_now)
-
-    def _submit_now(self) -> None:
+    def submit_now(self) -> None:
         """Hand the typed values to the engine; stay open on a refusal."""
-        if not self.is_attached:
-            return
         raw = {box.id: box.value for box in self.query(".vital-input").results(Input) if box.id}
         refusal = self.submit(raw)
         if refusal is None:

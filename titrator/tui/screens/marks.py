@@ -63,10 +63,28 @@ def tick(ticked: bool) -> str:
 
 
 class TickList(SelectionList[ValueT]):
-    """A `SelectionList` whose boxes read `[x]` (ticked) and `[ ]` (not ticked) as text.
+    """A `SelectionList` read as text, ticked in key order.
 
-    Textual draws the same 'X' in every box and tells them apart by colour only.
+    Its boxes read `[x]` (ticked) and `[ ]` (not ticked): Textual draws the same 'X' in every box
+    and tells them apart by colour only. Space ticks the option highlighted when the key is
+    handled (`action_select`).
     """
+
+    def action_select(self) -> None:
+        """Space (or a click): tick or untick the highlighted option now, in key order.
+
+        Textual 8.2's `SelectionList` only posts a message here and, when the message arrives,
+        toggles whatever is highlighted then. Keys handled in between move the highlight: Space,
+        Down, Space in one burst (a fast nurse, or keys queued while the app was busy) toggled
+        the second option twice and the first not at all, and a Space just before F2 was
+        toggled after the dialog had read its ticks. Toggling here records what was typed.
+        """
+        highlighted = self.highlighted
+        if highlighted is None:
+            return
+        option = self.get_option_at_index(highlighted)
+        if not option.disabled:
+            self.toggle(option)
 
     def render_line(self, y: int) -> Strip:
         """The line as drawn by the SelectionList, with its box written as `[x]` or `[ ]`."""
