@@ -206,3 +206,29 @@ async def test_a_click_ticks_the_option_clicked(make_app: AppFactory) -> None:
         await pilot.click(checklist, offset=(6, 3))
         await pilot.pause()
         assert list(checklist.selected) == []
+
+
+async def test_fields_typed_with_tabs_then_f2_are_all_in_the_setup_handed_on(
+    make_app: AppFactory,
+) -> None:
+    # On a form F2 is not a priority key: it follows the keys typed before it through the
+    # focused field's queue and up to the app. (Made a priority key, it was handled before the
+    # burst reached the fields, and the setup was refused as incomplete.)
+    built = make_app()
+    async with built.app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, SetupScreen)
+        screen = pilot.app.screen
+        for field in ("nurse_id", "order_id", "patient_id_1"):
+            screen.query_one(f"#{field}", Input).value = ""
+        screen.query_one("#nurse_id", Input).focus()
+        await pilot.pause()
+        burst(pilot, "RN42\tORD-7\tMRN-0042")
+        pilot.app.post_message(events.Key("f2", None))
+        app = the_app(pilot)
+        await wait_for(pilot, lambda: app.setup is not None, "the setup to be handed on")
+        assert app.setup is not None
+        assert (app.setup.nurse_id, app.setup.order_id, app.setup.patient_id_1) == (
+            "RN42",
+            "ORD-7",
+            "MRN-0042",
+        )

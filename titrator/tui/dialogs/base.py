@@ -8,11 +8,12 @@ dialog open, with the engine's reason next to the field).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from textual.binding import Binding, BindingType
-from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
+
+from titrator.tui.typed import when_typed
 
 Submit = Callable[[dict[str, str]], str | None]
 """Hands what was typed to the engine; returns the refusal reason, or None when accepted."""
@@ -24,44 +25,6 @@ MODAL_BINDINGS: list[BindingType] = [
 """F2 records (a priority binding, so a focused input cannot swallow it); Escape cancels."""
 
 ResultT = TypeVar("ResultT")
-
-
-def when_typed(screen: Screen[Any], callback: Callable[[], None]) -> None:
-    """Run `callback` once the keys typed before now have had their whole effect on `screen`.
-
-    A priority binding (F2) is handled as soon as the app reads the key, while the keys typed
-    just before it may still be on their way: a fast nurse, a barcode scanner, or keys queued
-    while the app was busy. A key goes first to the focused field's queue (an input inserts its
-    character there), then, if the field leaves it, up through each parent's queue to the app,
-    which runs its binding (a tick list's Space). Read now, a field could give a value cut
-    short ("2" for "21"), nothing at all, or a box not yet ticked.
-
-    So a callback follows the same path behind those keys: from every field that can take
-    keys, through each parent's queue, to the app's (each queue is first in, first out). Once
-    it has reached the app from every field, `callback` runs after the screen's next refresh.
-    """
-    fields = [widget for widget in screen.focus_chain if widget.is_attached]
-    waiting = len(fields)
-
-    def one_done() -> None:
-        nonlocal waiting
-        waiting -= 1
-        if waiting == 0:
-            screen.call_after_refresh(callback)
-
-    def up_from(node: DOMNode) -> None:
-        parent = node.parent
-        # At the app (no parent) everything typed before has been handled; a closing parent
-        # takes no more messages, and nothing more will reach it either.
-        if parent is None or not parent.call_later(up_from, parent):
-            one_done()
-
-    if not fields:
-        screen.call_after_refresh(callback)
-        return
-    for field in fields:
-        if not field.call_later(up_from, field):
-            one_done()
 
 
 class TypedModal(ModalScreen[ResultT]):
