@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from textual import events
+from textual.keys import _character_to_key
+
 from tests.support.app import AppFactory
 from tests.tui.harness import (
     accept,
@@ -19,6 +22,7 @@ from tests.tui.harness import (
     wait_for,
 )
 from titrator.audit.log_replay import replay_log
+from titrator.audit.reader import read_records
 from titrator.audit.verify import Outcome, verify_log
 from titrator.domain.decisions import AlarmCode, PromptKind, SessionState
 from titrator.pump.base import PumpState
@@ -80,3 +84,26 @@ async def test_a_crashed_session_resumes_after_the_nurse_confirms_and_reads_the_
     kinds = [line for line in second.log_path.read_text().splitlines() if "log_resumed" in line]
     assert kinds, "the log records the take-over"
     assert replay_log(second.log_path).equal
+
+
+async def test_the_nurse_id_typed_then_f2_is_who_takes_over(make_app: AppFactory) -> None:
+    # F2 is a priority key here: it must wait for the id typed just before it (one burst).
+    first = make_app()
+    async with first.app.run_test(size=(80, 24)) as pilot:
+        await quick_start(pilot)
+        rate = decision(first.app).rate_ml_per_h
+        controller = first.app.controller
+        assert controller is not None
+        controller.audit.release()  # type: ignore[union-attr]
+    second = make_app(start=datetime(2026, 11, 20, 9, 10, tzinfo=UTC))
+    async with second.app.run_test(size=(80, 24)) as pilot:
+        second.fake_pump.true_state = PumpState.INFUSING
+        second.fake_pump.true_rate_ml_per_h = rate
+        await on_screen(pilot, ResumeScreen)
+        for char in "RN-42":
+            pilot.app.post_message(events.Key(_character_to_key(char), char))
+        pilot.app.post_message(events.Key("f2", None))
+        await on_screen(pilot, RunScreen)
+        await settle(pilot)
+    resumed = [r for r in read_records(second.log_path) if r.kind == "log_resumed"]
+    assert [r.nurse_id for r in resumed] == ["RN-42"]

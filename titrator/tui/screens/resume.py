@@ -25,6 +25,7 @@ from titrator.audit.reconstruct import ResumeError, reconstruct
 from titrator.audit.unfinished import UnfinishedSession
 from titrator.tui.screens.fields import FieldInput
 from titrator.tui.screens.marks import MarkedScreen, placeholder
+from titrator.tui.typed import when_typed
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,13 @@ class ResumeScreen(MarkedScreen[ResumeChoice | None]):
         self.query_one("#resume-state", Static).update(text)
 
     def action_resume(self) -> None:
+        """F2: take the highlighted session over once the id typed before F2 is in its field."""
+        when_typed(self, self._resume_now)
+
+    def _resume_now(self) -> None:
         """Take the highlighted session over (the nurse's id is required)."""
+        if not (self.is_attached and self.app.screen is self):
+            return
         chosen = self._selected()
         nurse = self.query_one("#resume-nurse", Input).value.strip()
         problem = self.query_one("#resume-problem", Static)
