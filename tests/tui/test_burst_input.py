@@ -8,6 +8,7 @@ paste can carry several values separated by Tabs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual import events
@@ -33,8 +34,10 @@ from titrator.domain.vitals import Symptom
 from titrator.tui.dialogs.rate_confirm import BOUNCE_S, RateConfirmModal
 from titrator.tui.dialogs.symptoms import SymptomsModal
 from titrator.tui.dialogs.vitals import VitalsModal
+from titrator.tui.screens.checklist import ChecklistRow, ChecklistScreen
 from titrator.tui.screens.run import RunScreen
 from titrator.tui.screens.setup import SetupScreen
+from titrator.tui.typed import when_typed
 
 
 async def at_start_confirmation(pilot: Pilot[Any]) -> RateConfirmModal:
@@ -232,3 +235,46 @@ async def test_fields_typed_with_tabs_then_f2_are_all_in_the_setup_handed_on(
             "ORD-7",
             "MRN-0042",
         )
+
+
+def when_typed_done(pilot: Pilot[Any]) -> asyncio.Event:
+    """An event set once every key queued so far has had its whole effect on the screen.
+
+    Asked through the app's queue, behind the keys, as a priority key would be.
+    """
+    done = asyncio.Event()
+    screen = pilot.app.screen
+    pilot.app.call_later(when_typed, screen, done.set)
+    return done
+
+
+async def test_checklist_answers_typed_in_a_burst_land_on_their_items(
+    make_app: AppFactory,
+) -> None:
+    # y y y, n, the reason, Enter, then y for each item left, and F2, all queued before any is
+    # handled. The row's keys and the reason's Enter moved the focus only once their key had
+    # gone up to the app, so the keys after them went to the item or box they were leaving:
+    # the reason became "not neededyyyy" and the items after it stayed unanswered.
+    async with make_app().app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, SetupScreen)
+        await pilot.press("f2")
+        await on_screen(pilot, ChecklistScreen)
+        screen = pilot.app.screen
+        rows = list(screen.query(ChecklistRow))
+        assert screen.focused is rows[0]
+        left = len(rows) - 4
+        burst(pilot, "yyyn" + "not needed")
+        for key in ["enter", *["y"] * left]:
+            pilot.app.post_message(events.Key(key, "y" if key == "y" else None))
+        done = when_typed_done(pilot)
+        await wait_for(pilot, lambda: done.is_set(), "the burst to be handled")
+        answers = [row.answer() for row in rows]
+        assert [a.status.value if a else None for a in answers] == [
+            "confirmed",
+            "confirmed",
+            "confirmed",
+            "not_done",
+            *["confirmed"] * left,
+        ]
+        assert answers[3] is not None
+        assert answers[3].reason == "not needed"

@@ -31,12 +31,10 @@ from titrator.tui.screens.marks import MarkedScreen, placeholder, problem_lines
 
 
 class ChecklistRow(Horizontal, can_focus=True):
-    """One item: its mark, its text, and (when not done) the reason."""
+    """One item: its mark, its text, and (when not done) the reason.
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,space", "confirm", "Confirm item"),
-        Binding("n", "not_done", "Not done (give reason)"),
-    ]
+    Its keys (y or space, n) are the screen's: see `ChecklistScreen`.
+    """
 
     status: reactive[ItemStatus | None] = reactive(None)
     """The nurse's answer so far (None: not answered)."""
@@ -81,7 +79,8 @@ class ChecklistRow(Horizontal, can_focus=True):
     def action_not_done(self) -> None:
         """Mark the item not done and ask for the reason."""
         self.status = ItemStatus.NOT_DONE
-        self.query_one(".reason", Input).focus()
+        # At once (`Widget.focus` waits for the app's queue, behind the keys typed next).
+        self.screen.set_focus(self.query_one(".reason", Input))
 
     def answer(self) -> ItemAnswer | None:
         """The answer as the core wants it, or None when unanswered."""
@@ -98,8 +97,41 @@ class ChecklistScreen(MarkedScreen[tuple[ItemAnswer, ...]]):
     """All checklist items; dismisses with the validated answers."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,space", "confirm_item", "Confirm item", priority=True),
+        Binding("n", "not_done_item", "Not done (give reason)", priority=True),
         Binding("f2", "next", "Next: plan preview", id="checklist-next"),
+        Binding("enter", "reason_done", "Reason done", priority=True, show=False),
     ]
+    """The item keys and the reason's Enter are priority keys: each acts, and moves the focus,
+    as the app reads it, so the keys typed after it go to the item or box it moved to. Handled
+    on the way back up from the item, as a plain key is, the focus moved only later: in a
+    burst (a fast nurse, or keys queued while the app was busy) the letters of a reason were
+    taken as item keys (its space confirmed the item just marked not done) and a `y` went into
+    the reason. They act only where they mean something (`check_action`): in a reason box `y`,
+    `n` and space are letters."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Item keys on an item; the reason's Enter in a reason box."""
+        if action in ("confirm_item", "not_done_item"):
+            return isinstance(self.focused, ChecklistRow)
+        if action == "reason_done":
+            focused = self.focused
+            return isinstance(focused, Input) and focused.has_class("reason")
+        return True
+
+    def action_confirm_item(self) -> None:
+        """Y or space on an item: done."""
+        if isinstance(self.focused, ChecklistRow):
+            self.focused.action_confirm()
+
+    def action_not_done_item(self) -> None:
+        """N on an item: not done, and the reason next."""
+        if isinstance(self.focused, ChecklistRow):
+            self.focused.action_not_done()
+
+    def action_reason_done(self) -> None:
+        """Enter in a reason box: on to the next item."""
+        self.focus_next()
 
     def compose(self) -> ComposeResult:
         """Instructions, the items, and the problem list."""
@@ -120,10 +152,6 @@ class ChecklistScreen(MarkedScreen[tuple[ItemAnswer, ...]]):
         """Start on the first item."""
         self.sub_title = "pre-infusion checklist"
         self.query_one(ChecklistRow).focus()
-
-    @on(Input.Submitted, ".reason")
-    def _reason_entered(self) -> None:
-        self.focus_next()
 
     @on(ChecklistRow.Answered)
     @on(Input.Changed, ".reason")
