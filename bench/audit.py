@@ -107,26 +107,37 @@ def _raw(path: Path, lines: list[bytes], pace_s: float = 0.0) -> float:
         os.close(fd)
 
 
-def _minimal(path: Path, records: list[dict[str, object]], key: bytes | None) -> float:
-    """The least any hash-chained JSON-lines writer in Python does per record, then the I/O.
+class _MinimalChain:
+    """The least any hash-chained JSON-lines writer in Python does to make a record's line.
 
-    One encoding (sorted keys, compact), with a `key` one HMAC-SHA256 of it, one SHA-256 over
-    it and the previous hash, one os.write and one os.fsync: no checks, no envelope, no lock,
-    no bookkeeping. `records` are the writer's own records (`hash` and `mac` taken out).
+    One encoding (sorted keys, compact), with a `key` one HMAC-SHA256 of it, and one SHA-256
+    over it and the previous hash: no checks, no envelope, no lock, no bookkeeping.
     """
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        self.prev = "0" * 64
+
+    def line(self, record: dict[str, object]) -> bytes:
+        """The record's line (`record` is one of the writer's, `hash` and `mac` taken out)."""
+        record["prev_hash"] = self.prev
+        body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+        if self.key is not None:
+            mac = hmac.digest(self.key, body, "sha256").hex()
+            body = b'{"mac":"%s",%s' % (mac.encode(), body[1:])
+        self.prev = hashlib.sha256(body).hexdigest()
+        return b'{"hash":"%s",%s\n' % (self.prev.encode(), body[1:])
+
+
+def _minimal(path: Path, records: list[dict[str, object]], key: bytes | None) -> float:
+    """`_MinimalChain`'s line for each record, then one os.write and one os.fsync."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    chain = _MinimalChain(key)
     clock = time.perf_counter
-    prev = "0" * 64
     try:
         start = clock()
         for record in records:
-            record["prev_hash"] = prev
-            body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-            if key is not None:
-                mac = hmac.digest(key, body, "sha256").hex()
-                body = b'{"mac":"%s",%s' % (mac.encode(), body[1:])
-            prev = hashlib.sha256(body).hexdigest()
-            os.write(fd, b'{"hash":"%s",%s\n' % (prev.encode(), body[1:]))
+            os.write(fd, chain.line(record))
             os.fsync(fd)
         return clock() - start
     finally:
@@ -148,23 +159,16 @@ def _minimal_structlog(path: Path, records: list[dict[str, object]], key: bytes 
     """`_minimal`, but the line is made by a structlog processor and written by its logger.
 
     The least a writer does per record when it is a structlog processor chain, as titrator's
-    is: structlog's bound logger, one processor that encodes, MACs and hashes exactly as
-    `_minimal`, and a wrapped logger whose `msg` writes and fsyncs. No checks, no envelope.
+    is: structlog's bound logger, one processor that makes `_MinimalChain`'s line, and a
+    wrapped logger whose `msg` writes and fsyncs. No checks, no envelope.
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    chain = {"prev": "0" * 64}
+    chain = _MinimalChain(key)
 
     def seal(
         _logger: object, _method: str, event_dict: EventDict
     ) -> tuple[tuple[bytes], dict[str, object]]:
-        record = event_dict["record"]
-        record["prev_hash"] = chain["prev"]
-        body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-        if key is not None:
-            mac = hmac.digest(key, body, "sha256").hex()
-            body = b'{"mac":"%s",%s' % (mac.encode(), body[1:])
-        chain["prev"] = hashlib.sha256(body).hexdigest()
-        return (b'{"hash":"%s",%s\n' % (chain["prev"].encode(), body[1:]),), {}
+        return (chain.line(event_dict["record"]),), {}
 
     log = structlog.BoundLoggerBase(_FsyncOut(fd), processors=[seal], context={})
     clock = time.perf_counter
@@ -252,6 +256,7 @@ def main() -> None:
         n = args.appends
 
         for label, kf in (("unkeyed", None), ("keyed", key_file)):
+            key = None if kf is None else load_key(kf)
             raw_times: list[float] = []
             paced_times: list[float] = []
             minimal_times: list[float] = []
@@ -277,16 +282,10 @@ def main() -> None:
                     del record["hash"]
                     record.pop("mac", None)
                 minimal_path = logs / f"minimal-{label}-{r}.jsonl"
-                minimal_times.append(
-                    _minimal(minimal_path, records, None if kf is None else load_key(kf))
-                )
+                minimal_times.append(_minimal(minimal_path, records, key))
                 minimal_path.unlink()
-                for record in records:
-                    record.pop("prev_hash", None)
                 minimal_path = logs / f"minimal-structlog-{label}-{r}.jsonl"
-                structlog_times.append(
-                    _minimal_structlog(minimal_path, records, None if kf is None else load_key(kf))
-                )
+                structlog_times.append(_minimal_structlog(minimal_path, records, key))
                 minimal_path.unlink()
                 log.unlink()
             _report(

@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from textual import events
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -266,6 +268,32 @@ async def record_vitals(
         pilot, lambda: not isinstance(pilot.app.screen, VitalsModal), "the vitals dialog to close"
     )
     await settle(pilot)
+
+
+def burst(pilot: Pilot[Any], text: str) -> None:
+    """Queue one key per character of `text` (a Tab as the tab key), all before any is handled.
+
+    Keys as they arrive from a fast nurse, a barcode scanner, or while the app was busy: Pilot's
+    `press` lets the app settle between keys and never shows what a burst does.
+    """
+    for char in text:
+        key = "tab" if char == "\t" else _character_to_key(char)
+        pilot.app.post_message(events.Key(key, char))
+
+
+def queue_keys(pilot: Pilot[Any], *keys: str) -> None:
+    """Queue named keys (`f2`, `down`, `space`, `enter`...) behind any queued so far, unhandled."""
+    for key in keys:
+        pilot.app.post_message(events.Key(key, " " if key == "space" else None))
+
+
+async def open_symptoms(pilot: Pilot[Any]) -> SelectionList[str]:
+    """Press s on the run screen; the symptom dialog's tick list, once it has the focus."""
+    await pilot.press("s")
+    await on_screen(pilot, SymptomsModal)
+    checklist: SelectionList[str] = pilot.app.screen.query_one("#symptom-list", SelectionList)
+    await wait_for(pilot, lambda: checklist.has_focus, "the tick list to have the focus")
+    return checklist
 
 
 async def record_symptoms(pilot: Pilot[Any], symptoms: Iterable[str] = (), other: str = "") -> None:

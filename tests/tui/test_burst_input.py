@@ -12,17 +12,19 @@ import asyncio
 from typing import Any
 
 from textual import events
-from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input, SelectionList
+from textual.widgets import Input
 
 from tests.support.app import NORMAL_VITALS, AppFactory, KeyClock
 from tests.tui.harness import (
+    burst,
     decision,
     log_events,
     on_screen,
     open_session,
+    open_symptoms,
     prompt_kind,
+    queue_keys,
     quick_start,
     settle,
     the_app,
@@ -53,13 +55,6 @@ async def at_start_confirmation(pilot: Pilot[Any]) -> RateConfirmModal:
     assert isinstance(modal, RateConfirmModal)
     assert modal.change.needs_second_key
     return modal
-
-
-def burst(pilot: Pilot[Any], text: str) -> None:
-    """Queue one key per character of `text` (a Tab as the tab key), all before any is handled."""
-    for char in text:
-        key = "tab" if char == "\t" else _character_to_key(char)
-        pilot.app.post_message(events.Key(key, char))
 
 
 # -- the confirm key ------------------------------------------------------------------------------
@@ -181,14 +176,9 @@ async def test_ticks_typed_in_a_burst_are_the_symptoms_meant_and_all_are_recorde
     built = make_app()
     async with built.app.run_test(size=(80, 24)) as pilot:
         await quick_start(pilot)
-        await pilot.press("s")
-        await on_screen(pilot, SymptomsModal)
-        checklist: SelectionList[str] = pilot.app.screen.query_one("#symptom-list", SelectionList)
-        assert checklist.has_focus
+        checklist = await open_symptoms(pilot)
         assert checklist.highlighted == 0
-        keys = ["space", "down", "space", "down", "down", "space", "f2"]
-        for key in keys:
-            pilot.app.post_message(events.Key(key, " " if key == "space" else None))
+        queue_keys(pilot, "space", "down", "space", "down", "down", "space", "f2")
         await wait_for(pilot, lambda: not isinstance(pilot.app.screen, SymptomsModal), "close")
         await settle(pilot)
         entered = [e for e in log_events(built.log_path) if isinstance(e, SymptomsEntered)]
@@ -200,9 +190,7 @@ async def test_a_click_ticks_the_option_clicked(make_app: AppFactory) -> None:
     built = make_app()
     async with built.app.run_test(size=(80, 24)) as pilot:
         await quick_start(pilot)
-        await pilot.press("s")
-        await on_screen(pilot, SymptomsModal)
-        checklist: SelectionList[str] = pilot.app.screen.query_one("#symptom-list", SelectionList)
+        checklist = await open_symptoms(pilot)
         await pilot.click(checklist, offset=(6, 3))  # the third option's line
         await pilot.pause()
         assert list(checklist.selected) == [checklist.get_option_at_index(2).value]
@@ -226,7 +214,7 @@ async def test_fields_typed_with_tabs_then_f2_are_all_in_the_setup_handed_on(
         screen.query_one("#nurse_id", Input).focus()
         await pilot.pause()
         burst(pilot, "RN42\tORD-7\tMRN-0042")
-        pilot.app.post_message(events.Key("f2", None))
+        queue_keys(pilot, "f2")
         app = the_app(pilot)
         await wait_for(pilot, lambda: app.setup is not None, "the setup to be handed on")
         assert app.setup is not None
@@ -264,8 +252,8 @@ async def test_checklist_answers_typed_in_a_burst_land_on_their_items(
         assert screen.focused is rows[0]
         left = len(rows) - 4
         burst(pilot, "yyyn" + "not needed")
-        for key in ["enter", *["y"] * left]:
-            pilot.app.post_message(events.Key(key, "y" if key == "y" else None))
+        queue_keys(pilot, "enter")
+        burst(pilot, "y" * left)
         done = when_typed_done(pilot)
         await wait_for(pilot, lambda: done.is_set(), "the burst to be handled")
         answers = [row.answer() for row in rows]

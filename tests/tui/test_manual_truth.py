@@ -54,7 +54,7 @@ from titrator.tui.screens.run import RunScreen
 MISMATCH = "The pump shows 210 mL/h, ordered 21 mL/h: correct the pump to 21 mL/h, or stop it."
 
 
-async def _start_offered(pilot: Pilot[Any]) -> None:
+async def start_offered(pilot: Pilot[Any]) -> None:
     await open_session(pilot)
     app = the_app(pilot)
     assert app.submit(VitalsEntered(at=app.now(), raw=dict(NORMAL_VITALS))) is None
@@ -95,7 +95,7 @@ async def _quit_effect(pilot: Pilot[Any]) -> str:
     return static_text(app.screen, "#quit-effect")
 
 
-def _manual_records(built: Any) -> list[dict[str, Any]]:
+def manual_records(built: Any) -> list[dict[str, Any]]:
     return [dict(r.payload) for r in read_records(built.log_path) if r.kind == RECORD_KIND]
 
 
@@ -116,7 +116,7 @@ async def test_a_rate_read_back_wrong_is_said_plainly_asked_again_and_never_made
     built = make_app(pump="manual")
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await _start_offered(pilot)
+        await start_offered(pilot)
         await pilot.press("a")
         await on_screen(pilot, RateConfirmModal)
         await pilot.press("enter", "c")
@@ -142,7 +142,7 @@ async def test_a_rate_read_back_wrong_is_said_plainly_asked_again_and_never_made
     events = log_events(built.log_path)
     assert "pump_status" not in [e.kind for e in events]
     assert not [e for e in events if "stopped by itself" in str(e)]
-    answers = [(r["action"], r["choice"], r["typed_rate"]) for r in _manual_records(built)]
+    answers = [(r["action"], r["choice"], r["typed_rate"]) for r in manual_records(built)]
     assert answers == [
         ("set_rate", "confirmed", "210"),
         ("set_rate", "confirmed", "21"),
@@ -156,7 +156,7 @@ async def test_the_manual_pump_line_says_no_link_and_agrees_with_the_session_aft
     built = make_app(pump="manual")
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await _start_offered(pilot)
+        await start_offered(pilot)
         line = app.pump_link.pump_text()
         assert "MANUAL (no link)" in line
         assert "CONNECTED" not in line
@@ -179,7 +179,7 @@ async def test_the_quit_dialog_says_what_is_true(make_app: AppFactory) -> None:
     built = make_app(pump="manual")
     app = built.app
     async with app.run_test(size=(80, 24)) as pilot:
-        await _start_offered(pilot)
+        await start_offered(pilot)
         before = await _quit_effect(pilot)
         assert "has not started" in before
         assert "keeps running" not in before
@@ -204,7 +204,7 @@ async def test_a_resumed_manual_session_asks_the_nurse_what_the_pump_shows_first
 ) -> None:
     first = make_app(pump="manual")
     async with first.app.run_test(size=(80, 24)) as pilot:
-        await _start_offered(pilot)
+        await start_offered(pilot)
         await _start_and_confirm(pilot)
         assert decision(first.app).state is SessionState.RUNNING
         controller = first.app.controller
@@ -227,7 +227,7 @@ async def test_a_resumed_manual_session_asks_the_nurse_what_the_pump_shows_first
     assert [(s.running, s.rate_ml_per_h, s.volume_ml) for s in statuses] == [
         (True, Decimal(21), None)
     ]
-    records = _manual_records(second)
+    records = manual_records(second)
     assert (records[-1]["action"], records[-1]["typed_rate"], records[-1]["infusing"]) == (
         "read_status",
         "21",

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from textual import events
-from textual.keys import _character_to_key
-
 from tests.support.app import AppFactory
 from tests.tui.harness import (
     accept,
     advance,
+    burst,
     decision,
     on_screen,
     prompt_kind,
+    queue_keys,
     quick_start,
     record_vitals,
     screen_text,
@@ -100,9 +99,8 @@ async def test_the_nurse_id_typed_then_f2_is_who_takes_over(make_app: AppFactory
         second.fake_pump.true_state = PumpState.INFUSING
         second.fake_pump.true_rate_ml_per_h = rate
         await on_screen(pilot, ResumeScreen)
-        for char in "RN-42":
-            pilot.app.post_message(events.Key(_character_to_key(char), char))
-        pilot.app.post_message(events.Key("f2", None))
+        burst(pilot, "RN-42")
+        queue_keys(pilot, "f2")
         await on_screen(pilot, RunScreen)
         await settle(pilot)
     resumed = [r for r in read_records(second.log_path) if r.kind == "log_resumed"]

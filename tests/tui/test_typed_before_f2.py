@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import events
-from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Select
 
 from tests.support.app import AppFactory
 from tests.tui.harness import (
+    burst,
     log_events,
     on_screen,
+    queue_keys,
     quick_start,
     settle,
     the_app,
     wait_for,
 )
-from tests.tui.test_manual_truth import _manual_records, _start_offered
+from tests.tui.test_manual_truth import manual_records, start_offered
 from titrator.audit.reader import read_records
 from titrator.domain.events import SymptomsEntered
 from titrator.tui.dialogs.lot import LotModal
@@ -36,13 +36,6 @@ from titrator.tui.dialogs.manual_pump import ManualPumpModal
 from titrator.tui.dialogs.medication import MedicationModal
 from titrator.tui.dialogs.rate_confirm import RateConfirmModal
 from titrator.tui.dialogs.reasons import OverrideModal, ReasonModal
-
-
-def burst(pilot: Pilot[Any], text: str, *, then: str = "f2") -> None:
-    """Queue one key per character of `text`, then `then`, all before any is handled."""
-    for char in text:
-        pilot.app.post_message(events.Key(_character_to_key(char), char))
-    pilot.app.post_message(events.Key(then, None))
 
 
 async def closed(pilot: Pilot[Any], dialog: Screen[Any]) -> None:
@@ -57,6 +50,7 @@ async def test_a_lot_number_typed_then_f2_is_recorded_whole(make_app: AppFactory
         await pilot.press("l")
         await on_screen(pilot, LotModal)
         burst(pilot, "LOT-98765")
+        queue_keys(pilot, "f2")
         await closed(pilot, pilot.app.screen)
     lots = [e for e in log_events(built.log_path) if e.kind == "lot_recorded"]
     assert getattr(lots[-1], "lot", None) == "LOT-98765"
@@ -69,6 +63,7 @@ async def test_a_pause_reason_typed_then_f2_is_recorded_whole(make_app: AppFacto
         await pilot.press("p")
         await on_screen(pilot, ReasonModal)
         burst(pilot, "line check")
+        queue_keys(pilot, "f2")
         await closed(pilot, pilot.app.screen)
     pauses = [e for e in log_events(built.log_path) if e.kind == "pause_requested"]
     assert [getattr(e, "reason", None) for e in pauses] == ["line check"]
@@ -87,6 +82,7 @@ async def test_an_override_note_typed_then_f2_is_recorded_whole(make_app: AppFac
         modal.query_one("#note", Input).focus()
         await pilot.pause()
         burst(pilot, "headache was there before")
+        queue_keys(pilot, "f2")
         await closed(pilot, modal)
     decided = [e for e in log_events(built.log_path) if e.kind == "nurse_decided"]
     assert getattr(decided[-1], "note", None) == "headache was there before"
@@ -97,13 +93,14 @@ async def test_the_manual_pump_read_back_typed_then_f2_is_the_rate_typed(
 ) -> None:
     built = make_app(pump="manual")
     async with built.app.run_test(size=(80, 24)) as pilot:
-        await _start_offered(pilot)
+        await start_offered(pilot)
         await pilot.press("a")
         await on_screen(pilot, RateConfirmModal)
         await pilot.press("enter", "c")
         await on_screen(pilot, ManualPumpModal)
         program = pilot.app.screen
         burst(pilot, "21")
+        queue_keys(pilot, "f2")
         # Answered: the next instruction (start the pump) waits for the nurse.
         await wait_for(
             pilot,
@@ -112,7 +109,7 @@ async def test_the_manual_pump_read_back_typed_then_f2_is_the_rate_typed(
             ),
             "the next instruction",
         )
-    answers = [(r["action"], r["typed_rate"]) for r in _manual_records(built)]
+    answers = [(r["action"], r["typed_rate"]) for r in manual_records(built)]
     assert answers == [("set_rate", "21")]
 
 
@@ -130,6 +127,7 @@ async def test_who_gave_a_medicine_typed_then_f2_is_recorded_whole(make_app: App
         modal.query_one("#med-given_by").focus()
         await pilot.pause()
         burst(pilot, "RN Okafor")
+        queue_keys(pilot, "f2")
         await closed(pilot, modal)
         assert the_app(pilot).screen is not modal
     given = [r.payload for r in read_records(built.log_path) if r.kind == "medication_given"]

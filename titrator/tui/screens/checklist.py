@@ -113,21 +113,25 @@ class ChecklistScreen(MarkedScreen[tuple[ItemAnswer, ...]]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Item keys on an item; the reason's Enter in a reason box."""
         if action in ("confirm_item", "not_done_item"):
-            return isinstance(self.focused, ChecklistRow)
+            return self._focused_row() is not None
         if action == "reason_done":
             focused = self.focused
             return isinstance(focused, Input) and focused.has_class("reason")
         return True
 
+    def _focused_row(self) -> ChecklistRow | None:
+        focused = self.focused
+        return focused if isinstance(focused, ChecklistRow) else None
+
     def action_confirm_item(self) -> None:
         """Y or space on an item: done."""
-        if isinstance(self.focused, ChecklistRow):
-            self.focused.action_confirm()
+        if (row := self._focused_row()) is not None:
+            row.action_confirm()
 
     def action_not_done_item(self) -> None:
         """N on an item: not done, and the reason next."""
-        if isinstance(self.focused, ChecklistRow):
-            self.focused.action_not_done()
+        if (row := self._focused_row()) is not None:
+            row.action_not_done()
 
     def action_reason_done(self) -> None:
         """Enter in a reason box: on to the next item."""
